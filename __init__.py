@@ -1,0 +1,40 @@
+"""dealcoach — rules-based deal coaching for complex B2B key-account sales (中文 / English).
+
+    import dealcoach
+    report = dealcoach.review("deal.yaml")                 # or a dict, or a Deal
+    print(dealcoach.render_text(report, lang="zh"))
+    result = dealcoach.gate("deal.yaml", to="proposal")
+    result.allowed
+"""
+
+from .engine.api import (
+    gate,
+    load_deal,
+    load_playbook,
+    render,
+    render_text,
+    review,
+)
+from .engine.errors import DealcoachError, DealInputError, PlaybookError, RuleError
+from .engine.model import Deal
+from .engine.report import Finding, GateResult, Report
+
+from .engine.version import VERSION as __version__
+
+__all__ = [
+    "Deal",
+    "DealInputError",
+    "DealcoachError",
+    "Finding",
+    "GateResult",
+    "PlaybookError",
+    "Report",
+    "RuleError",
+    "__version__",
+    "gate",
+    "load_deal",
+    "load_playbook",
+    "render",
+    "render_text",
+    "review",
+]

@@ -1,0 +1,201 @@
+"""The `dealcoach` command line. Exit codes are listed in EXIT_CODES and in the README."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from .engine import api
+from .engine.errors import DealcoachError, DealInputError
+from .engine.loading import decode, parse_text, validate_deal
+from .engine.model import Deal
+from .engine.playbook import LANGUAGES
+from .engine.rendering import FORMATS, Renderer
+from .rules import catalog, documentation
+
+EXIT_CODES = {
+    0: "success; for `gate`, the deal may advance",
+    1: "`gate` only: the deal may not advance (unmet milestones or blocking risks)",
+    2: "usage error: unknown option, missing argument, unknown stage for --to",
+    3: "the deal file is unreadable or invalid (every problem is listed with its field path)",
+    4: "the playbook directory, a stage model or a template is invalid",
+    5: "internal error in a rule or in dealcoach itself (please report it)",
+}
+GATE_BLOCKED = 1
+INTERNAL_ERROR = 5
+
+EXAMPLES = ("example-deal.zh.yaml", "example-deal.en.yaml")
+
+
+class Failure(click.ClickException):
+    """A DealcoachError shown as `Error: ...` on stderr with its documented exit code."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def describe(error: DealcoachError) -> str:
+    """One line for simple errors; a line per problem for invalid deals."""
+    if isinstance(error, DealInputError):
+        noun = "problem" if len(error.problems) == 1 else "problems"
+        lines = [f"{error.source}: invalid deal ({len(error.problems)} {noun})"]
+        lines += [f"  {problem}" for problem in error.problems]
+        return "\n".join(lines)
+    return str(error)
+
+
+class _Commands(click.Group):
+    """Maps dealcoach errors to their exit codes; never lets a traceback reach the user."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DealcoachError as error:
+            raise Failure(describe(error), error.exit_code) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as error:  # noqa: BLE001 - last line of defence, documented as exit 5
+            raise Failure(f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR) from None
+
+
+def _read(source: str, playbook) -> Deal:
+    """A deal from a file path, or from standard input when the path is `-`."""
+    if source == "-":
+        raw = sys.stdin.buffer.read()
+        return validate_deal(parse_text(decode(raw, "<stdin>"), "<stdin>"), playbook, "<stdin>")
+    return api.load_deal(source, playbook)
+
+
+def _json_error(error: DealInputError) -> None:
+    click.echo(json.dumps({"error": "invalid_deal", **error.as_dict()}, ensure_ascii=False, indent=2))
+
+
+lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True, help="Output language.")
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format."
+)
+playbook_option = click.option(
+    "--playbook",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A company playbook directory laid over the shipped one.",
+)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dealcoach")
+def cli() -> None:
+    """Rules-based deal coaching for key-account sales: next-best actions and risk warnings, each with its reasons."""
+
+
+@cli.command()
+@click.argument("deal", metavar="DEAL")
+@lang_option
+@format_option
+@playbook_option
+def review(deal: str, lang: str, fmt: str, playbook: Path | None) -> None:
+    """Coach one deal: findings ranked, blocking risks first, each with why it fired.
+
+    DEAL is a YAML or JSON deal file, or - for standard input.
+    """
+    book = api.load_playbook(playbook)
+    try:
+        report = api.review(_read(deal, book), playbook=book)
+    except DealInputError as error:
+        if fmt != "json":
+            raise
+        _json_error(error)
+        raise click.exceptions.Exit(error.exit_code) from None
+    click.echo(Renderer(book).render(report, lang=lang, fmt=fmt), nl=False)
+
+
+@cli.command()
+@click.argument("deal", metavar="DEAL")
+@click.option("--to", "to_stage", required=True, help="Target stage: id, Chinese or English name.")
+@lang_option
+@format_option
+@playbook_option
+@click.pass_context
+def gate(ctx: click.Context, deal: str, to_stage: str, lang: str, fmt: str, playbook: Path | None) -> None:
+    """May DEAL advance to stage --to? Exit 0 if yes, 1 if not (see README "Exit codes")."""
+    book = api.load_playbook(playbook)
+    try:
+        result = api.gate(_read(deal, book), to_stage, playbook=book)
+    except DealInputError as error:
+        if fmt != "json":
+            raise
+        _json_error(error)
+        raise click.exceptions.Exit(error.exit_code) from None
+    except api.UnknownStageError as error:
+        raise click.BadParameter(str(error), param_hint="--to") from None
+    click.echo(Renderer(book).render(result, lang=lang, fmt=fmt), nl=False)
+    if not result.allowed:
+        ctx.exit(GATE_BLOCKED)
+
+
+@cli.command()
+@click.argument("code", required=False)
+@lang_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules(code: str | None, lang: str, fmt: str) -> None:
+    """List every rule, or explain the rule CODE (e.g. DC406 or sponsors-but-blind)."""
+    book = catalog()
+    findings = sorted(book.findings.values(), key=lambda r: r.code)
+    if code is not None:
+        chosen = [r for r in findings if code.upper() == r.code or code.lower() == r.symbol]
+        if not chosen:
+            raise click.BadParameter(f"{code!r} is not a rule code or symbol; see `dealcoach rules`", param_hint="CODE")
+        findings = chosen
+    entries = [
+        {
+            "code": r.code,
+            "symbol": r.symbol,
+            "kind": r.kind.value,
+            "severity": r.severity.value,
+            "section": r.section,
+            "gate_only": r.gate_only,
+            "summary": r.summary,
+            "rationale": r.rationale,
+            "doc": documentation(r.key),
+        }
+        for r in findings
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(entries if code is None else entries[0], ensure_ascii=False, indent=2))
+        return
+    if code is None:
+        for entry in entries:
+            click.echo(f"{entry['code']}  {entry['symbol']:<36} {entry['kind']:<6} {entry['severity']:<5} {entry['section']:<5} {entry['summary']}")
+        return
+    entry = entries[0]
+    click.echo(f"{entry['code']} {entry['symbol']} ({entry['kind']}, {entry['severity']}, {entry['section']})\n")
+    click.echo(entry["doc"])
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of a deal file."""
+    click.echo(json.dumps(Deal.model_json_schema(), ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="deal.yaml")
+@lang_option
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def init(path: Path, lang: str, force: bool) -> None:
+    """Write an example deal file to start from (default: deal.yaml)."""
+    if path.exists() and not force:
+        raise click.UsageError(f"{path} exists; use --force to overwrite it")
+    name = EXAMPLES[0] if lang == "zh" else EXAMPLES[1]
+    text = resources.files("dealcoach").joinpath("examples", name).read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {path}; next: dealcoach review {path}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="dealcoach")

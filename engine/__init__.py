@@ -1,0 +1,1 @@
+"""The dealcoach engine: deal model, rule evaluation, rendering. The public API is re-exported by `dealcoach`."""

@@ -1,0 +1,139 @@
+"""The public Python API: review a deal, gate a stage change, render the result.
+
+Deals may be given as a `Deal`, a mapping (parsed JSON), or a path to a YAML /
+JSON file. Errors are DealcoachError subclasses with specific messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..rules import catalog
+from . import rendering
+from .errors import DealcoachError
+from .evaluation import evaluate
+from .facts import Position, build_facts, locate
+from .loading import read_deal, validate_deal
+from .model import Deal
+from .playbook import Playbook
+from .playbook import load_playbook as _load_playbook
+from .report import GateResult, Report, StagePosition, UnmetMilestone
+from .version import VERSION
+
+DealLike = Deal | Mapping[str, Any] | str | Path
+PlaybookLike = Playbook | str | Path | None
+
+
+class UnknownStageError(DealcoachError):
+    """A gate target that is not a stage of the deal's stage model (a usage error)."""
+
+    exit_code = 2
+
+
+@lru_cache(maxsize=16)
+def _cached_playbook(directory: str | None) -> Playbook:
+    return _load_playbook(directory)
+
+
+def load_playbook(playbook: PlaybookLike = None) -> Playbook:
+    """The default playbook, or a company directory laid over it (cached per directory)."""
+    if isinstance(playbook, Playbook):
+        return playbook
+    return _cached_playbook(str(Path(playbook).resolve()) if playbook is not None else None)
+
+
+def load_deal(deal: DealLike, playbook: PlaybookLike = None) -> Deal:
+    """Validate a deal given as a Deal, a mapping or a file path."""
+    book = load_playbook(playbook)
+    if isinstance(deal, Deal):
+        return validate_deal(deal.model_dump(), book, source=f"deal {deal.id}")
+    if isinstance(deal, Mapping):
+        return validate_deal(dict(deal), book)
+    return read_deal(deal, book)
+
+
+def _stage(position: Position, index: int) -> StagePosition:
+    stage = position.model.stages[index]
+    return StagePosition(index=index, id=stage.id, name=stage.name.model_dump())
+
+
+def _step(position: Position, index: int) -> StagePosition:
+    step = position.model.stages[index].buying_step
+    return StagePosition(index=index, id=step.id, name=step.name.model_dump())
+
+
+def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None) -> Report:
+    findings = evaluate(
+        catalog(), book.thresholds, book.fingerprint, build_facts(deal, position, gate_to=gate_to)
+    )
+    return Report(
+        deal_id=deal.id,
+        deal_name=deal.name,
+        customer=deal.customer.name,
+        amount=deal.amount,
+        currency=deal.currency,
+        as_of=deal.as_of,
+        stage_model=position.model.id,
+        stage=_stage(position, position.stage_index),
+        buying_step=_step(position, position.step_index),
+        days_in_stage=(deal.as_of - deal.stage_entered).days,
+        ruleset_version=f"{VERSION}+{book.version_tag}",
+        findings=findings,
+    )
+
+
+def review(deal: DealLike, *, playbook: PlaybookLike = None) -> Report:
+    """The coaching for one deal: every finding, block risks first."""
+    book = load_playbook(playbook)
+    checked = load_deal(deal, book)
+    position = locate(checked, book.stage_models[checked.stage_model])
+    return _report(checked, book, position, gate_to=None)
+
+
+def gate(deal: DealLike, to: str, *, playbook: PlaybookLike = None) -> GateResult:
+    """May the deal advance to stage `to`? Unmet milestones and blocking risks say why not."""
+    book = load_playbook(playbook)
+    checked = load_deal(deal, book)
+    model = book.stage_models[checked.stage_model]
+    target = model.find_stage(to)
+    if target is None:
+        allowed = ", ".join(f"{s.id} ({s.name.zh})" for s in model.stages)
+        raise UnknownStageError(f"{to!r} is not a stage of {model.id}; allowed: {allowed}")
+    position = locate(checked, model)
+    advance = target > position.stage_index
+    report = _report(checked, book, position, gate_to=target if advance else None)
+    unmet = []
+    for finding in report.findings:
+        if finding.code == "DC101":
+            stage_index = finding.params["stage_index"]
+            milestone = model.find_milestone(finding.params["milestone"])
+            assert milestone is not None
+            unmet.append(
+                UnmetMilestone(
+                    id=milestone[1].id, name=milestone[1].name.model_dump(), stage=model.stages[stage_index].id
+                )
+            )
+    unmet.sort(key=lambda u: (model.find_stage(u.stage), u.id))
+    return GateResult(
+        deal_id=checked.id,
+        from_stage=_stage(position, position.stage_index),
+        to_stage=_stage(position, target),
+        allowed=not advance or not report.blocking,
+        advance=advance,
+        unmet_milestones=unmet,
+        blocking=report.blocking,
+        report=report,
+    )
+
+
+def render(result: Report | GateResult, *, lang: str = "zh", fmt: str = "text", playbook: PlaybookLike = None) -> str:
+    """A report or gate result as text, markdown or JSON, in Chinese or English."""
+    return rendering.Renderer(load_playbook(playbook)).render(result, lang=lang, fmt=fmt)
+
+
+def render_text(result: Report | GateResult, *, lang: str = "zh", playbook: PlaybookLike = None) -> str:
+    """Shorthand for render(..., fmt="text")."""
+    return render(result, lang=lang, fmt="text", playbook=playbook)

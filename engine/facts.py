@@ -1,0 +1,172 @@
+"""Deal record → the normalised facts the rules match, plus where each fact field came from.
+
+Facts carry only plain JSON types of one kind per field (durable-rules compares
+strings and numbers silently wrongly): dates become day counts against
+`as_of`, unknown booleans become the string "unknown", lists stay lists of
+canonical enum values. Nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import Contact, Deal
+from .playbook import StageModel
+from .vocabulary import PowerCircle, Role, SupporterKind
+
+POWER_RANK = {circle: rank for rank, circle in enumerate(PowerCircle)}
+
+
+def tri_state(value: bool | None) -> str:
+    """True / False / None as "yes" / "no" / "unknown"."""
+    return "unknown" if value is None else ("yes" if value else "no")
+
+
+@dataclass
+class FactSet:
+    """The facts of one evaluation and, per fact id and field, the input paths it rests on."""
+
+    facts: list[dict] = field(default_factory=list)
+    provenance: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    def add(self, fact: dict, sources: dict[str, list[str]]) -> None:
+        self.facts.append(fact)
+        self.provenance[fact["id"]] = sources
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the deal stands in its stage model."""
+
+    model: StageModel
+    stage_index: int
+    step_index: int
+
+
+def locate(deal: Deal, model: StageModel) -> Position:
+    """Stage and buying-step indexes (the deal was checked against the model when loaded)."""
+    stage_index = model.find_stage(deal.stage)
+    step_index = model.find_step(deal.buying_step)
+    assert stage_index is not None and step_index is not None, "deal not checked against its stage model"
+    return Position(model, stage_index, step_index)
+
+
+def _contact_fact(index: int, contact: Contact, deal: Deal) -> tuple[dict, dict[str, list[str]]]:
+    path = f"contacts[{index}]"
+    conditions = contact.coach_conditions
+    days = (deal.as_of - contact.last_contact).days if contact.last_contact else 0
+    fact = {
+        "t": "contact",
+        "id": f"contact:{contact.id}",
+        "cid": contact.id,
+        "name": contact.name,
+        "title": contact.title or "",
+        "roles": [role.value for role in contact.roles],
+        # One explicit true/false per vocabulary member: durable-rules' allItems
+        # never matches an empty list, so list membership is not tested in rules.
+        "role": {role.value: role in contact.roles for role in Role},
+        "power": contact.power.value,
+        "power_rank": POWER_RANK[contact.power],
+        "stance": contact.stance.value,
+        "supporter": [kind.value for kind in contact.supporter],
+        "marked": {kind.value: kind in contact.supporter for kind in SupporterKind},
+        "trusts_our_capability": tri_state(conditions.trusts_our_capability),
+        "trusted_by_organisation": tri_state(conditions.trusted_by_organisation),
+        "wants_us_to_win": tri_state(conditions.wants_us_to_win),
+        "caveats": [caveat.value for caveat in contact.caveats],
+        "has_caveat": bool(contact.caveats),
+        "shares_information": tri_state(contact.shares_information),
+        "avoids_conflict": tri_state(contact.avoids_conflict),
+        "never_contacted": contact.last_contact is None,
+        "days_since_contact": days,
+        "active": contact.active,
+        "on_committee": contact.id in deal.decision.committee,
+    }
+    sources = {name: [f"{path}.{name}"] for name in fact if name not in ("t", "id", "role", "marked")}
+    sources.update({f"role.{role.value}": [f"{path}.roles"] for role in Role})
+    sources.update({f"marked.{kind.value}": [f"{path}.supporter"] for kind in SupporterKind})
+    sources.update(
+        cid=[f"{path}.id"],
+        power_rank=[f"{path}.power"],
+        has_caveat=[f"{path}.caveats"],
+        never_contacted=[f"{path}.last_contact"],
+        days_since_contact=[f"{path}.last_contact", "as_of"],
+        on_committee=["decision.committee"],
+        **{
+            name: [f"{path}.coach_conditions.{name}"]
+            for name in ("trusts_our_capability", "trusted_by_organisation", "wants_us_to_win")
+        },
+    )
+    return fact, sources
+
+
+def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> FactSet:
+    """Every base fact of one evaluation; a `gate` fact when a stage gate is asked for."""
+    facts = FactSet()
+    model = position.model
+    facts.add(
+        {
+            "t": "deal",
+            "id": "deal",
+            "stage_index": position.stage_index,
+            "step_index": position.step_index,
+            "stage_lead": position.stage_index - position.step_index,
+            "days_in_stage": (deal.as_of - deal.stage_entered).days,
+            "solution": deal.solution.value,
+            "state_owned": deal.customer.state_owned,
+        },
+        {
+            "stage_index": ["stage"],
+            "step_index": ["buying_step"],
+            "stage_lead": ["stage", "buying_step"],
+            "days_in_stage": ["stage_entered", "as_of"],
+            "solution": ["solution"],
+            "state_owned": ["customer.state_owned"],
+        },
+    )
+    for index, contact in enumerate(deal.contacts):
+        facts.add(*_contact_fact(index, contact, deal))
+    decision = deal.decision
+    size = decision.committee_size or 0
+    facts.add(
+        {
+            "t": "decision",
+            "id": "decision",
+            "mode": decision.mode.value,
+            "rule": decision.rule.value if decision.rule else "none",
+            "committee_size": size,
+            "majority_needed": size // 2 + 1 if size else 0,
+            "last_purchase_known": decision.last_purchase_known,
+        },
+        {
+            "mode": ["decision.mode"],
+            "rule": ["decision.rule"],
+            "committee_size": ["decision.committee_size"],
+            "majority_needed": ["decision.committee_size"],
+            "last_purchase_known": ["decision.last_purchase_known"],
+        },
+    )
+    reached = {found[1].id for spelling in deal.milestones if (found := model.find_milestone(spelling))}
+    for stage_index, stage in enumerate(model.stages):
+        for milestone in stage.milestones:
+            facts.add(
+                {
+                    "t": "milestone",
+                    "id": f"milestone:{milestone.id}",
+                    "mid": milestone.id,
+                    "stage_index": stage_index,
+                    "reached": milestone.id in reached,
+                },
+                {"mid": ["milestones"], "stage_index": ["stage_model"], "reached": ["milestones"]},
+            )
+    if gate_to is not None:
+        facts.add(
+            {
+                "t": "gate",
+                "id": "gate",
+                "to_index": gate_to,
+                "to_lead": gate_to - position.step_index,
+            },
+            {"to_index": ["(gate target)"], "to_lead": ["(gate target)", "buying_step"]},
+        )
+    return facts

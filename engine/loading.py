@@ -1,0 +1,177 @@
+"""Reading deal records: bytes → YAML/JSON → validated Deal, with specific errors.
+
+Every problem is reported as (field path, what was wrong, what is allowed);
+nothing here raises anything but DealInputError for bad input.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import DealInputError, InputProblem
+from .model import Deal
+from .playbook import Playbook
+
+MAX_BYTES = 2_000_000
+
+
+class _DealYamlLoader(yaml.SafeLoader):
+    """Safe YAML that keeps dates as text (pydantic checks them with a field path) and rejects repeated keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_DealYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def decode(raw: bytes, source: str) -> str:
+    """UTF-8 (with or without BOM) or BOM-marked UTF-16; anything else is a clear error."""
+    if len(raw) > MAX_BYTES:
+        raise DealInputError(source, [InputProblem("", f"file is {len(raw)} bytes; the limit is {MAX_BYTES}")])
+    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"), (b"", "utf-8-sig")):
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError as error:
+                raise DealInputError(
+                    source,
+                    [InputProblem("", f"not valid {encoding.upper()} text at byte {error.start}; save the file as UTF-8")],
+                ) from None
+    raise AssertionError("unreachable: the utf-8 case matches every input")
+
+
+def parse_text(text: str, source: str) -> Any:
+    """JSON when it looks like JSON, YAML otherwise."""
+    if not text.strip():
+        raise DealInputError(source, [InputProblem("", "the file is empty; `dealcoach init` writes an example")])
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError as error:
+            raise DealInputError(
+                source, [InputProblem("", f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}")]
+            ) from None
+        except ValueError as error:
+            raise DealInputError(source, [InputProblem("", str(error))]) from None
+    try:
+        return yaml.load(text, Loader=_DealYamlLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise DealInputError(source, [InputProblem("", f"malformed YAML{where}: {problem}")]) from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number a deal can hold")
+
+
+def _path(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not str(part).startswith("function-"):
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
+    """The fields a model accepts at `loc` (used to say what an unknown field could have been)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                current = candidate
+                break
+        else:
+            return None
+    return list(getattr(current, "model_fields", {}))
+
+
+def problems_from(error: ValidationError, model: type[BaseModel] = Deal) -> list[InputProblem]:
+    """Turn pydantic's errors into (path, message) pairs a rep can act on."""
+    problems = []
+    for issue in error.errors(include_url=False):
+        loc = tuple(issue["loc"])
+        kind = issue["type"]
+        if kind == "extra_forbidden":
+            allowed = _fields_at(model, loc[:-1])
+            message = "unknown field" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
+        elif kind == "missing":
+            message = "required field is missing"
+        elif kind in ("unknown_term", "value_error", "assertion_error"):
+            message = issue["msg"].removeprefix("Value error, ")
+        else:
+            message = f"{issue['msg']}; got {issue['input']!r}"
+        problems.append(InputProblem(_path(loc), message))
+    return problems
+
+
+def check_against_playbook(deal: Deal, playbook: Playbook) -> list[InputProblem]:
+    """Stage, buying step and milestone ids exist in the deal's stage model."""
+    model = playbook.stage_model(deal.stage_model)
+    if model is None:
+        return [InputProblem("stage_model", f"unknown stage model {deal.stage_model!r}; allowed: {', '.join(playbook.stage_models)}")]
+    problems = []
+    if model.find_stage(deal.stage) is None:
+        allowed = ", ".join(f"{s.id} ({s.name.zh})" for s in model.stages)
+        problems.append(InputProblem("stage", f"{deal.stage!r} is not a stage of {model.id}; allowed: {allowed}"))
+    if model.find_step(deal.buying_step) is None:
+        allowed = ", ".join(f"{s.buying_step.id} ({s.buying_step.name.zh})" for s in model.stages)
+        problems.append(InputProblem("buying_step", f"{deal.buying_step!r} is not a buying step of {model.id}; allowed: {allowed}"))
+    for index, milestone in enumerate(deal.milestones):
+        if model.find_milestone(milestone) is None:
+            allowed = ", ".join(m.id for s in model.stages for m in s.milestones)
+            problems.append(
+                InputProblem(f"milestones[{index}]", f"{milestone!r} is not a milestone of {model.id}; allowed: {allowed}")
+            )
+    return problems
+
+
+def validate_deal(data: Any, playbook: Playbook, source: str = "<deal>") -> Deal:
+    """A parsed document → a Deal that the engine may judge, or DealInputError."""
+    if not isinstance(data, dict):
+        raise DealInputError(source, [InputProblem("", f"expected a mapping of deal fields, got {type(data).__name__}")])
+    try:
+        deal = Deal.model_validate(data)
+    except ValidationError as error:
+        raise DealInputError(source, problems_from(error)) from None
+    problems = check_against_playbook(deal, playbook)
+    if problems:
+        raise DealInputError(source, problems)
+    return deal
+
+
+def read_deal(path: Path | str, playbook: Playbook) -> Deal:
+    """Read and validate one deal file (YAML or JSON)."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise DealInputError(source, [InputProblem("", f"cannot read the file: {error.strerror}")]) from None
+    return validate_deal(parse_text(decode(raw, source), source), playbook, source)

@@ -1,0 +1,189 @@
+"""The deal record: pydantic models for everything the methodology judges.
+
+Field names are the file format (see README "Deal file"). Vocabulary fields
+accept English and Chinese spellings (engine.vocabulary). Stage, buying step
+and milestone ids depend on the stage model, so they are checked against the
+playbook afterwards (engine.loading.check_against_playbook).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .vocabulary import (
+    BrainQuadrant,
+    BudgetEvidence,
+    CoachCaveat,
+    CollectiveRule,
+    DecisionMode,
+    PowerCircle,
+    Role,
+    ShapedBy,
+    Solution,
+    Stance,
+    SupporterKind,
+    term,
+)
+
+Money = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
+Identifier = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\s]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class Record(BaseModel):
+    """Shared configuration: unknown fields are errors, records are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _as_list(value: object) -> object:
+    """Let a single value stand for a one-item list (`roles: 决策人`)."""
+    return [value] if isinstance(value, str) else value
+
+
+class CoachConditions(Record):
+    """The three conditions of a coach (M4), each true, false or unknown (absent)."""
+
+    trusts_our_capability: bool | None = None
+    trusted_by_organisation: bool | None = None
+    wants_us_to_win: bool | None = None
+
+
+class Contact(Record):
+    """One person in the customer's buying centre."""
+
+    id: Identifier
+    name: Text
+    title: Text | None = None
+    roles: list[term(Role)] = Field(default_factory=list)  # type: ignore[valid-type]
+    power: term(PowerCircle) = PowerCircle.UNAWARE  # type: ignore[valid-type]
+    stance: term(Stance) = Stance.UNKNOWN  # type: ignore[valid-type]
+    supporter: list[term(SupporterKind)] = Field(default_factory=list)  # type: ignore[valid-type]
+    coach_conditions: CoachConditions = CoachConditions()
+    caveats: list[term(CoachCaveat)] = Field(default_factory=list)  # type: ignore[valid-type]
+    shares_information: bool | None = None
+    avoids_conflict: bool | None = None
+    brain: term(BrainQuadrant) | None = None  # type: ignore[valid-type]
+    last_contact: dt.date | None = None
+    active: bool = True
+
+    _lists = field_validator("roles", "supporter", "caveats", mode="before")(_as_list)
+
+    @field_validator("roles", "supporter", "caveats")
+    @classmethod
+    def _no_repeats(cls, values: list) -> list:
+        if len(set(values)) != len(values):
+            raise ValueError("lists each value once; remove the repeated one")
+        return values
+
+
+class Customer(Record):
+    """The buying organisation."""
+
+    name: Text
+    industry: Text | None = None
+    state_owned: bool = False
+
+
+class Budget(Record):
+    """The customer's budget and what the figure rests on (M5.5, M2.4)."""
+
+    amount: Money | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    evidence: term(BudgetEvidence) = BudgetEvidence.NONE  # type: ignore[valid-type]
+    source: Text | None = None
+    plan_approved: bool | None = None
+    funds_in_place: bool | None = None
+
+
+class Objective(Record):
+    """The sales objective: who / what / how much / when (M5.1, M5.2)."""
+
+    who: Text | None = None
+    what: Text | None = None
+    how_much: Money | None = None
+    when: dt.date | None = None
+    confirmed_by_customer: bool = False
+    shaped_by: term(ShapedBy) = ShapedBy.UNKNOWN  # type: ignore[valid-type]
+
+
+class Competitor(Record):
+    """A rival supplier in this deal."""
+
+    name: Text
+    incumbent: bool = False
+
+
+class Decision(Record):
+    """How the customer will decide (M3.5)."""
+
+    mode: term(DecisionMode) = DecisionMode.UNKNOWN  # type: ignore[valid-type]
+    rule: term(CollectiveRule) | None = None  # type: ignore[valid-type]
+    committee_size: Annotated[int, Field(ge=1, le=200)] | None = None
+    committee: list[Identifier] = Field(default_factory=list)
+    last_purchase_known: bool = False
+
+    @model_validator(mode="after")
+    def _collective_fields(self) -> Decision:
+        if self.mode != DecisionMode.COLLECTIVE and (self.rule or self.committee_size or self.committee):
+            raise ValueError("rule, committee_size and committee describe a collective decision; set mode: collective")
+        if self.committee_size is not None and len(self.committee) > self.committee_size:
+            raise ValueError(
+                f"committee lists {len(self.committee)} members but committee_size is {self.committee_size}"
+            )
+        if len(set(self.committee)) != len(self.committee):
+            raise ValueError("committee lists a contact twice")
+        return self
+
+
+class Receivable(Record):
+    """Money the customer owes us (M9.1)."""
+
+    amount: Money
+    due: dt.date
+
+
+class Deal(Record):
+    """A key-account deal as of one date. The same record always gives the same coaching."""
+
+    id: Identifier
+    name: Text
+    owner: Text | None = None
+    customer: Customer
+    amount: Money
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    solution: term(Solution) = Solution.STANDARD  # type: ignore[valid-type]
+    stage_model: Identifier = "standard-6"
+    stage: Text
+    stage_entered: dt.date
+    buying_step: Text
+    expected_close: dt.date | None = None
+    as_of: dt.date
+    contacts: list[Contact] = Field(default_factory=list, max_length=500)
+    budget: Budget = Budget()
+    objective: Objective = Objective()
+    competitors: list[Competitor] = Field(default_factory=list, max_length=100)
+    decision: Decision = Decision()
+    milestones: list[Text] = Field(default_factory=list, max_length=200)
+    receivables: list[Receivable] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Deal:
+        if self.stage_entered > self.as_of:
+            raise ValueError(f"stage_entered {self.stage_entered} is after as_of {self.as_of}")
+        ids = [contact.id for contact in self.contacts]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"contact ids must be unique; repeated: {', '.join(repeated)}")
+        unknown = [member for member in self.decision.committee if member not in ids]
+        if unknown:
+            raise ValueError(
+                f"decision.committee names unknown contacts: {', '.join(unknown)}; known: {', '.join(ids) or 'none'}"
+            )
+        for contact in self.contacts:
+            if contact.last_contact and contact.last_contact > self.as_of:
+                raise ValueError(f"contact {contact.id}: last_contact {contact.last_contact} is after as_of {self.as_of}")
+        return self

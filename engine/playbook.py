@@ -1,0 +1,194 @@
+"""Playbooks: stage models, thresholds, term tables and finding templates.
+
+The shipped playbook lives in `playbooks/default/`. A company's own playbook
+directory has the same layout, every part optional, and is laid over the
+default: its thresholds and terms override key by key, its stage models add to
+or replace the shipped ones by id, and its templates replace shipped templates
+of the same name (see README "Custom playbooks").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import PlaybookError
+from .vocabulary import fold
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "playbooks" / "default"
+LANGUAGES = ("zh", "en")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Localised(_Strict):
+    """A text in both languages."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Milestone(_Strict):
+    """An exit criterion of a stage, phrased as what the customer has done (M1.1)."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: Localised
+
+
+class BuyingStep(_Strict):
+    """The customer's own buying step that a sales stage follows."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: Localised
+
+
+class Stage(_Strict):
+    """One sales stage, the buying step it matches and its milestones."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: Localised
+    buying_step: BuyingStep
+    milestones: list[Milestone] = Field(default_factory=list)
+    stall_days: Annotated[int, Field(ge=1)] | None = None
+
+
+class StageModel(_Strict):
+    """An ordered list of stages (M2)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: Localised
+    section: str
+    stages: list[Stage] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> StageModel:
+        for kind, ids in (
+            ("stage", [s.id for s in self.stages]),
+            ("buying step", [s.buying_step.id for s in self.stages]),
+            ("milestone", [m.id for s in self.stages for m in s.milestones]),
+        ):
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            if repeated:
+                raise ValueError(f"{kind} ids must be unique; repeated: {', '.join(repeated)}")
+        return self
+
+    def _lookup(self, spelling: str, entries: list[tuple[str, Localised, object]]) -> object | None:
+        wanted = spelling.strip()
+        for entry_id, name, value in entries:
+            if wanted in (entry_id, name.zh) or fold(wanted) in (entry_id, fold(name.en)):
+                return value
+        return None
+
+    def find_stage(self, spelling: str) -> int | None:
+        """Index of the stage named by id, Chinese or English name."""
+        return self._lookup(spelling, [(s.id, s.name, i) for i, s in enumerate(self.stages)])  # type: ignore[return-value]
+
+    def find_step(self, spelling: str) -> int | None:
+        """Index of the buying step named by id, Chinese or English name."""
+        return self._lookup(spelling, [(s.buying_step.id, s.buying_step.name, i) for i, s in enumerate(self.stages)])  # type: ignore[return-value]
+
+    def find_milestone(self, spelling: str) -> tuple[int, Milestone] | None:
+        """(stage index, milestone) named by id, Chinese or English name."""
+        entries = [(m.id, m.name, (i, m)) for i, s in enumerate(self.stages) for m in s.milestones]
+        return self._lookup(spelling, entries)  # type: ignore[return-value]
+
+
+class Thresholds(_Strict):
+    """Numbers the rules compare against; a company playbook may change any of them."""
+
+    key_person_stale_days: int = Field(60, ge=1, le=3650)
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """Everything a review needs besides the deal: stage models, thresholds, wording."""
+
+    stage_models: dict[str, StageModel]
+    thresholds: Thresholds
+    terms: dict[str, dict[str, str]]
+    template_dirs: tuple[Path, ...]
+    sources: tuple[Path, ...] = field(default=())
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Identifies what the compiled rules depend on (the thresholds)."""
+        return hashlib.sha256(json.dumps(self.thresholds.model_dump(), sort_keys=True).encode()).hexdigest()[:12]
+
+    @cached_property
+    def version_tag(self) -> str:
+        """Identifies everything that can change a decision: thresholds and stage models."""
+        content = {
+            "thresholds": self.thresholds.model_dump(),
+            "stage_models": {k: v.model_dump() for k, v in sorted(self.stage_models.items())},
+        }
+        return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+
+    def stage_model(self, model_id: str) -> StageModel | None:
+        return self.stage_models.get(model_id)
+
+
+def _read_yaml(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise PlaybookError(f"{path}: cannot read playbook file: {error}") from None
+
+
+def _validated(model: type[BaseModel], data: object, path: Path) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or '(top)'}: {issue['msg']}" for issue in error.errors()
+        )
+        raise PlaybookError(f"{path}: invalid {model.__name__}: {problems}") from None
+
+
+def _layer(directory: Path, models: dict, thresholds: dict, terms: dict) -> None:
+    settings = directory / "playbook.yaml"
+    if settings.exists():
+        data = _read_yaml(settings) or {}
+        if not isinstance(data, dict) or set(data) - {"thresholds"}:
+            raise PlaybookError(f"{settings}: expected a mapping with the key 'thresholds'")
+        thresholds.update(data.get("thresholds") or {})
+    for path in sorted((directory / "stage_models").glob("*.yaml")):
+        model = _validated(StageModel, _read_yaml(path), path)
+        models[model.id] = model  # type: ignore[attr-defined]
+    for language in LANGUAGES:
+        path = directory / "terms" / f"{language}.yaml"
+        if path.exists():
+            data = _read_yaml(path) or {}
+            if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+                raise PlaybookError(f"{path}: expected a flat mapping of term keys to text")
+            terms[language].update(data)
+
+
+def load_playbook(custom_dir: Path | str | None = None) -> Playbook:
+    """The default playbook, with a company's directory laid over it when given."""
+    directories = [DEFAULT_DIR]
+    if custom_dir is not None:
+        custom = Path(custom_dir)
+        if not custom.is_dir():
+            raise PlaybookError(f"{custom}: playbook directory not found")
+        directories.append(custom)
+    models: dict[str, StageModel] = {}
+    thresholds: dict = {}
+    terms: dict[str, dict[str, str]] = {language: {} for language in LANGUAGES}
+    for directory in directories:
+        _layer(directory, models, thresholds, terms)
+    return Playbook(
+        stage_models=models,
+        thresholds=_validated(Thresholds, thresholds, directories[-1] / "playbook.yaml"),  # type: ignore[arg-type]
+        terms=terms,
+        template_dirs=tuple(d / "templates" for d in reversed(directories)),
+        sources=tuple(directories),
+    )

@@ -1,0 +1,232 @@
+"""Rendering findings and reports from playbook templates, in Chinese or English.
+
+Each finding code has one template per language,
+`templates/findings/<lang>/<CODE>.j2`, with three blocks: `title`, `why`,
+`action`. Templates render strictly: an undefined variable, a missing block or
+a missing term is an error, never silent empty text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+
+import jinja2
+
+from .errors import PlaybookError
+from .playbook import LANGUAGES, Playbook
+from .report import ChainStep, Finding, FindingText, GateResult, Report
+from .rulebook import Kind, Severity
+
+FORMATS = ("text", "markdown", "json")
+BLOCKS = ("title", "why", "action")
+GROUPS = ("block", "risk", "action", "info")
+
+
+def group_of(finding: Finding) -> str:
+    """Block risks first, then other risks, then actions, then notes."""
+    if finding.severity == Severity.BLOCK:
+        return "block"
+    if finding.severity == Severity.INFO:
+        return "info"
+    return "risk" if finding.kind == Kind.RISK else "action"
+
+
+@lru_cache(maxsize=16)
+def _environment(template_dirs: tuple) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+class Renderer:
+    """Renders one playbook's wording."""
+
+    def __init__(self, playbook: Playbook):
+        self.playbook = playbook
+        self.env = _environment(playbook.template_dirs)
+
+    def term(self, lang: str, key: str) -> str:
+        """A term in `lang`; a missing one is an error (caught by the term-table tests)."""
+        try:
+            return self.playbook.terms[lang][key]
+        except KeyError:
+            raise PlaybookError(f"term {key!r} is missing from the {lang} term table") from None
+
+    def _helpers(self, report: Report, lang: str) -> dict[str, Callable]:
+        model = self.playbook.stage_models[report.stage_model]
+        separator = self.term(lang, "list.separator")
+
+        def milestone_name(milestone_id: str) -> str:
+            found = model.find_milestone(milestone_id)
+            if found is None:
+                raise PlaybookError(f"milestone {milestone_id!r} is not in stage model {model.id}")
+            return getattr(found[1].name, lang)
+
+        def who(name: str, title: str) -> str:
+            if not title:
+                return name
+            return f"{name}（{title}）" if lang == "zh" else f"{name} ({title})"
+
+        return {
+            "who": who,
+            "term": lambda kind, value: self.term(lang, f"{kind}.{value}"),
+            "terms": lambda kind, values: separator.join(self.term(lang, f"{kind}.{v}") for v in values),
+            "milestone_name": milestone_name,
+            "stage_name": lambda index: getattr(model.stages[index].name, lang),
+        }
+
+    def finding_text(self, finding: Finding, report: Report, lang: str) -> FindingText:
+        """Title, why and action of one finding in `lang`."""
+        if lang not in LANGUAGES:
+            raise PlaybookError(f"language {lang!r} is not supported; allowed: {', '.join(LANGUAGES)}")
+        name = f"findings/{lang}/{finding.code}.j2"
+        try:
+            template = self.env.get_template(name)
+        except jinja2.TemplateNotFound:
+            raise PlaybookError(f"template {name} is missing") from None
+        except jinja2.TemplateSyntaxError as error:
+            raise PlaybookError(f"{error.filename or name}, line {error.lineno}: {error.message}") from None
+        context = {
+            **finding.params,
+            **self._helpers(report, lang),
+            "deal": {
+                "name": report.deal_name,
+                "customer": report.customer,
+                "stage": report.stage.name[lang],
+                "buying_step": report.buying_step.name[lang],
+                "days_in_stage": report.days_in_stage,
+            },
+            "thresholds": self.playbook.thresholds.model_dump(),
+        }
+        parts = {}
+        for block in BLOCKS:
+            if block not in template.blocks:
+                raise PlaybookError(f"template {name} has no block {block!r}")
+            try:
+                text = "".join(template.blocks[block](template.new_context(context))).strip()
+            except jinja2.UndefinedError as error:
+                raise PlaybookError(f"template {name}, block {block}: {error.message}") from None
+            parts[block] = " ".join(line.strip() for line in text.splitlines() if line.strip())
+        return FindingText(**parts)
+
+    def localise(self, report: Report, lang: str) -> Report:
+        """The report with every finding's text filled in `lang`."""
+        findings = [f.model_copy(update={"text": self.finding_text(f, report, lang)}) for f in report.findings]
+        return report.model_copy(update={"findings": findings, "language": lang})
+
+    # -- whole documents ---------------------------------------------------
+
+    def render(self, result: Report | GateResult, *, lang: str, fmt: str) -> str:
+        if fmt not in FORMATS:
+            raise PlaybookError(f"format {fmt!r} is not supported; allowed: {', '.join(FORMATS)}")
+        if isinstance(result, GateResult):
+            report = self.localise(result.report, lang)
+            gate = result.model_copy(
+                update={"report": report, "blocking": [f for f in report.findings if f.severity == Severity.BLOCK]}
+            )
+            if fmt == "json":
+                return json.dumps(gate.model_dump(mode="json"), ensure_ascii=False, indent=2)
+            return self._gate_document(gate, lang, markdown=fmt == "markdown")
+        report = self.localise(result, lang)
+        if fmt == "json":
+            return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2)
+        return self._report_document(report, lang, markdown=fmt == "markdown")
+
+    def _chain(self, steps: list[ChainStep], lang: str) -> str:
+        parts = []
+        for step in steps:
+            if step.step == "counted":
+                parts.append(f"{self.term(lang, f'derived.{step.rule}')} ×{step.count}")
+            elif step.step == "derived":
+                subject = (step.fact or "").split(":", 1)[-1]
+                label = self.term(lang, f"derived.{step.rule}")
+                parts.append(label if subject == "deal" else f"{label}({subject})")
+            else:
+                parts.append(step.rule)
+        return " → ".join(parts)
+
+    def _finding_lines(self, number: int, finding: Finding, lang: str, markdown: bool) -> list[str]:
+        text = finding.text
+        assert text is not None
+        t = lambda key: self.term(lang, key)  # noqa: E731
+        head = f"[{finding.code} · {finding.section}] {text.title}"
+        rows = [
+            (t("label.why"), text.why),
+            (t("label.action"), text.action),
+            (t("label.evidence"), ", ".join(finding.evidence)),
+            (t("label.chain"), self._chain(finding.chain, lang)),
+        ]
+        colon = "：" if lang == "zh" else ": "
+        if markdown:
+            return [f"{number}. **{head}**", *[f"   - *{label}*{colon}{value}" for label, value in rows], ""]
+        return [f"{number}. {head}", *[f"   {label}{colon}{value}" for label, value in rows], ""]
+
+    def _header(self, report: Report, lang: str, markdown: bool) -> list[str]:
+        t = lambda key: self.term(lang, key)  # noqa: E731
+        colon = "：" if lang == "zh" else ": "
+        bar = " ｜ " if lang == "zh" else " | "
+        title = f"{report.deal_name} · {report.customer} · {report.currency} {report.amount:,.0f}"
+        facts = bar.join(
+            [
+                f"{t('label.stage')}{colon}{report.stage.name[lang]}",
+                f"{t('label.buying_step')}{colon}{report.buying_step.name[lang]}",
+                f"{t('label.days_in_stage')} {report.days_in_stage} {t('label.days')}",
+                f"{t('label.as_of')} {report.as_of.isoformat()}",
+            ]
+        )
+        return [f"# {title}" if markdown else title, "", facts, ""]
+
+    def _groups(self, findings: list[Finding], lang: str, markdown: bool) -> list[str]:
+        lines: list[str] = []
+        number = 0
+        for group in GROUPS:
+            members = [f for f in findings if group_of(f) == group]
+            if not members:
+                continue
+            heading = self.term(lang, f"group.{group}")
+            lines += [f"## {heading}" if markdown else f"■ {heading}", ""]
+            for finding in members:
+                number += 1
+                lines += self._finding_lines(number, finding, lang, markdown)
+        return lines
+
+    def _report_document(self, report: Report, lang: str, markdown: bool) -> str:
+        counts = {s.value: sum(1 for f in report.findings if f.severity == s) for s in Severity}
+        summary = self.term(lang, "label.summary").format(count=len(report.findings), **counts)
+        lines = self._header(report, lang, markdown)
+        lines += [summary if report.findings else self.term(lang, "label.none"), ""]
+        lines += self._groups(report.findings, lang, markdown)
+        lines.append(f"{self.term(lang, 'label.ruleset')} {report.ruleset_version}")
+        return "\n".join(lines) + "\n"
+
+    def _gate_document(self, gate: GateResult, lang: str, markdown: bool) -> str:
+        t = lambda key: self.term(lang, key)  # noqa: E731
+        lines = self._header(gate.report, lang, markdown)
+        route = t("gate.from_to").format(from_stage=gate.from_stage.name[lang], to_stage=gate.to_stage.name[lang])
+        lines += [f"## {t('gate.title')}" if markdown else f"【{t('gate.title')}】", route, ""]
+        if not gate.advance:
+            verdict = t("gate.not_advance")
+        else:
+            verdict = t("gate.allowed") if gate.allowed else t("gate.blocked")
+        lines += [f"**{verdict}**" if markdown else verdict, ""]
+        if gate.unmet_milestones:
+            lines += [f"### {t('gate.unmet')}" if markdown else f"■ {t('gate.unmet')}", ""]
+            stage_model = self.playbook.stage_models[gate.report.stage_model]
+            for milestone in gate.unmet_milestones:
+                stage = getattr(stage_model.stages[stage_model.find_stage(milestone.stage)].name, lang)
+                lines.append(f"- {milestone.name[lang]}（{stage}）" if lang == "zh" else f"- {milestone.name[lang]} ({stage})")
+            lines.append("")
+        others = [f for f in gate.blocking if f.code != "DC101"]
+        if others:
+            lines += [f"### {t('gate.blocking')}" if markdown else f"■ {t('gate.blocking')}", ""]
+            for number, finding in enumerate(others, 1):
+                lines += self._finding_lines(number, finding, lang, markdown)
+        lines.append(f"{t('label.ruleset')} {gate.report.ruleset_version}")
+        return "\n".join(lines) + "\n"

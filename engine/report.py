@@ -1,0 +1,106 @@
+"""What a review returns: findings, the report around them, and a gate decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .rulebook import Kind, Severity
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ChainStep(_Out):
+    """One link in the reasoning behind a finding.
+
+    `derived`: a derivation asserted `fact`; `counted`: the ledger counted
+    `count` facts of derivation `rule`; `fired`: the finding's own rule.
+    """
+
+    step: str
+    rule: str
+    fact: str | None = None
+    count: int | None = None
+
+
+class FindingText(_Out):
+    """A finding rendered in one language."""
+
+    title: str
+    why: str
+    action: str
+
+
+class Finding(_Out):
+    """One next-best action or risk warning, with what it rests on."""
+
+    code: str
+    symbol: str
+    kind: Kind
+    severity: Severity
+    section: str
+    subject: str | None = None
+    params: dict[str, Any] = {}
+    evidence: list[str] = []
+    chain: list[ChainStep] = []
+    text: FindingText | None = None
+
+    @property
+    def sort_key(self) -> tuple:
+        """Block risks first, then warnings, then actions; stable by code and subject."""
+        return (self.severity.rank, 0 if self.kind == Kind.RISK else 1, self.code, self.subject or "")
+
+
+class StagePosition(_Out):
+    """A stage or buying step: id and display name."""
+
+    index: int
+    id: str
+    name: dict[str, str]
+
+
+class Report(_Out):
+    """The coaching for one deal as of one date."""
+
+    deal_id: str
+    deal_name: str
+    customer: str
+    amount: float
+    currency: str
+    as_of: dt.date
+    stage_model: str
+    stage: StagePosition
+    buying_step: StagePosition
+    days_in_stage: int
+    ruleset_version: str
+    language: str | None = None
+    findings: list[Finding]
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.BLOCK]
+
+
+class UnmetMilestone(_Out):
+    """A milestone the deal must reach before the gate opens."""
+
+    id: str
+    name: dict[str, str]
+    stage: str
+
+
+class GateResult(_Out):
+    """May this deal advance to `to_stage`? `allowed` decides; the rest says why not."""
+
+    deal_id: str
+    from_stage: StagePosition
+    to_stage: StagePosition
+    allowed: bool
+    advance: bool
+    unmet_milestones: list[UnmetMilestone]
+    blocking: list[Finding]
+    report: Report

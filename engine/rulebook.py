@@ -1,0 +1,207 @@
+"""Rule specifications and the registry that checks and compiles them.
+
+Two kinds of rule exist, each one file under `rules/`:
+
+- a Derivation asserts a derived fact (`coach`, `insider`, ...) that other
+  rules consume (forward chaining);
+- a FindingRule produces a finding: a next-best action or a risk warning,
+  with a stable code that is never reused.
+
+Absence is never judged with durable-rules' `none()` (its result depends on
+fact order). Instead, once every base fact and every derivation that does not
+read the ledger has run, the engine asserts one `ledger` fact that counts each
+such derivation explicitly (`coach: 0`), and rules judge those numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .playbook import Thresholds
+
+LEDGER = "ledger"
+BASE_FACTS = ("deal", "contact", "decision", "milestone", "gate")
+
+
+class Kind(StrEnum):
+    """What a finding asks of the reader."""
+
+    RISK = "risk"
+    ACTION = "action"
+
+
+class Severity(StrEnum):
+    """How hard a finding stops the deal; `block` fails a stage gate."""
+
+    BLOCK = "block"
+    WARN = "warn"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return ("block", "warn", "info").index(self.value)
+
+
+@dataclass(frozen=True)
+class Emit:
+    """What an action returns: the subject (e.g. a contact id) and template parameters."""
+
+    subject: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class Match:
+    """The facts one rule activation matched, by alias."""
+
+    def __init__(self, facts: dict[str, dict]):
+        self.facts = facts
+
+    def __getitem__(self, alias: str) -> dict:
+        return self.facts[alias]
+
+
+def _no_params(match: Match) -> Emit:
+    return Emit()
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A rule that asserts a derived fact named `name` about a subject."""
+
+    name: str
+    section: str
+    summary: str
+    when: Callable[[Thresholds], Any]
+    then: Callable[[Match], Emit] = _no_params
+
+    @property
+    def key(self) -> str:
+        return f"derive.{self.name}"
+
+
+@dataclass(frozen=True)
+class FindingRule:
+    """A rule that produces a finding (see README "Rules")."""
+
+    code: str
+    symbol: str
+    kind: Kind
+    severity: Severity
+    section: str
+    summary: str
+    rationale: str
+    when: Callable[[Thresholds], Any]
+    then: Callable[[Match], Emit] = _no_params
+    gate_only: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.code
+
+
+Rule = Derivation | FindingRule
+
+_CODE = re.compile(r"^DC\d{3}$")
+_SYMBOL = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_SECTION = re.compile(r"^M\d+(\.\d+)?$")
+
+
+def referenced_fields(condition: Any) -> set[str]:
+    """Field names one alias's condition reads, from its durable-rules JSON definition."""
+    found: set[str] = set()
+    if isinstance(condition, list):
+        for item in condition:
+            found |= referenced_fields(item)
+    elif isinstance(condition, dict):
+        for key, value in condition.items():
+            if key in ("$ex", "$nex", "$iany", "$iall"):
+                found |= set(value)
+            elif key.startswith("$"):
+                found |= referenced_fields(value)
+            else:
+                found.add(key)
+    return found
+
+
+@dataclass(frozen=True)
+class AliasInfo:
+    """What a rule reads through one alias: the fact type and the fields."""
+
+    fact_type: str
+    fields: tuple[str, ...]
+
+
+class Rulebook:
+    """The checked set of rules, compiled to a durable-rules definition per threshold set."""
+
+    def __init__(self, rules: Iterable[Rule]):
+        self.rules: dict[str, Rule] = {}
+        for rule in rules:
+            self._check(rule)
+            self.rules[rule.key] = rule
+        self.findings = {r.code: r for r in self.rules.values() if isinstance(r, FindingRule)}
+        self.derivations = {r.name: r for r in self.rules.values() if isinstance(r, Derivation)}
+        symbols = [r.symbol for r in self.findings.values()]
+        repeated = {s for s in symbols if symbols.count(s) > 1}
+        if repeated:
+            raise ValueError(f"finding symbols must be unique: {sorted(repeated)}")
+        clashes = set(self.derivations) & {*BASE_FACTS, LEDGER}
+        if clashes:
+            raise ValueError(f"derivation names clash with fact types: {sorted(clashes)}")
+
+    def _check(self, rule: Rule) -> None:
+        if rule.key in self.rules:
+            raise ValueError(f"rule {rule.key} is defined twice")
+        if not _SECTION.match(rule.section):
+            raise ValueError(f"rule {rule.key}: section {rule.section!r} is not like M4.3")
+        if isinstance(rule, FindingRule):
+            if not _CODE.match(rule.code) or not _SYMBOL.match(rule.symbol):
+                raise ValueError(f"rule {rule.code}/{rule.symbol}: code must be DCnnn and symbol kebab-case")
+
+    def definition(self, thresholds: Thresholds) -> dict[str, dict]:
+        """The durable-rules ruleset definition (fresh DSL objects every call: `<<` mutates them)."""
+        return {key: rule.when(thresholds).define() for key, rule in self.rules.items()}
+
+    @staticmethod
+    def aliases(definition: dict[str, dict]) -> dict[str, dict[str, AliasInfo]]:
+        """Per rule key, per alias: the fact type matched and the fields read."""
+        table: dict[str, dict[str, AliasInfo]] = {}
+        for key, rule_definition in definition.items():
+            table[key] = {}
+            for condition in rule_definition.get("all", []):
+                for alias, body in condition.items():
+                    fields = referenced_fields(body)
+                    fact_type = _fact_type(body)
+                    table[key][alias] = AliasInfo(fact_type, tuple(sorted(fields - {"t"})))
+        return table
+
+    def ledger_fields(self, definition: dict[str, dict]) -> tuple[str, ...]:
+        """Derivations counted in the ledger: those that do not read the ledger themselves."""
+        aliases = self.aliases(definition)
+        counted = tuple(
+            sorted(
+                name for name, rule in self.derivations.items()
+                if all(info.fact_type != LEDGER for info in aliases[rule.key].values())
+            )
+        )
+        for key, by_alias in aliases.items():
+            for info in by_alias.values():
+                if info.fact_type == LEDGER:
+                    unknown = set(info.fields) - set(counted)
+                    if unknown:
+                        raise ValueError(f"rule {key} reads ledger fields that are not counted: {sorted(unknown)}")
+        return counted
+
+
+def _fact_type(condition: dict) -> str:
+    """The `t` a condition requires (every rule condition starts with `m.t == ...`)."""
+    if "t" in condition:
+        return condition["t"]
+    for part in condition.get("$and", []):
+        if isinstance(part, dict) and "t" in part:
+            return part["t"]
+    raise ValueError(f"every rule condition must test the fact type first (m.t == ...): {condition}")

@@ -1,0 +1,3 @@
+"""The package version; the rule-set version of a report adds the playbook's fingerprint."""
+
+VERSION = "0.1.0"

@@ -1,0 +1,226 @@
+"""Closed vocabularies of a deal record, each accepting English and Chinese spellings.
+
+Every enum has canonical English values (what JSON output and rules use) and a
+table of accepted input spellings, so a rep may type `教练` or `coach`,
+`决策人` or `Decision Maker`. Display labels live in the playbook's term tables,
+not here: this module is only about reading input.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, TypeVar
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+
+class Role(StrEnum):
+    """Buying role in the customer's buying centre (M3.1)."""
+
+    DECISION_MAKER = "decision_maker"
+    TECHNICAL_GATEKEEPER = "technical_gatekeeper"
+    PURCHASER = "purchaser"
+    USER = "user"
+    OPINION_LEADER = "opinion_leader"
+    PROCUREMENT_ORGANISER = "procurement_organiser"
+
+
+class PowerCircle(StrEnum):
+    """How much a person can move the outcome (M3.3), weakest first."""
+
+    UNAWARE = "unaware"
+    WATCHER = "watcher"
+    POLITICAL = "political"
+    CORE = "core"
+
+
+class Stance(StrEnum):
+    """Where a person stands toward us."""
+
+    SUPPORTS = "supports"
+    NEUTRAL = "neutral"
+    OPPOSES = "opposes"
+    UNKNOWN = "unknown"
+
+
+class SupporterKind(StrEnum):
+    """The three kinds of supporter inside the customer (M4)."""
+
+    INSIDER = "insider"
+    SPONSOR = "sponsor"
+    COACH = "coach"
+
+
+class CoachCaveat(StrEnum):
+    """Relationships that look like coaching but are not (M4.5)."""
+
+    PREVIOUS_DEAL_COACH = "previous_deal_coach"
+    PERSONAL_FRIEND = "personal_friend"
+    PUBLIC_INFORMATION_ONLY = "public_information_only"
+    OWN_AGENDA = "own_agenda"
+
+
+class BrainQuadrant(StrEnum):
+    """Herrmann whole-brain quadrant (M8)."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+class BudgetEvidence(StrEnum):
+    """What a budget figure rests on (M5.5), strongest first."""
+
+    CUSTOMER_DOCUMENT = "customer_document"
+    CUSTOMER_STATEMENT = "customer_statement"
+    OUR_ESTIMATE = "our_estimate"
+    NONE = "none"
+
+
+class ShapedBy(StrEnum):
+    """Who shaped the customer's purchase objective (M5.2)."""
+
+    US = "us"
+    COMPETITOR = "competitor"
+    NOBODY = "nobody"
+    UNKNOWN = "unknown"
+
+
+class DecisionMode(StrEnum):
+    """How the customer decides (M3.5)."""
+
+    ONE_PERSON = "one_person"
+    COLLECTIVE = "collective"
+    MIXED = "mixed"
+    UNKNOWN = "unknown"
+
+
+class CollectiveRule(StrEnum):
+    """The voting rule of a collective decision (M3.5)."""
+
+    UNANIMITY = "unanimity"
+    MAJORITY = "majority"
+    DOMINANT = "dominant"
+
+
+class Solution(StrEnum):
+    """Whether what we sell is standard or customised (M2.1: enter early for the latter)."""
+
+    STANDARD = "standard"
+    CUSTOMISED = "customised"
+
+
+# Accepted input spellings besides the canonical value. English keys are
+# compared after folding case, spaces and hyphens; Chinese keys exactly.
+ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
+    Role: {
+        "决策人": Role.DECISION_MAKER, "决策者": Role.DECISION_MAKER,
+        "economic_buyer": Role.DECISION_MAKER, "dm": Role.DECISION_MAKER,
+        "技术人": Role.TECHNICAL_GATEKEEPER, "技术把关者": Role.TECHNICAL_GATEKEEPER,
+        "技术把关人": Role.TECHNICAL_GATEKEEPER, "technical_buyer": Role.TECHNICAL_GATEKEEPER,
+        "购买人": Role.PURCHASER, "采购人员": Role.PURCHASER, "采购": Role.PURCHASER,
+        "财务把关者": Role.PURCHASER, "财务": Role.PURCHASER, "finance": Role.PURCHASER,
+        "使用人": Role.USER, "使用者": Role.USER, "用户": Role.USER,
+        "意见领袖": Role.OPINION_LEADER,
+        "采购组织者": Role.PROCUREMENT_ORGANISER, "procurement_organizer": Role.PROCUREMENT_ORGANISER,
+    },
+    PowerCircle: {
+        "不明所以的人": PowerCircle.UNAWARE, "不明所以": PowerCircle.UNAWARE,
+        "看着事情发生的人": PowerCircle.WATCHER, "旁观者": PowerCircle.WATCHER,
+        "能让事情发生的人": PowerCircle.POLITICAL, "政治圈": PowerCircle.POLITICAL,
+        "掌控结果的人": PowerCircle.CORE, "核心圈": PowerCircle.CORE,
+    },
+    Stance: {
+        "支持": Stance.SUPPORTS, "support": Stance.SUPPORTS, "supportive": Stance.SUPPORTS,
+        "中立": Stance.NEUTRAL,
+        "反对": Stance.OPPOSES, "oppose": Stance.OPPOSES, "opposed": Stance.OPPOSES,
+        "未知": Stance.UNKNOWN, "不清楚": Stance.UNKNOWN,
+    },
+    SupporterKind: {
+        "内线": SupporterKind.INSIDER, "赞助者": SupporterKind.SPONSOR,
+        "支持者": SupporterKind.SPONSOR, "教练": SupporterKind.COACH,
+    },
+    CoachCaveat: {
+        "上一单的教练": CoachCaveat.PREVIOUS_DEAL_COACH, "老教练": CoachCaveat.PREVIOUS_DEAL_COACH,
+        "朋友": CoachCaveat.PERSONAL_FRIEND, "私人朋友": CoachCaveat.PERSONAL_FRIEND,
+        "公开信息提供者": CoachCaveat.PUBLIC_INFORMATION_ONLY,
+        "内部推销者": CoachCaveat.OWN_AGENDA, "为私利推动": CoachCaveat.OWN_AGENDA,
+    },
+    BrainQuadrant: {"a": BrainQuadrant.A, "b": BrainQuadrant.B, "c": BrainQuadrant.C, "d": BrainQuadrant.D},
+    BudgetEvidence: {
+        "客户文件": BudgetEvidence.CUSTOMER_DOCUMENT, "客户书面文件": BudgetEvidence.CUSTOMER_DOCUMENT,
+        "客户口头": BudgetEvidence.CUSTOMER_STATEMENT, "客户说的": BudgetEvidence.CUSTOMER_STATEMENT,
+        "我方估计": BudgetEvidence.OUR_ESTIMATE, "我们估计": BudgetEvidence.OUR_ESTIMATE,
+        "无": BudgetEvidence.NONE, "没有": BudgetEvidence.NONE,
+    },
+    ShapedBy: {
+        "我方": ShapedBy.US, "我们": ShapedBy.US, "竞争对手": ShapedBy.COMPETITOR,
+        "无人": ShapedBy.NOBODY, "没有人": ShapedBy.NOBODY, "不清楚": ShapedBy.UNKNOWN, "未知": ShapedBy.UNKNOWN,
+    },
+    DecisionMode: {
+        "一人决策": DecisionMode.ONE_PERSON, "个人决策": DecisionMode.ONE_PERSON,
+        "集体决策": DecisionMode.COLLECTIVE, "混合决策": DecisionMode.MIXED,
+        "不清楚": DecisionMode.UNKNOWN, "未知": DecisionMode.UNKNOWN,
+    },
+    CollectiveRule: {
+        "一致同意": CollectiveRule.UNANIMITY, "全票通过": CollectiveRule.UNANIMITY,
+        "少数服从多数": CollectiveRule.MAJORITY, "多数表决": CollectiveRule.MAJORITY,
+        "强势方决定": CollectiveRule.DOMINANT, "强势方说了算": CollectiveRule.DOMINANT,
+    },
+    Solution: {
+        "标准": Solution.STANDARD, "标准产品": Solution.STANDARD,
+        "定制": Solution.CUSTOMISED, "非标": Solution.CUSTOMISED, "customized": Solution.CUSTOMISED,
+    },
+}
+
+# What each vocabulary is called in an error message.
+NOUNS: dict[type[StrEnum], str] = {
+    Role: "buying role", PowerCircle: "power circle", Stance: "stance",
+    SupporterKind: "supporter kind", CoachCaveat: "coach caveat", BrainQuadrant: "whole-brain quadrant",
+    BudgetEvidence: "kind of budget evidence", ShapedBy: "requirement shaper",
+    DecisionMode: "decision mode", CollectiveRule: "collective decision rule", Solution: "solution kind",
+}
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def fold(text: str) -> str:
+    """Fold an English spelling so that `Decision Maker`, `decision-maker` and `decision_maker` agree."""
+    return "_".join(text.strip().lower().replace("-", " ").split())
+
+
+def allowed_spellings(enum_cls: type[StrEnum]) -> str:
+    """`value (中文), ...` for an error message."""
+    chinese: dict[StrEnum, str] = {}
+    for spelling, member in ALIASES.get(enum_cls, {}).items():
+        if not spelling.isascii():
+            chinese.setdefault(member, spelling)
+    return ", ".join(f"{member.value} ({chinese[member]})" if member in chinese else member.value for member in enum_cls)
+
+
+def parse_term(enum_cls: type[E], raw: object) -> E:
+    """Read one vocabulary value from any accepted spelling, or raise a specific error."""
+    if isinstance(raw, enum_cls):
+        return raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        for candidate in (text, fold(text)):
+            try:
+                return enum_cls(candidate)
+            except ValueError:
+                pass
+            aliases = ALIASES.get(enum_cls, {})
+            if candidate in aliases:
+                return aliases[candidate]  # type: ignore[return-value]
+    raise PydanticCustomError(
+        "unknown_term",
+        "{value} is not a {noun}; allowed: {allowed}",
+        {"value": repr(raw), "noun": NOUNS[enum_cls], "allowed": allowed_spellings(enum_cls)},
+    )
+
+
+def term(enum_cls: type[E]) -> object:
+    """An annotated type for pydantic that accepts every spelling of `enum_cls`."""
+    return Annotated[enum_cls, BeforeValidator(lambda raw: parse_term(enum_cls, raw))]

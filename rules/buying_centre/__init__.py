@@ -1,0 +1,1 @@
+"""Buying-centre rules: roles, power, coverage, decision process (M3)."""

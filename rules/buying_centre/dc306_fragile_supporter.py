@@ -1,0 +1,30 @@
+"""DC306 fragile-supporter — an influential supporter who avoids conflict (M3.4).
+
+Why: a "pacifist" gives up his position when internal conflict starts, so his
+support disappears exactly when it is needed.
+Clears when: another influential supporter stands beside him (review again), or avoids_conflict is found to be false.
+"""
+
+from durable.lang import c, m, when_all
+
+from ...engine.rulebook import FindingRule, Kind, Severity
+from ..conditions import about, active_contact
+
+
+def _when(thresholds):
+    return when_all(
+        c.contact << active_contact() & (m.stance == "supports") & (m.avoids_conflict == "yes") & (m.power_rank >= 2)
+    )
+
+
+RULE = FindingRule(
+    code="DC306",
+    symbol="fragile-supporter",
+    kind=Kind.RISK,
+    severity=Severity.WARN,
+    section="M3.4",
+    summary="An influential supporter who avoids conflict will give way under pressure.",
+    rationale="Support that folds under internal conflict cannot carry a contested decision.",
+    when=_when,
+    then=about("contact"),
+)

@@ -1,0 +1,19 @@
+"""Derivation `committee_supporter`: a committee member who supports us — a vote we can count (M3.5)."""
+
+from durable.lang import c, m, when_all
+
+from ...engine.rulebook import Derivation, Emit
+from ..conditions import person
+
+
+def _when(thresholds):
+    return when_all(c.member << (m.t == "committee_member"), c.contact << (m.t == "contact") & (m.cid == c.member.about) & (m.stance == "supports"))
+
+
+RULE = Derivation(
+    name="committee_supporter",
+    section="M3.5",
+    summary="A committee member whose stance is supports.",
+    when=_when,
+    then=lambda match: Emit(subject=match["contact"]["cid"], params=person(match["contact"])),
+)

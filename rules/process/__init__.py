@@ -1,0 +1,1 @@
+"""Process and stage-gate rules (M1, M2)."""

@@ -1,0 +1,1 @@
+"""Supporter rules: insiders, sponsors, coaches (M4)."""
