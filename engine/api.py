@@ -13,10 +13,10 @@ from typing import Any
 
 from ..rules import catalog
 from . import rendering
-from .errors import DealcoachError
+from .errors import DealcoachError, DealInputError
 from .evaluation import evaluate
 from .facts import Position, build_facts, locate
-from .loading import read_deal, validate_deal
+from .loading import check_against_playbook, read_deal, validate_deal
 from .model import Deal
 from .playbook import Playbook
 from .playbook import load_playbook as _load_playbook
@@ -49,7 +49,10 @@ def load_deal(deal: DealLike, playbook: PlaybookLike = None) -> Deal:
     """Validate a deal given as a Deal, a mapping or a file path."""
     book = load_playbook(playbook)
     if isinstance(deal, Deal):
-        return validate_deal(deal.model_dump(), book, source=f"deal {deal.id}")
+        problems = check_against_playbook(deal, book)
+        if problems:
+            raise DealInputError(f"deal {deal.id}", problems)
+        return deal
     if isinstance(deal, Mapping):
         return validate_deal(dict(deal), book)
     return read_deal(deal, book)

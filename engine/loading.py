@@ -53,7 +53,7 @@ def decode(raw: bytes, source: str) -> str:
             except UnicodeDecodeError as error:
                 raise DealInputError(
                     source,
-                    [InputProblem("", f"not valid {encoding.upper()} text at byte {error.start}; save the file as UTF-8")],
+                    [InputProblem("", f"not valid {encoding.upper().removesuffix('-SIG')} text at byte {error.start}; save the file as UTF-8")],
                 ) from None
     raise AssertionError("unreachable: the utf-8 case matches every input")
 

@@ -113,7 +113,8 @@ class Renderer:
                 text = "".join(template.blocks[block](template.new_context(context))).strip()
             except jinja2.UndefinedError as error:
                 raise PlaybookError(f"template {name}, block {block}: {error.message}") from None
-            parts[block] = " ".join(line.strip() for line in text.splitlines() if line.strip())
+            text = " ".join(line.strip() for line in text.splitlines() if line.strip())
+            parts[block] = text[:1].upper() + text[1:]  # a branch may start mid-sentence
         return FindingText(**parts)
 
     def localise(self, report: Report, lang: str) -> Report:

@@ -1,0 +1,193 @@
+"""The command line: every exit code in the README table, every command, every format."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from dealcoach.cli import EXIT_CODES, cli
+from dealcoach.rules import catalog
+
+from conftest import EXAMPLES, ROOT, base_deal
+
+ZH_EXAMPLE = str(ROOT / "examples" / "example-deal.zh.yaml")
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args: str, stdin: str | None = None):
+        return runner.invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+    return invoke
+
+
+def write_deal(tmp_path: Path, data: dict) -> str:
+    path = tmp_path / "deal.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def ready_to_advance() -> dict:
+    """A development-stage deal whose customer is approving the project and every milestone is met."""
+    deal = base_deal()
+    deal["buying_step"] = "supplier_screening"
+    deal["milestones"] = ["need_confirmed", "opportunity_evaluated", "customer_graded"]
+    return deal
+
+
+def test_review_text_zh(run) -> None:
+    result = run("review", ZH_EXAMPLE)
+    assert result.exit_code == 0
+    assert "■ 阻断风险" in result.output and "[DC102 · M1.1]" in result.output and "推理链" in result.output
+
+
+def test_review_markdown_en(run) -> None:
+    result = run("review", ZH_EXAMPLE, "--lang", "en", "--format", "markdown")
+    assert result.exit_code == 0
+    assert result.output.startswith("# ") and "## Blocking risks" in result.output and "*Why*: " in result.output
+
+
+def test_review_json_is_parseable_with_text(run) -> None:
+    result = run("review", ZH_EXAMPLE, "--format", "json")
+    data = json.loads(result.output)
+    assert data["language"] == "zh" and data["findings"]
+    assert all(f["text"]["title"] and f["evidence"] and f["chain"] for f in data["findings"])
+
+
+def test_review_from_stdin(run) -> None:
+    result = run("review", "-", stdin=Path(ZH_EXAMPLE).read_text(encoding="utf-8"))
+    assert result.exit_code == 0 and "DC102" in result.output
+
+
+def test_gate_allowed_exits_0(run, tmp_path) -> None:
+    result = run("gate", write_deal(tmp_path, ready_to_advance()), "--to", "sales_entry")
+    assert result.exit_code == 0, result.output
+    assert "通过" in result.output
+
+
+def test_gate_blocked_exits_1_and_lists_unmet_milestones(run, tmp_path) -> None:
+    deal = ready_to_advance()
+    deal["milestones"] = ["need_confirmed"]
+    result = run("gate", write_deal(tmp_path, deal), "--to", "销售进入阶段", "--lang", "en")
+    assert result.exit_code == 1
+    assert "BLOCKED" in result.output
+    assert "Opportunity evaluated" in result.output and "Customer graded A/B/C/D" in result.output
+
+
+def test_gate_blocked_by_a_blocking_risk(run, tmp_path) -> None:
+    deal = ready_to_advance()
+    deal["contacts"] = [{"id": "a", "name": "刘工", "roles": ["technical_gatekeeper"], "stance": "opposes"}]
+    result = run("gate", write_deal(tmp_path, deal), "--to", "sales_entry", "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["allowed"] is False and data["unmet_milestones"] == []
+    assert [f["code"] for f in data["blocking"]] == ["DC304"]
+
+
+def test_gate_backwards_is_not_an_advance(run) -> None:
+    result = run("gate", ZH_EXAMPLE, "--to", "development", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["advance"] is False
+
+
+def test_usage_errors_exit_2(run) -> None:
+    assert run("review").exit_code == 2
+    assert run("review", ZH_EXAMPLE, "--lang", "fr").exit_code == 2
+    assert run("gate", ZH_EXAMPLE).exit_code == 2
+    result = run("gate", ZH_EXAMPLE, "--to", "closing")
+    assert result.exit_code == 2 and "'closing' is not a stage of standard-6" in result.output
+    assert run("rules", "DC000").exit_code == 2
+
+
+def test_bad_input_exits_3_with_field_paths(run, tmp_path) -> None:
+    deal = base_deal()
+    deal["contacts"] = [{"id": "a", "name": "甲", "power": "很大"}]
+    del deal["as_of"]
+    result = run("review", write_deal(tmp_path, deal))
+    assert result.exit_code == 3
+    assert "invalid deal (2 problems)" in result.output
+    assert "contacts[0].power: '很大' is not a power circle" in result.output
+    assert "as_of: required field is missing" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_input_as_json_for_crms(run, tmp_path) -> None:
+    result = run("gate", write_deal(tmp_path, {"id": "x"}), "--to", "proposal", "--format", "json")
+    assert result.exit_code == 3
+    data = json.loads(result.output)
+    assert data["error"] == "invalid_deal" and {"path": "as_of", "message": "required field is missing"} in data["problems"]
+
+
+def test_missing_file_exits_3(run, tmp_path) -> None:
+    result = run("review", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 3 and "cannot read the file" in result.output
+
+
+def test_broken_playbook_exits_4(run, tmp_path) -> None:
+    playbook = tmp_path / "pb"
+    (playbook / "templates" / "findings" / "zh").mkdir(parents=True)
+    (playbook / "templates" / "findings" / "zh" / "DC102.j2").write_text(
+        "{% block title %}{{ no_such_variable }}{% endblock %}{% block why %}x{% endblock %}{% block action %}x{% endblock %}",
+        encoding="utf-8",
+    )
+    result = run("review", ZH_EXAMPLE, "--playbook", str(playbook))
+    assert result.exit_code == 4
+    assert "findings/zh/DC102.j2, block title: 'no_such_variable' is undefined" in result.output
+
+
+def test_internal_error_exits_5(run, monkeypatch) -> None:
+    from dealcoach.engine import api
+
+    def broken(*args, **kwargs):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(api, "review", broken)
+    result = run("review", ZH_EXAMPLE)
+    assert result.exit_code == 5 and "internal error: KeyError" in result.output and "Traceback" not in result.output
+
+
+def test_every_documented_exit_code_is_tested() -> None:
+    source = Path(__file__).read_text(encoding="utf-8")
+    tested = {int(code) for code in re.findall(r"exit_code == (\d)", source)}
+    assert tested == set(EXIT_CODES)
+
+
+def test_rules_list_and_explain(run) -> None:
+    listing = run("rules")
+    assert listing.exit_code == 0 and len(listing.output.splitlines()) == len(catalog().findings)
+    explained = run("rules", "sponsors-but-blind")
+    assert "DC406 sponsors-but-blind (risk, block, M4.3)" in explained.output and "Clears when" in explained.output
+    data = json.loads(run("rules", "--format", "json").output)
+    assert {"code", "symbol", "kind", "severity", "section", "doc"} <= set(data[0])
+
+
+def test_schema_is_json_schema(run) -> None:
+    schema = json.loads(run("schema").output)
+    assert schema["title"] == "Deal" and "contacts" in schema["properties"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_init_writes_a_deal_that_reviews(run, tmp_path, lang: str) -> None:
+    target = tmp_path / "mine.yaml"
+    assert run("init", str(target), "--lang", lang).exit_code == 0
+    assert run("review", str(target)).exit_code == 0
+    assert run("init", str(target)).exit_code == 2
+    assert run("init", str(target), "--force").exit_code == 0
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_has_help_and_is_in_the_readme(run, command: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0 and "Usage:" in result.output
+    assert f"`dealcoach {command}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_examples_ship_in_the_package() -> None:
+    assert len(EXAMPLES) == 2

@@ -1,0 +1,164 @@
+"""The engine is correct whatever the fact order, synchronous, loud on rule errors, and cleans up."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+
+import dealcoach
+from dealcoach.engine import durable_adapter
+from dealcoach.engine.api import load_deal
+from dealcoach.engine.errors import RuleError
+from dealcoach.engine.evaluation import evaluate
+from dealcoach.engine.facts import build_facts, locate
+from dealcoach.engine.rulebook import Emit, FindingRule, Kind, Rulebook, Severity
+from dealcoach.rules import catalog, discover
+
+from conftest import EXAMPLES, case_deal, rule_cases
+
+
+def _signature(findings) -> list[tuple]:
+    return [(f.code, f.subject, tuple(f.evidence), repr(f.params), tuple(map(repr, f.chain))) for f in findings]
+
+
+def _all_deals() -> list[dict]:
+    from conftest import read_yaml
+
+    deals = [read_yaml(path) for path in EXAMPLES]
+    for cases in rule_cases().values():
+        deals += [case_deal(case) for case in cases["fires"] + cases["silent"]]
+    return deals
+
+
+def test_fact_order_does_not_change_findings() -> None:
+    """Every example and rule case, evaluated with its facts shuffled 20 times, gives identical findings."""
+    book = dealcoach.load_playbook()
+    shuffler = random.Random(20261122)
+    deals = _all_deals()
+    assert len(deals) > 60
+    for data in deals:
+        deal = load_deal(data, book)
+        position = locate(deal, book.stage_models[deal.stage_model])
+        facts = build_facts(deal, position)
+        expected = _signature(evaluate(catalog(), book.thresholds, book.fingerprint, facts))
+        for _ in range(20):
+            shuffler.shuffle(facts.facts)
+            assert _signature(evaluate(catalog(), book.thresholds, book.fingerprint, facts)) == expected, deal.id
+
+
+def test_contact_order_does_not_change_findings() -> None:
+    from conftest import read_yaml
+
+    data = read_yaml(EXAMPLES[0])
+    expected = [(f.code, f.subject) for f in dealcoach.review(data).findings]
+    shuffler = random.Random(7)
+    for _ in range(10):
+        shuffler.shuffle(data["contacts"])
+        assert [(f.code, f.subject) for f in dealcoach.review(data).findings] == expected
+
+
+def _broken_rulebook() -> Rulebook:
+    def explode(match):
+        raise ZeroDivisionError("boom")
+
+    from durable.lang import c, m, when_all
+
+    broken = FindingRule(
+        code="DC999", symbol="always-breaks", kind=Kind.RISK, severity=Severity.WARN, section="M1",
+        summary="test", rationale="test", when=lambda t: when_all(c.deal << (m.t == "deal")), then=explode,
+    )
+    return Rulebook([*discover(), broken])
+
+
+def test_exception_in_an_action_surfaces_and_engine_stays_usable(deal: dict) -> None:
+    book = dealcoach.load_playbook()
+    checked = load_deal(deal, book)
+    facts = build_facts(checked, locate(checked, book.stage_models[checked.stage_model]))
+    with pytest.raises(RuleError, match="DC999 failed: ZeroDivisionError: boom"):
+        evaluate(_broken_rulebook(), book.thresholds, book.fingerprint, facts)
+    # The shipped rulebook still evaluates correctly afterwards.
+    assert [f.code for f in dealcoach.review(deal).findings]
+
+
+def test_sessions_are_deleted(deal: dict) -> None:
+    """durable-rules allows 1024 live sessions per ruleset; 1,500 evaluations prove each one is deleted."""
+    first = _signature(dealcoach.review(deal).findings)
+    for _ in range(1500):
+        dealcoach.review(deal)
+    assert _signature(dealcoach.review(deal).findings) == first
+
+
+def test_no_background_threads_are_started(deal: dict) -> None:
+    before = threading.active_count()
+    dealcoach.review(deal)
+    assert threading.active_count() == before
+
+
+def test_concurrent_threads_get_the_same_answers() -> None:
+    deals = _all_deals()[:20]
+    expected = [_signature(dealcoach.review(d).findings) for d in deals]
+    results: dict[int, list] = {}
+
+    def work(worker: int) -> None:
+        results[worker] = [_signature(dealcoach.review(d).findings) for d in deals]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(results[i] == expected for i in range(4))
+
+
+def test_every_derivation_is_consumed() -> None:
+    """A derived fact nobody reads is dead code: each derivation is read by a rule or counted in a ledger rule."""
+    book = catalog()
+    definition = book.definition(dealcoach.load_playbook().thresholds)
+    aliases = Rulebook.aliases(definition)
+    read = {info.fact_type for by_alias in aliases.values() for info in by_alias.values()}
+    counted = {f for by_alias in aliases.values() for info in by_alias.values() if info.fact_type == "ledger" for f in info.fields}
+    assert set(book.derivations) <= read | counted
+
+
+def test_evidence_paths_exist_in_the_input() -> None:
+    """Every evidence path of every finding names a field the deal file has (or could have) at that place."""
+    from dealcoach.engine.model import Deal
+
+    for data in _all_deals():
+        for finding in dealcoach.review(data).findings:
+            for path in finding.evidence:
+                head = path.split("[")[0].split(".")[0]
+                assert head in Deal.model_fields, (finding.code, path)
+
+
+def test_rulebook_rejects_bad_rules() -> None:
+    from durable.lang import c, m, when_all
+
+    def rule(**changes):
+        spec = dict(code="DC998", symbol="fine-name", kind=Kind.RISK, severity=Severity.WARN, section="M4.3",
+                    summary="s", rationale="r", when=lambda t: when_all(c.x << (m.t == "deal")))
+        spec.update(changes)
+        return FindingRule(**spec)
+
+    with pytest.raises(ValueError, match="code must be DCnnn"):
+        Rulebook([rule(code="X1")])
+    with pytest.raises(ValueError, match="section"):
+        Rulebook([rule(section="chapter 4")])
+    with pytest.raises(ValueError, match="defined twice"):
+        Rulebook([rule(), rule()])
+    with pytest.raises(ValueError, match="ledger fields that are not counted"):
+        book = Rulebook([rule(when=lambda t: when_all(c.l << (m.t == "ledger") & (m.nothing == 0)))])
+        book.ledger_fields(book.definition(dealcoach.load_playbook().thresholds))
+
+
+def test_adapter_refuses_duplicate_fact_ids() -> None:
+    from durable.lang import c, m, when_all
+
+    ruleset = durable_adapter.compiled_ruleset(
+        "test-duplicates", lambda: {"r": when_all(c.x << (m.t == "thing")).define()}
+    )
+    with ruleset.session() as session:
+        with pytest.raises(RuleError, match="already asserted"):
+            session.run([{"t": "thing", "id": "1"}, {"t": "thing", "id": "1"}], lambda name, match: [])

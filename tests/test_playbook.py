@@ -1,0 +1,142 @@
+"""Playbooks: the shipped one is complete in both languages; a company's directory overrides it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import dealcoach
+from dealcoach import PlaybookError
+from dealcoach.engine.playbook import DEFAULT_DIR, load_playbook
+from dealcoach.engine.rendering import Renderer
+from dealcoach.rules import catalog
+
+from conftest import EXAMPLES
+
+
+def test_term_tables_have_the_same_keys_in_both_languages() -> None:
+    book = load_playbook()
+    assert set(book.terms["zh"]) == set(book.terms["en"])
+
+
+def test_every_finding_has_a_template_per_language_and_nothing_else() -> None:
+    for lang in ("zh", "en"):
+        names = {p.stem for p in (DEFAULT_DIR / "templates" / "findings" / lang).glob("*.j2")}
+        assert names == set(catalog().findings), lang
+
+
+def test_every_term_a_template_or_the_code_uses_exists() -> None:
+    """term('kind', ...) calls in templates and every vocabulary value resolve in both term tables."""
+    from dealcoach.engine import vocabulary
+
+    book = load_playbook()
+    needed = {f"role.{v.value}" for v in vocabulary.Role}
+    needed |= {f"power.{v.value}" for v in vocabulary.PowerCircle}
+    needed |= {f"stance.{v.value}" for v in vocabulary.Stance}
+    needed |= {f"supporter.{v.value}" for v in vocabulary.SupporterKind}
+    needed |= {f"caveat.{v.value}" for v in vocabulary.CoachCaveat}
+    needed |= {f"derived.{name}" for name in catalog().derivations}
+    for lang in ("zh", "en"):
+        missing = needed - set(book.terms[lang])
+        assert not missing, (lang, missing)
+        for path in (DEFAULT_DIR / "templates" / "findings" / lang).glob("*.j2"):
+            for kind in re.findall(r"terms?\('(\w+)'", path.read_text(encoding="utf-8")):
+                assert any(key.startswith(f"{kind}.") for key in book.terms[lang]), (path.name, kind)
+
+
+def test_both_stage_models_ship() -> None:
+    models = load_playbook().stage_models
+    assert [s.id for s in models["standard-6"].stages] == [
+        "development", "sales_entry", "proposal", "bidding", "negotiation", "implementation"
+    ]
+    assert len(models["lead-to-contract-5"].stages) == 5
+    assert all(stage.milestones for model in models.values() for stage in model.stages)
+
+
+def _company_playbook(tmp_path):
+    root = tmp_path / "acme"
+    (root / "stage_models").mkdir(parents=True)
+    (root / "terms").mkdir()
+    (root / "templates" / "findings" / "en").mkdir(parents=True)
+    (root / "playbook.yaml").write_text("thresholds:\n  key_person_stale_days: 400\n", encoding="utf-8")
+    (root / "terms" / "en.yaml").write_text("group.block: Showstoppers\n", encoding="utf-8")
+    (root / "templates" / "findings" / "en" / "DC102.j2").write_text(
+        "{% block title %}ACME: stage {{ deal.stage }} is ahead{% endblock %}"
+        "{% block why %}Our rule book says so.{% endblock %}{% block action %}Fix the stage.{% endblock %}",
+        encoding="utf-8",
+    )
+    (root / "stage_models" / "acme-3.yaml").write_text(
+        """id: acme-3
+section: M2
+name: {zh: 三步法, en: Three steps}
+stages:
+  - id: qualify
+    name: {zh: 资格确认, en: Qualify}
+    buying_step: {id: need, name: {zh: 有需求, en: Need}}
+    milestones: [{id: budget_seen, name: {zh: 见到预算, en: Budget seen}}]
+  - id: propose
+    name: {zh: 方案, en: Propose}
+    buying_step: {id: compare, name: {zh: 比较, en: Compare}}
+    milestones: [{id: preferred, name: {zh: 首选, en: Preferred}}]
+  - id: close
+    name: {zh: 成交, en: Close}
+    buying_step: {id: sign, name: {zh: 签约, en: Sign}}
+    milestones: [{id: signed, name: {zh: 签约, en: Signed}}]
+""",
+        encoding="utf-8",
+    )
+    return root
+
+
+def test_company_playbook_overrides_thresholds_terms_templates_and_stages(tmp_path, deal: dict) -> None:
+    root = _company_playbook(tmp_path)
+    deal["contacts"] = [{"id": "a", "name": "陈总", "roles": ["decision_maker"], "last_contact": "2026-01-01"}]
+    assert "DC303" in [f.code for f in dealcoach.review(deal).findings]
+    assert "DC303" not in [f.code for f in dealcoach.review(deal, playbook=root).findings]
+
+    deal.update(stage_model="acme-3", stage="propose", buying_step="need", milestones=[])
+    report = dealcoach.review(deal, playbook=root)
+    assert {"DC102", "DC104"} <= {f.code for f in report.findings}
+    text = dealcoach.render_text(report, lang="en", playbook=root)
+    assert "■ Showstoppers" in text and "ACME: stage Propose is ahead" in text
+    assert "Budget seen" in text
+    gate = dealcoach.gate(deal, "close", playbook=root)
+    assert not gate.allowed and [m.id for m in gate.unmet_milestones] == ["budget_seen", "preferred"]
+
+
+def test_report_version_changes_with_the_playbook(tmp_path, deal: dict) -> None:
+    assert dealcoach.review(deal).ruleset_version != dealcoach.review(deal, playbook=_company_playbook(tmp_path)).ruleset_version
+
+
+@pytest.mark.parametrize(
+    "path,content,expected",
+    [
+        ("playbook.yaml", "thresholds:\n  key_person_stale_days: -3\n", "key_person_stale_days"),
+        ("playbook.yaml", "thresholds:\n  unknown_knob: 3\n", "unknown_knob"),
+        ("stage_models/bad.yaml", "id: bad\nsection: M2\nname: {zh: 坏, en: Bad}\nstages: []\n", "stages"),
+        ("stage_models/bad.yaml", "id: [unclosed\n", "cannot read playbook file"),
+        ("terms/zh.yaml", "- not a mapping\n", "flat mapping"),
+    ],
+)
+def test_invalid_playbooks_name_the_file(tmp_path, path: str, content: str, expected: str) -> None:
+    target = tmp_path / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(content, encoding="utf-8")
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(tmp_path)
+    assert str(target) in str(caught.value) and expected in str(caught.value)
+
+
+def test_template_without_a_block_is_an_error(tmp_path) -> None:
+    folder = tmp_path / "templates" / "findings" / "zh"
+    folder.mkdir(parents=True)
+    (folder / "DC102.j2").write_text("{% block title %}x{% endblock %}", encoding="utf-8")
+    data = dealcoach.review(str(EXAMPLES[1]))  # any report with DC102
+    with pytest.raises(PlaybookError, match="has no block 'why'"):
+        dealcoach.render_text(data, lang="zh", playbook=tmp_path)
+
+
+def test_missing_term_is_an_error() -> None:
+    with pytest.raises(PlaybookError, match="term 'stance.furious' is missing from the en term table"):
+        Renderer(load_playbook()).term("en", "stance.furious")
