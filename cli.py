@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import click
 
 from .engine import api
 from .engine.errors import DealcoachError, DealInputError
-from .engine.loading import decode, parse_text, validate_deal
+from .engine.loading import read_document, validate_deal
 from .engine.model import Deal
 from .engine.playbook import LANGUAGES
 from .engine.rendering import FORMATS, Renderer
@@ -63,12 +63,12 @@ class _Commands(click.Group):
             raise Failure(f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR) from None
 
 
-def _read(source: str, playbook) -> Deal:
-    """A deal from a file path, or from standard input when the path is `-`."""
-    if source == "-":
-        raw = sys.stdin.buffer.read()
-        return validate_deal(parse_text(decode(raw, "<stdin>"), "<stdin>"), playbook, "<stdin>")
-    return api.load_deal(source, playbook)
+def _read(source: str, playbook, as_of: dt.date | None) -> Deal:
+    """A deal from a file path or `-` (standard input); --as-of replaces the file's evaluation date."""
+    data = read_document(source)
+    if as_of is not None and isinstance(data, dict):
+        data["as_of"] = as_of.isoformat()
+    return validate_deal(data, playbook, "<stdin>" if source == "-" else source)
 
 
 def _json_error(error: DealInputError) -> None:
@@ -78,6 +78,12 @@ def _json_error(error: DealInputError) -> None:
 lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True, help="Output language.")
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format."
+)
+as_of_option = click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    callback=lambda ctx, param, value: value.date() if value else None,
+    help="Evaluate as of this date (YYYY-MM-DD) instead of the file's as_of.",
 )
 playbook_option = click.option(
     "--playbook",
@@ -96,15 +102,16 @@ def cli() -> None:
 @click.argument("deal", metavar="DEAL")
 @lang_option
 @format_option
+@as_of_option
 @playbook_option
-def review(deal: str, lang: str, fmt: str, playbook: Path | None) -> None:
+def review(deal: str, lang: str, fmt: str, as_of: dt.date | None, playbook: Path | None) -> None:
     """Coach one deal: findings ranked, blocking risks first, each with why it fired.
 
     DEAL is a YAML or JSON deal file, or - for standard input.
     """
     book = api.load_playbook(playbook)
     try:
-        report = api.review(_read(deal, book), playbook=book)
+        report = api.review(_read(deal, book, as_of), playbook=book)
     except DealInputError as error:
         if fmt != "json":
             raise
@@ -118,13 +125,16 @@ def review(deal: str, lang: str, fmt: str, playbook: Path | None) -> None:
 @click.option("--to", "to_stage", required=True, help="Target stage: id, Chinese or English name.")
 @lang_option
 @format_option
+@as_of_option
 @playbook_option
 @click.pass_context
-def gate(ctx: click.Context, deal: str, to_stage: str, lang: str, fmt: str, playbook: Path | None) -> None:
+def gate(
+    ctx: click.Context, deal: str, to_stage: str, lang: str, fmt: str, as_of: dt.date | None, playbook: Path | None
+) -> None:
     """May DEAL advance to stage --to? Exit 0 if yes, 1 if not (see README "Exit codes")."""
     book = api.load_playbook(playbook)
     try:
-        result = api.gate(_read(deal, book), to_stage, playbook=book)
+        result = api.gate(_read(deal, book, as_of), to_stage, playbook=book)
     except DealInputError as error:
         if fmt != "json":
             raise
@@ -139,9 +149,8 @@ def gate(ctx: click.Context, deal: str, to_stage: str, lang: str, fmt: str, play
 
 @cli.command()
 @click.argument("code", required=False)
-@lang_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def rules(code: str | None, lang: str, fmt: str) -> None:
+def rules(code: str | None, fmt: str) -> None:
     """List every rule, or explain the rule CODE (e.g. DC406 or sponsors-but-blind)."""
     book = catalog()
     findings = sorted(book.findings.values(), key=lambda r: r.code)

@@ -9,7 +9,6 @@ the same deal gives the same findings whatever the order of its facts.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from . import durable_adapter

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -167,11 +168,16 @@ def validate_deal(data: Any, playbook: Playbook, source: str = "<deal>") -> Deal
     return deal
 
 
-def read_deal(path: Path | str, playbook: Playbook) -> Deal:
-    """Read and validate one deal file (YAML or JSON)."""
-    source = str(path)
+def read_document(path: Path | str) -> Any:
+    """Read one deal file (YAML or JSON, or `-` for standard input) into plain data, not yet validated."""
+    source = "<stdin>" if str(path) == "-" else str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
     except OSError as error:
         raise DealInputError(source, [InputProblem("", f"cannot read the file: {error.strerror}")]) from None
-    return validate_deal(parse_text(decode(raw, source), source), playbook, source)
+    return parse_text(decode(raw, source), source)
+
+
+def read_deal(path: Path | str, playbook: Playbook) -> Deal:
+    """Read and validate one deal file (YAML or JSON)."""
+    return validate_deal(read_document(path), playbook, str(path))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 
@@ -118,7 +118,7 @@ ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
     Role: {
         "决策人": Role.DECISION_MAKER, "决策者": Role.DECISION_MAKER,
         "economic_buyer": Role.DECISION_MAKER, "dm": Role.DECISION_MAKER,
-        "技术人": Role.TECHNICAL_GATEKEEPER, "技术把关者": Role.TECHNICAL_GATEKEEPER,
+        "技术把关者": Role.TECHNICAL_GATEKEEPER, "技术人": Role.TECHNICAL_GATEKEEPER,
         "技术把关人": Role.TECHNICAL_GATEKEEPER, "technical_buyer": Role.TECHNICAL_GATEKEEPER,
         "购买人": Role.PURCHASER, "采购人员": Role.PURCHASER, "采购": Role.PURCHASER,
         "财务把关者": Role.PURCHASER, "财务": Role.PURCHASER, "finance": Role.PURCHASER,
@@ -129,8 +129,8 @@ ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
     PowerCircle: {
         "不明所以的人": PowerCircle.UNAWARE, "不明所以": PowerCircle.UNAWARE,
         "看着事情发生的人": PowerCircle.WATCHER, "旁观者": PowerCircle.WATCHER,
-        "能让事情发生的人": PowerCircle.POLITICAL, "政治圈": PowerCircle.POLITICAL,
-        "掌控结果的人": PowerCircle.CORE, "核心圈": PowerCircle.CORE,
+        "政治圈": PowerCircle.POLITICAL, "能让事情发生的人": PowerCircle.POLITICAL,
+        "核心圈": PowerCircle.CORE, "掌控结果的人": PowerCircle.CORE,
     },
     Stance: {
         "支持": Stance.SUPPORTS, "support": Stance.SUPPORTS, "supportive": Stance.SUPPORTS,
@@ -223,4 +223,9 @@ def parse_term(enum_cls: type[E], raw: object) -> E:
 
 def term(enum_cls: type[E]) -> object:
     """An annotated type for pydantic that accepts every spelling of `enum_cls`."""
-    return Annotated[enum_cls, BeforeValidator(lambda raw: parse_term(enum_cls, raw))]
+    return Annotated[
+        enum_cls,
+        BeforeValidator(lambda raw: parse_term(enum_cls, raw)),
+        Field(description=f"A {NOUNS[enum_cls]}: {allowed_spellings(enum_cls)}. Other accepted spellings: "
+              + ", ".join(sorted(ALIASES.get(enum_cls, {})))),
+    ]

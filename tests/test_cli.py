@@ -191,3 +191,10 @@ def test_every_command_has_help_and_is_in_the_readme(run, command: str) -> None:
 
 def test_examples_ship_in_the_package() -> None:
     assert len(EXAMPLES) == 2
+
+
+def test_as_of_overrides_the_file_date(run) -> None:
+    later = json.loads(run("review", ZH_EXAMPLE, "--format", "json", "--as-of", "2027-01-20").output)
+    assert later["as_of"] == "2027-01-20" and later["days_in_stage"] == 97
+    assert run("review", ZH_EXAMPLE, "--as-of", "2026-10-01").exit_code == 3  # before stage_entered
+    assert run("review", ZH_EXAMPLE, "--as-of", "yesterday").exit_code == 2

@@ -13,7 +13,7 @@ from dealcoach.engine.api import load_deal
 from dealcoach.engine.errors import RuleError
 from dealcoach.engine.evaluation import evaluate
 from dealcoach.engine.facts import build_facts, locate
-from dealcoach.engine.rulebook import Emit, FindingRule, Kind, Rulebook, Severity
+from dealcoach.engine.rulebook import FindingRule, Kind, Rulebook, Severity
 from dealcoach.rules import catalog, discover
 
 from conftest import EXAMPLES, case_deal, rule_cases

@@ -7,7 +7,10 @@ from ..conditions import person
 
 
 def _when(thresholds):
-    return when_all(c.member << (m.t == "committee_member"), c.contact << (m.t == "contact") & (m.cid == c.member.about) & (m.stance == "opposes"))
+    return when_all(
+        c.member << (m.t == "committee_member"),
+        c.contact << (m.t == "contact") & (m.cid == c.member.about) & (m.stance == "opposes"),
+    )
 
 
 RULE = Derivation(
