@@ -119,7 +119,8 @@ def gate(deal: DealLike, to: str, *, playbook: PlaybookLike = None) -> GateResul
                     id=milestone[1].id, name=milestone[1].name.model_dump(), stage=model.stages[stage_index].id
                 )
             )
-    unmet.sort(key=lambda u: (model.find_stage(u.stage), u.id))
+    order = [m.id for stage in model.stages for m in stage.milestones]
+    unmet.sort(key=lambda u: order.index(u.id))
     return GateResult(
         deal_id=checked.id,
         from_stage=_stage(position, position.stage_index),

@@ -162,3 +162,9 @@ def test_adapter_refuses_duplicate_fact_ids() -> None:
     with ruleset.session() as session:
         with pytest.raises(RuleError, match="already asserted"):
             session.run([{"t": "thing", "id": "1"}, {"t": "thing", "id": "1"}], lambda name, match: [])
+
+
+def test_no_rule_uses_order_dependent_absence() -> None:
+    """durable-rules' none() depends on fact order; absence is judged on the ledger instead."""
+    definition = catalog().definition(dealcoach.load_playbook().thresholds)
+    assert "$not" not in repr(definition)

@@ -1,0 +1,68 @@
+"""The Python API another program calls without the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import dealcoach
+from dealcoach.engine.api import UnknownStageError
+
+from conftest import EXAMPLES, read_yaml
+
+
+@pytest.mark.parametrize("form", ["path", "dict", "deal"])
+def test_review_accepts_a_path_a_mapping_or_a_deal(form: str) -> None:
+    path = EXAMPLES[1]
+    source = {"path": str(path), "dict": read_yaml(path), "deal": dealcoach.load_deal(str(path))}[form]
+    report = dealcoach.review(source)
+    assert report.deal_id == "SH-2026-031"
+    assert [f.code for f in report.findings][:1] == ["DC102"]
+
+
+def test_findings_carry_code_kind_severity_section_evidence_and_chain() -> None:
+    report = dealcoach.review(str(EXAMPLES[0]))
+    blind = next(f for f in report.findings if f.code == "DC406")
+    assert (blind.kind, blind.severity, blind.section, blind.symbol) == ("risk", "block", "M4.3", "sponsors-but-blind")
+    assert "contacts[2].supporter" in blind.evidence
+    steps = [(s.step, s.rule) for s in blind.chain]
+    assert ("counted", "sponsor") in steps and ("derived", "blind") in steps and steps[-1][0] == "fired"
+
+
+def test_findings_are_ranked_block_risks_first() -> None:
+    report = dealcoach.review(str(EXAMPLES[0]))
+    ranks = [f.sort_key for f in report.findings]
+    assert ranks == sorted(ranks) and report.findings[0].severity == "block"
+
+
+def test_same_input_same_output() -> None:
+    first = dealcoach.review(str(EXAMPLES[1])).model_dump_json()
+    assert all(dealcoach.review(str(EXAMPLES[1])).model_dump_json() == first for _ in range(5))
+
+
+def test_gate_result() -> None:
+    result = dealcoach.gate(str(EXAMPLES[1]), to="bidding")
+    assert result.advance and not result.allowed
+    assert [m.id for m in result.unmet_milestones] == ["customer_graded", "insider_developed", "specs_influenced", "solution_accepted"]
+    assert {f.code for f in result.blocking} >= {"DC101", "DC102", "DC103"}
+    assert result.from_stage.id == "proposal" and result.to_stage.name["zh"] == "投标阶段"
+
+
+def test_gate_to_unknown_stage() -> None:
+    with pytest.raises(UnknownStageError, match="'closing' is not a stage"):
+        dealcoach.gate(str(EXAMPLES[1]), to="closing")
+
+
+def test_render_json_round_trips_with_text() -> None:
+    data = json.loads(dealcoach.render(dealcoach.review(str(EXAMPLES[0])), lang="en", fmt="json"))
+    assert data["language"] == "en"
+    assert all(set(f["text"]) == {"title", "why", "action"} for f in data["findings"])
+
+
+def test_invalid_deal_problems_are_data(deal: dict) -> None:
+    deal["contacts"] = [{"id": "a", "name": "甲", "stance": "love"}]
+    with pytest.raises(dealcoach.DealInputError) as caught:
+        dealcoach.review(deal)
+    assert caught.value.as_dict()["problems"][0]["path"] == "contacts[0].stance"
+    assert caught.value.exit_code == 3
