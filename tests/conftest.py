@@ -1,42 +1,33 @@
-"""Shared helpers: the rule-case fixtures and a minimal valid deal."""
+"""Fixtures shared by the tests (helpers live in helpers.py, importable because pytest's pythonpath includes tests/)."""
 
 from __future__ import annotations
 
-import copy
-from pathlib import Path
-
 import pytest
-import yaml
 
-from dealcoach.engine.loading import _DealYamlLoader
-
-HERE = Path(__file__).resolve().parent
-CASES_DIR = HERE / "rule_cases"
-ROOT = HERE.parent
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-
-
-def read_yaml(path: Path):
-    """Fixtures are read the way deal files are (dates stay text, repeated keys fail)."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_DealYamlLoader)
-
-
-def base_deal() -> dict:
-    return read_yaml(CASES_DIR / "_base.yaml")
-
-
-def case_deal(case: dict) -> dict:
-    """The base deal with the case's top-level keys replaced."""
-    deal = base_deal()
-    deal.update(copy.deepcopy(case.get("deal", {})))
-    return deal
-
-
-def rule_cases() -> dict[str, dict]:
-    """code -> {"fires": [...], "silent": [...]} from tests/rule_cases/<CODE>.yaml."""
-    return {path.stem: read_yaml(path) for path in sorted(CASES_DIR.glob("DC*.yaml"))}
+from helpers import ROOT, base_deal
 
 
 @pytest.fixture
 def deal() -> dict:
+    """A minimal valid deal (tests/rule_cases/_base.yaml) as plain data."""
     return base_deal()
+
+
+class _RootIsNotATestPackage:
+    """Collect the repository root as a plain directory, not as a Python package.
+
+    The root *is* the `dealcoach` package (package-dir = {"dealcoach" = "."}).
+    Collected as a package, pytest would import it a second time under the
+    checkout folder's name, or fail where that name is not an identifier.
+    Registered as a plugin because conftest hooks only see paths below tests/.
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collect_directory(self, path, parent):
+        if path == ROOT:
+            return pytest.Dir.from_parent(parent, path=path)
+        return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_RootIsNotATestPackage(), "dealcoach-root-is-not-a-test-package")

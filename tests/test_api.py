@@ -9,7 +9,7 @@ import pytest
 import dealcoach
 from dealcoach.engine.api import UnknownStageError
 
-from conftest import EXAMPLES, read_yaml
+from helpers import EXAMPLES, read_yaml
 
 
 @pytest.mark.parametrize("form", ["path", "dict", "deal"])

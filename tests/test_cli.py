@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from dealcoach.cli import EXIT_CODES, cli
 from dealcoach.rules import catalog
 
-from conftest import EXAMPLES, ROOT, base_deal
+from helpers import EXAMPLES, ROOT, base_deal
 
 ZH_EXAMPLE = str(ROOT / "examples" / "example-deal.zh.yaml")
 

@@ -16,7 +16,7 @@ from dealcoach.engine.facts import build_facts, locate
 from dealcoach.engine.rulebook import FindingRule, Kind, Rulebook, Severity
 from dealcoach.rules import catalog, discover
 
-from conftest import EXAMPLES, case_deal, rule_cases
+from helpers import EXAMPLES, case_deal, rule_cases
 
 
 def _signature(findings) -> list[tuple]:
@@ -24,7 +24,7 @@ def _signature(findings) -> list[tuple]:
 
 
 def _all_deals() -> list[dict]:
-    from conftest import read_yaml
+    from helpers import read_yaml
 
     deals = [read_yaml(path) for path in EXAMPLES]
     for cases in rule_cases().values():
@@ -49,7 +49,7 @@ def test_fact_order_does_not_change_findings() -> None:
 
 
 def test_contact_order_does_not_change_findings() -> None:
-    from conftest import read_yaml
+    from helpers import read_yaml
 
     data = read_yaml(EXAMPLES[0])
     expected = [(f.code, f.subject) for f in dealcoach.review(data).findings]
@@ -168,3 +168,11 @@ def test_no_rule_uses_order_dependent_absence() -> None:
     """durable-rules' none() depends on fact order; absence is judged on the ledger instead."""
     definition = catalog().definition(dealcoach.load_playbook().thresholds)
     assert "$not" not in repr(definition)
+
+
+def test_the_package_is_loaded_once() -> None:
+    """No second copy of the engine under another package name (e.g. the checkout folder's)."""
+    import sys
+
+    copies = [name for name in sys.modules if name.endswith("engine.durable_adapter")]
+    assert copies == ["dealcoach.engine.durable_adapter"]

@@ -147,7 +147,7 @@ def test_bom_and_utf16_files_are_read(tmp_path, deal: dict, encoding: str) -> No
 
 
 def test_yaml_dates_and_booleans(tmp_path) -> None:
-    from conftest import CASES_DIR
+    from helpers import CASES_DIR
 
     text = (CASES_DIR / "_base.yaml").read_text(encoding="utf-8")
     text += "contacts:\n  - {id: a, name: 甲, last_contact: 2026-11-02, active: no}\n"

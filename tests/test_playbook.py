@@ -12,7 +12,7 @@ from dealcoach.engine.playbook import DEFAULT_DIR, load_playbook
 from dealcoach.engine.rendering import Renderer
 from dealcoach.rules import catalog
 
-from conftest import EXAMPLES
+from helpers import EXAMPLES
 
 
 def test_term_tables_have_the_same_keys_in_both_languages() -> None:

@@ -12,7 +12,7 @@ import dealcoach
 from dealcoach.engine.rendering import Renderer
 from dealcoach.rules import catalog
 
-from conftest import case_deal, rule_cases
+from helpers import case_deal, rule_cases
 
 CASES = rule_cases()
 

@@ -1,0 +1,36 @@
+"""Shared test helpers: paths, the rule-case fixtures and a minimal valid deal."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+from dealcoach.engine.loading import _DealYamlLoader
+
+HERE = Path(__file__).resolve().parent
+CASES_DIR = HERE / "rule_cases"
+ROOT = HERE.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+
+def read_yaml(path: Path):
+    """Fixtures are read the way deal files are (dates stay text, repeated keys fail)."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_DealYamlLoader)
+
+
+def base_deal() -> dict:
+    return read_yaml(CASES_DIR / "_base.yaml")
+
+
+def case_deal(case: dict) -> dict:
+    """The base deal with the case's top-level keys replaced."""
+    deal = base_deal()
+    deal.update(copy.deepcopy(case.get("deal", {})))
+    return deal
+
+
+def rule_cases() -> dict[str, dict]:
+    """code -> {"fires": [...], "silent": [...]} from tests/rule_cases/<CODE>.yaml."""
+    return {path.stem: read_yaml(path) for path in sorted(CASES_DIR.glob("DC*.yaml"))}
