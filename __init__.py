@@ -5,6 +5,8 @@
     print(dealcoach.render_text(report, lang="zh"))
     result = dealcoach.gate("deal.yaml", to="proposal")
     result.allowed
+    change = dealcoach.what_if("deal.yaml", {"contacts": [{"id": "wang", "coach_conditions": {"wants_us_to_win": True}}]})
+    [f.code for f in change.cleared]
 """
 
 from .engine.api import (
@@ -14,10 +16,11 @@ from .engine.api import (
     render,
     render_text,
     review,
+    what_if,
 )
 from .engine.errors import DealcoachError, DealInputError, PlaybookError, RuleError
 from .engine.model import Deal
-from .engine.report import Finding, GateResult, Report
+from .engine.report import Finding, GateResult, Report, WhatIfResult
 
 from .engine.version import VERSION as __version__
 
@@ -37,4 +40,6 @@ __all__ = [
     "render",
     "render_text",
     "review",
+    "what_if",
+    "WhatIfResult",
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from .engine import api
-from .engine.errors import DealcoachError, DealInputError
+from .engine.errors import DealcoachError, DealInputError, InputProblem
 from .engine.loading import read_document, validate_deal
 from .engine.model import Deal
 from .engine.playbook import LANGUAGES
@@ -63,12 +63,23 @@ class _Commands(click.Group):
             raise Failure(f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR) from None
 
 
-def _read(source: str, playbook, as_of: dt.date | None) -> Deal:
-    """A deal from a file path or `-` (standard input); --as-of replaces the file's evaluation date."""
+def _document(source: str, as_of: dt.date | None) -> dict:
+    """A deal document from a file path or `-` (standard input); --as-of replaces the file's evaluation date."""
     data = read_document(source)
-    if as_of is not None and isinstance(data, dict):
+    if not isinstance(data, dict):
+        raise DealInputError(_label(source), [InputProblem("", f"expected a mapping of deal fields, got {type(data).__name__}")])
+    if as_of is not None:
         data["as_of"] = as_of.isoformat()
-    return validate_deal(data, playbook, "<stdin>" if source == "-" else source)
+    return data
+
+
+def _label(source: str) -> str:
+    return "<stdin>" if source == "-" else source
+
+
+def _read(source: str, playbook, as_of: dt.date | None) -> Deal:
+    """A validated deal from a file path or `-`."""
+    return validate_deal(_document(source, as_of), playbook, _label(source))
 
 
 def _json_error(error: DealInputError) -> None:
@@ -103,21 +114,34 @@ def cli() -> None:
 @lang_option
 @format_option
 @as_of_option
+@click.option(
+    "--what-if",
+    "change_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A YAML/JSON change to the deal: show which findings it would clear and which would appear.",
+)
 @playbook_option
-def review(deal: str, lang: str, fmt: str, as_of: dt.date | None, playbook: Path | None) -> None:
+def review(deal: str, lang: str, fmt: str, as_of: dt.date | None, change_file: str | None, playbook: Path | None) -> None:
     """Coach one deal: findings ranked, blocking risks first, each with why it fired.
 
-    DEAL is a YAML or JSON deal file, or - for standard input.
+    DEAL is a YAML or JSON deal file, or - for standard input. With --what-if,
+    the deal is reviewed before and after the change and the difference shown.
     """
     book = api.load_playbook(playbook)
     try:
-        report = api.review(_read(deal, book, as_of), playbook=book)
+        if change_file is None:
+            result = api.review(_read(deal, book, as_of), playbook=book)
+        else:
+            change = read_document(change_file)
+            if not isinstance(change, dict):
+                raise DealInputError(change_file, [InputProblem("", "a what-if change is a mapping of deal fields to change")])
+            result = api.what_if(_document(deal, as_of), change, playbook=book)
     except DealInputError as error:
         if fmt != "json":
             raise
         _json_error(error)
         raise click.exceptions.Exit(error.exit_code) from None
-    click.echo(Renderer(book).render(report, lang=lang, fmt=fmt), nl=False)
+    click.echo(Renderer(book).render(result, lang=lang, fmt=fmt), nl=False)
 
 
 @cli.command()

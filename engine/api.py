@@ -13,15 +13,16 @@ from typing import Any
 
 from ..rules import catalog
 from . import rendering
-from .errors import DealcoachError, DealInputError
+from .errors import DealcoachError, DealInputError, InputProblem
 from .evaluation import evaluate
 from .facts import Position, build_facts, locate
-from .loading import check_against_playbook, read_deal, validate_deal
+from .loading import check_against_playbook, read_deal, read_document, validate_deal
 from .model import Deal
 from .playbook import Playbook
 from .playbook import load_playbook as _load_playbook
-from .report import GateResult, Report, StagePosition, UnmetMilestone
+from .report import GateResult, Report, StagePosition, UnmetMilestone, WhatIfResult
 from .version import VERSION
+from .whatif import merge_patch
 
 DealLike = Deal | Mapping[str, Any] | str | Path
 PlaybookLike = Playbook | str | Path | None
@@ -69,9 +70,8 @@ def _step(position: Position, index: int) -> StagePosition:
 
 
 def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None) -> Report:
-    findings = evaluate(
-        catalog(), book.thresholds, book.fingerprint, build_facts(deal, position, gate_to=gate_to)
-    )
+    outcome = evaluate(catalog(), book.thresholds, book.fingerprint, build_facts(deal, position, gate_to=gate_to))
+    grades = [d.params["letter"] for d in outcome.derived if d.name == "grade"]
     return Report(
         deal_id=deal.id,
         deal_name=deal.name,
@@ -83,8 +83,10 @@ def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None)
         stage=_stage(position, position.stage_index),
         buying_step=_step(position, position.step_index),
         days_in_stage=(deal.as_of - deal.stage_entered).days,
+        grade=grades[0] if grades else None,
         ruleset_version=f"{VERSION}+{book.version_tag}",
-        findings=findings,
+        findings=outcome.findings,
+        derived=outcome.derived,
     )
 
 
@@ -133,11 +135,46 @@ def gate(deal: DealLike, to: str, *, playbook: PlaybookLike = None) -> GateResul
     )
 
 
-def render(result: Report | GateResult, *, lang: str = "zh", fmt: str = "text", playbook: PlaybookLike = None) -> str:
+def _document(deal: DealLike) -> dict:
+    """The deal as a plain document that a what-if change can patch."""
+    if isinstance(deal, Deal):
+        return deal.model_dump(mode="json")
+    if isinstance(deal, Mapping):
+        return dict(deal)
+    document = read_document(deal)
+    if not isinstance(document, dict):
+        raise DealInputError(str(deal), [InputProblem("", f"expected a mapping of deal fields, got {type(document).__name__}")])
+    return document
+
+
+def _identity(finding) -> tuple[str, str | None]:
+    return finding.code, finding.subject
+
+
+def what_if(deal: DealLike, change: Mapping[str, Any], *, playbook: PlaybookLike = None) -> WhatIfResult:
+    """Review the deal, apply `change` (see engine.whatif), review again, and compare."""
+    book = load_playbook(playbook)
+    document = _document(deal)
+    before = review(validate_deal(document, book, "deal"), playbook=book)
+    changed = validate_deal(merge_patch(document, dict(change)), book, "deal after the what-if change")
+    after = review(changed, playbook=book)
+    old = {_identity(f) for f in before.findings}
+    new = {_identity(f) for f in after.findings}
+    return WhatIfResult(
+        change=dict(change),
+        before=before,
+        after=after,
+        cleared=[f for f in before.findings if _identity(f) not in new],
+        appeared=[f for f in after.findings if _identity(f) not in old],
+        remaining=[f for f in after.findings if _identity(f) in old],
+    )
+
+
+def render(result: Report | GateResult | WhatIfResult, *, lang: str = "zh", fmt: str = "text", playbook: PlaybookLike = None) -> str:
     """A report or gate result as text, markdown or JSON, in Chinese or English."""
     return rendering.Renderer(load_playbook(playbook)).render(result, lang=lang, fmt=fmt)
 
 
-def render_text(result: Report | GateResult, *, lang: str = "zh", playbook: PlaybookLike = None) -> str:
+def render_text(result: Report | GateResult | WhatIfResult, *, lang: str = "zh", playbook: PlaybookLike = None) -> str:
     """Shorthand for render(..., fmt="text")."""
     return render(result, lang=lang, fmt="text", playbook=playbook)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from . import durable_adapter
 from .facts import FactSet
 from .playbook import Thresholds
-from .report import ChainStep, Finding
+from .report import ChainStep, DerivedFact, Finding
 from .rulebook import LEDGER, Derivation, FindingRule, Match, Rulebook
 
 
@@ -23,6 +23,8 @@ class _Derived:
     name: str
     evidence: set[str]
     chain: list[ChainStep]
+    subject: str = ""
+    params: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class _Evaluation:
     facts: FactSet
     derived: dict[str, _Derived] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    activations: set[tuple] = field(default_factory=set)
 
     def ledger(self) -> dict:
         counts = dict.fromkeys(self.compiled.ledger_fields, 0)
@@ -74,6 +77,12 @@ class _Evaluation:
         return evidence, chain
 
     def on_match(self, rule_key: str, matched: dict[str, dict]) -> list[dict]:
+        # durable-rules splits a condition with `|` into one rule per branch, so
+        # facts meeting two branches fire twice: act once per rule and fact set.
+        activation = (rule_key, *sorted(fact["id"] for fact in matched.values()))
+        if activation in self.activations:
+            return []
+        self.activations.add(activation)
         rule = self.rulebook.rules[rule_key]
         emitted = rule.then(Match(matched))
         evidence, chain = self._grounds(rule_key, matched)
@@ -83,7 +92,7 @@ class _Evaluation:
             if fact_id in self.derived:
                 return []
             chain = [*chain, ChainStep(step="derived", rule=rule.name, fact=fact_id)]
-            self.derived[fact_id] = _Derived(rule.name, evidence, chain)
+            self.derived[fact_id] = _Derived(rule.name, evidence, chain, subject, emitted.params)
             return [{"t": rule.name, "id": fact_id, "about": subject, **emitted.params}]
         assert isinstance(rule, FindingRule)
         self.findings.append(
@@ -114,11 +123,23 @@ def _compile(rulebook: Rulebook, thresholds: Thresholds, fingerprint: str) -> _C
     return _compiled[key]
 
 
-def evaluate(rulebook: Rulebook, thresholds: Thresholds, fingerprint: str, facts: FactSet) -> list[Finding]:
-    """All findings for one set of facts, deterministically ordered."""
+@dataclass(frozen=True)
+class Outcome:
+    """What one evaluation produced: the findings, and every fact the rules derived."""
+
+    findings: list[Finding]
+    derived: list[DerivedFact]
+
+
+def evaluate(rulebook: Rulebook, thresholds: Thresholds, fingerprint: str, facts: FactSet) -> Outcome:
+    """All findings and derived facts for one set of facts, deterministically ordered."""
     compiled = _compile(rulebook, thresholds, fingerprint)
     evaluation = _Evaluation(rulebook, compiled, facts)
     with compiled.ruleset.session() as session:
         session.run([dict(fact) for fact in facts.facts], evaluation.on_match)
         session.run([evaluation.ledger()], evaluation.on_match)
-    return sorted(evaluation.findings, key=lambda f: f.sort_key)
+    derived = sorted(
+        (DerivedFact(name=r.name, subject=r.subject, params=r.params, evidence=sorted(r.evidence)) for r in evaluation.derived.values()),
+        key=lambda d: (d.name, d.subject),
+    )
+    return Outcome(sorted(evaluation.findings, key=lambda f: f.sort_key), derived)

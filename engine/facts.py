@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model import Contact, Deal
-from .playbook import StageModel
-from .vocabulary import PowerCircle, Role, SupporterKind
+from .playbook import STAGE_TAGS, StageModel
+from .vocabulary import STATE_GRADE_RANK, CoachCaveat, PowerCircle, Role, SupporterKind
 
 POWER_RANK = {circle: rank for rank, circle in enumerate(PowerCircle)}
 
@@ -65,6 +65,7 @@ def _contact_fact(index: int, contact: Contact, deal: Deal) -> tuple[dict, dict[
         # One explicit true/false per vocabulary member: durable-rules' allItems
         # never matches an empty list, so list membership is not tested in rules.
         "role": {role.value: role in contact.roles for role in Role},
+        "has_role": bool(contact.roles),
         "power": contact.power.value,
         "power_rank": POWER_RANK[contact.power],
         "stance": contact.stance.value,
@@ -74,21 +75,25 @@ def _contact_fact(index: int, contact: Contact, deal: Deal) -> tuple[dict, dict[
         "trusted_by_organisation": tri_state(conditions.trusted_by_organisation),
         "wants_us_to_win": tri_state(conditions.wants_us_to_win),
         "caveats": [caveat.value for caveat in contact.caveats],
+        "caveat": {caveat.value: caveat in contact.caveats for caveat in CoachCaveat},
         "has_caveat": bool(contact.caveats),
         "shares_information": tri_state(contact.shares_information),
         "avoids_conflict": tri_state(contact.avoids_conflict),
+        "personal_interest_engaged": contact.personal_interest_engaged,
         "never_contacted": contact.last_contact is None,
         "days_since_contact": days,
         "active": contact.active,
         "on_committee": contact.id in deal.decision.committee,
     }
-    sources = {name: [f"{path}.{name}"] for name in fact if name not in ("t", "id", "role", "marked")}
+    sources = {name: [f"{path}.{name}"] for name in fact if name not in ("t", "id", "role", "marked", "caveat")}
     sources.update({f"role.{role.value}": [f"{path}.roles"] for role in Role})
     sources.update({f"marked.{kind.value}": [f"{path}.supporter"] for kind in SupporterKind})
+    sources.update({f"caveat.{caveat.value}": [f"{path}.caveats"] for caveat in CoachCaveat})
     sources.update(
         cid=[f"{path}.id"],
         power_rank=[f"{path}.power"],
         has_caveat=[f"{path}.caveats"],
+        has_role=[f"{path}.roles"],
         never_contacted=[f"{path}.last_contact"],
         days_since_contact=[f"{path}.last_contact", "as_of"],
         on_committee=["decision.committee"],
@@ -104,26 +109,132 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
     """Every base fact of one evaluation; a `gate` fact when a stage gate is asked for."""
     facts = FactSet()
     model = position.model
+    stage = model.stages[position.stage_index]
+    step_tags = set(model.stages[position.step_index].tags)
+    entry_index = model.find_step(deal.entry_step) if deal.entry_step else None
+    entry_tags = set(model.stages[entry_index].tags) if entry_index is not None else set()
+    days_in_stage = (deal.as_of - deal.stage_entered).days
     facts.add(
         {
             "t": "deal",
             "id": "deal",
+            "amount": deal.amount,
             "stage_index": position.stage_index,
             "step_index": position.step_index,
             "stage_lead": position.stage_index - position.step_index,
-            "days_in_stage": (deal.as_of - deal.stage_entered).days,
+            "days_in_stage": days_in_stage,
+            "has_stall_limit": stage.stall_days is not None,
+            "stall_days": stage.stall_days or 0,
+            "days_over_stall": days_in_stage - stage.stall_days if stage.stall_days else 0,
+            "step_tag": {tag: tag in step_tags for tag in STAGE_TAGS},
+            "has_entry_step": entry_index is not None,
+            "entry_tag": {tag: tag in entry_tags for tag in STAGE_TAGS},
             "solution": deal.solution.value,
             "state_owned": deal.customer.state_owned,
+            "credit": deal.customer.credit.value if deal.customer.credit else "unknown",
+            "relationship": deal.customer.relationship.value if deal.customer.relationship else "unknown",
+            "customer_state": deal.customer_state.value if deal.customer_state else "unknown",
+            "state_grade_rank": STATE_GRADE_RANK[deal.customer_state] if deal.customer_state else -1,
+            "has_close_date": deal.expected_close is not None,
+            "days_to_close": (deal.expected_close - deal.as_of).days if deal.expected_close else 0,
+            "organisational_value_agreed": tri_state(deal.organisational_value_agreed),
         },
         {
+            "amount": ["amount"],
             "stage_index": ["stage"],
             "step_index": ["buying_step"],
             "stage_lead": ["stage", "buying_step"],
             "days_in_stage": ["stage_entered", "as_of"],
+            "has_stall_limit": ["stage", "stage_model"],
+            "stall_days": ["stage", "stage_model"],
+            "days_over_stall": ["stage_entered", "as_of", "stage_model"],
+            **{f"step_tag.{tag}": ["buying_step", "stage_model"] for tag in STAGE_TAGS},
+            "has_entry_step": ["entry_step"],
+            **{f"entry_tag.{tag}": ["entry_step", "stage_model"] for tag in STAGE_TAGS},
             "solution": ["solution"],
             "state_owned": ["customer.state_owned"],
+            "credit": ["customer.credit"],
+            "relationship": ["customer.relationship"],
+            "customer_state": ["customer_state"],
+            "state_grade_rank": ["customer_state"],
+            "has_close_date": ["expected_close"],
+            "days_to_close": ["expected_close", "as_of"],
+            "organisational_value_agreed": ["organisational_value_agreed"],
         },
     )
+    budget = deal.budget
+    facts.add(
+        {
+            "t": "budget",
+            "id": "budget",
+            "has_amount": budget.amount is not None,
+            "evidence": budget.evidence.value,
+            "plan_approved": tri_state(budget.plan_approved),
+            "funds_in_place": tri_state(budget.funds_in_place),
+        },
+        {
+            "has_amount": ["budget.amount"],
+            "evidence": ["budget.evidence"],
+            "plan_approved": ["budget.plan_approved"],
+            "funds_in_place": ["budget.funds_in_place"],
+        },
+    )
+    objective = deal.objective
+    facts.add(
+        {
+            "t": "objective",
+            "id": "objective",
+            "has_who": objective.who is not None,
+            "has_what": objective.what is not None,
+            "has_how_much": objective.how_much is not None,
+            "has_when": objective.when is not None,
+            "confirmed_by_customer": objective.confirmed_by_customer,
+            "shaped_by": objective.shaped_by.value,
+            "meaning_agreed": tri_state(objective.meaning_agreed),
+        },
+        {
+            "has_who": ["objective.who"],
+            "has_what": ["objective.what"],
+            "has_how_much": ["objective.how_much"],
+            "has_when": ["objective.when"],
+            "confirmed_by_customer": ["objective.confirmed_by_customer"],
+            "shaped_by": ["objective.shaped_by"],
+            "meaning_agreed": ["objective.meaning_agreed"],
+        },
+    )
+    pressure = deal.price_pressure
+    facts.add(
+        {
+            "t": "pressure",
+            "id": "pressure",
+            "ultimatums": pressure.ultimatums,
+            "verified": pressure.verified,
+            "concession_requested": pressure.concession_requested,
+        },
+        {
+            "ultimatums": ["price_pressure.ultimatums"],
+            "verified": ["price_pressure.verified"],
+            "concession_requested": ["price_pressure.concession_requested"],
+        },
+    )
+    for index, receivable in enumerate(deal.receivables):
+        path = f"receivables[{index}]"
+        facts.add(
+            {
+                "t": "receivable",
+                "id": f"receivable:{index}",
+                "rid": str(index),
+                "outstanding": receivable.amount - receivable.paid,
+                "partly_paid": 0 < receivable.paid < receivable.amount,
+                "days_overdue": (deal.as_of - receivable.due).days,
+            },
+            {
+                "rid": [path],
+                "outstanding": [f"{path}.amount", f"{path}.paid"],
+                "partly_paid": [f"{path}.paid"],
+                "days_overdue": [f"{path}.due", "as_of"],
+            },
+        )
     for index, contact in enumerate(deal.contacts):
         facts.add(*_contact_fact(index, contact, deal))
     decision = deal.decision

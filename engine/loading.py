@@ -145,6 +145,14 @@ def check_against_playbook(deal: Deal, playbook: Playbook) -> list[InputProblem]
     if model.find_step(deal.buying_step) is None:
         allowed = ", ".join(f"{s.buying_step.id} ({s.buying_step.name.zh})" for s in model.stages)
         problems.append(InputProblem("buying_step", f"{deal.buying_step!r} is not a buying step of {model.id}; allowed: {allowed}"))
+    if deal.entry_step is not None:
+        entry = model.find_step(deal.entry_step)
+        step = model.find_step(deal.buying_step)
+        if entry is None:
+            allowed = ", ".join(f"{s.buying_step.id} ({s.buying_step.name.zh})" for s in model.stages)
+            problems.append(InputProblem("entry_step", f"{deal.entry_step!r} is not a buying step of {model.id}; allowed: {allowed}"))
+        elif step is not None and entry > step:
+            problems.append(InputProblem("entry_step", f"{deal.entry_step!r} is after the customer's current buying_step {deal.buying_step!r}"))
     for index, milestone in enumerate(deal.milestones):
         if model.find_milestone(milestone) is None:
             allowed = ", ".join(m.id for s in model.stages for m in s.milestones)

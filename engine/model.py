@@ -18,8 +18,11 @@ from .vocabulary import (
     BudgetEvidence,
     CoachCaveat,
     CollectiveRule,
+    Credit,
+    CustomerState,
     DecisionMode,
     PowerCircle,
+    Relationship,
     Role,
     ShapedBy,
     Solution,
@@ -66,6 +69,7 @@ class Contact(Record):
     caveats: list[term(CoachCaveat)] = Field(default_factory=list)  # type: ignore[valid-type]
     shares_information: bool | None = None
     avoids_conflict: bool | None = None
+    personal_interest_engaged: bool = False
     brain: term(BrainQuadrant) | None = None  # type: ignore[valid-type]
     last_contact: dt.date | None = None
     active: bool = True
@@ -86,6 +90,8 @@ class Customer(Record):
     name: Text
     industry: Text | None = None
     state_owned: bool = False
+    credit: term(Credit) | None = None  # type: ignore[valid-type]
+    relationship: term(Relationship) | None = None  # type: ignore[valid-type]
 
 
 class Budget(Record):
@@ -108,6 +114,15 @@ class Objective(Record):
     when: dt.date | None = None
     confirmed_by_customer: bool = False
     shaped_by: term(ShapedBy) = ShapedBy.UNKNOWN  # type: ignore[valid-type]
+    meaning_agreed: bool | None = None
+
+
+class PricePressure(Record):
+    """Pressure on price (M7.5): ultimatums citing cheaper rivals, and a concession asked of us."""
+
+    ultimatums: Annotated[int, Field(ge=0, le=1000)] = 0
+    verified: bool = False
+    concession_requested: bool = False
 
 
 class Competitor(Record):
@@ -144,6 +159,13 @@ class Receivable(Record):
 
     amount: Money
     due: dt.date
+    paid: Money = 0
+
+    @model_validator(mode="after")
+    def _paid_within_amount(self) -> Receivable:
+        if self.paid > self.amount:
+            raise ValueError(f"paid {self.paid:g} exceeds amount {self.amount:g}")
+        return self
 
 
 class Deal(Record):
@@ -160,6 +182,9 @@ class Deal(Record):
     stage: Text
     stage_entered: dt.date
     buying_step: Text
+    entry_step: Text | None = None
+    customer_state: term(CustomerState) | None = None  # type: ignore[valid-type]
+    organisational_value_agreed: bool | None = None
     expected_close: dt.date | None = None
     as_of: dt.date
     contacts: list[Contact] = Field(default_factory=list, max_length=500)
@@ -167,6 +192,7 @@ class Deal(Record):
     objective: Objective = Objective()
     competitors: list[Competitor] = Field(default_factory=list, max_length=100)
     decision: Decision = Decision()
+    price_pressure: PricePressure = PricePressure()
     milestones: list[Text] = Field(default_factory=list, max_length=200)
     receivables: list[Receivable] = Field(default_factory=list, max_length=500)
 

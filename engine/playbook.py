@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -51,14 +51,26 @@ class BuyingStep(_Strict):
     name: Localised
 
 
+StageTag = Literal["decision_window", "specs_fixed", "negotiation", "after_contract"]
+STAGE_TAGS: tuple[str, ...] = StageTag.__args__  # type: ignore[attr-defined]
+
+
 class Stage(_Strict):
-    """One sales stage, the buying step it matches and its milestones."""
+    """One sales stage, the buying step it matches and its milestones.
+
+    Tags mark what the methodology says about the stage's buying step:
+    `decision_window` — a moment to meet the decision level (M2.1);
+    `specs_fixed` — requirements are fixed by now, so entering is late (M2.1);
+    `negotiation` — price and terms are on the table (M7.5);
+    `after_contract` — delivery and collection (M9).
+    """
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: Localised
     buying_step: BuyingStep
     milestones: list[Milestone] = Field(default_factory=list)
     stall_days: Annotated[int, Field(ge=1)] | None = None
+    tags: list[StageTag] = Field(default_factory=list)
 
 
 class StageModel(_Strict):
@@ -106,6 +118,21 @@ class Thresholds(_Strict):
     """Numbers the rules compare against; a company playbook may change any of them."""
 
     key_person_stale_days: int = Field(60, ge=1, le=3650)
+    grade_a_days: int = Field(183, ge=1, le=3650)
+    grade_b_days: int = Field(365, ge=1, le=3650)
+    grade_c_days: int = Field(548, ge=1, le=3650)
+    funnel_min_amount: float = Field(100_000, ge=0)
+    soe_collective_amount: float = Field(1_000_000, ge=0)
+    min_contacts_mapped: int = Field(3, ge=1, le=100)
+    ultimatums_to_verify: int = Field(2, ge=1, le=100)
+    receivable_due_soon_days: int = Field(14, ge=0, le=365)
+    bad_debt_days: int = Field(180, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _grades_in_order(self) -> Thresholds:
+        if not self.grade_a_days < self.grade_b_days < self.grade_c_days:
+            raise ValueError("grade_a_days < grade_b_days < grade_c_days is required")
+        return self
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Rendering findings and reports from playbook templates, in Chinese or English.
 
 Each finding code has one template per language,
-`templates/findings/<lang>/<CODE>.j2`, with three blocks: `title`, `why`,
-`action`. Templates render strictly: an undefined variable, a missing block or
+`templates/findings/<lang>/<CODE>.j2`, with four blocks: `title`, `why`,
+`action` and `clears` (which change to the deal record would clear it). Templates render strictly: an undefined variable, a missing block or
 a missing term is an error, never silent empty text.
 """
 
@@ -16,11 +16,11 @@ import jinja2
 
 from .errors import PlaybookError
 from .playbook import LANGUAGES, Playbook
-from .report import ChainStep, Finding, FindingText, GateResult, Report
+from .report import ChainStep, Finding, FindingText, GateResult, Report, WhatIfResult
 from .rulebook import Kind, Severity
 
 FORMATS = ("text", "markdown", "json")
-BLOCKS = ("title", "why", "action")
+BLOCKS = ("title", "why", "action", "clears")
 GROUPS = ("block", "risk", "action", "info")
 
 
@@ -83,7 +83,7 @@ class Renderer:
         }
 
     def finding_text(self, finding: Finding, report: Report, lang: str) -> FindingText:
-        """Title, why and action of one finding in `lang`."""
+        """Title, why, action and what clears it, for one finding in `lang`."""
         if lang not in LANGUAGES:
             raise PlaybookError(f"language {lang!r} is not supported; allowed: {', '.join(LANGUAGES)}")
         name = f"findings/{lang}/{finding.code}.j2"
@@ -124,9 +124,25 @@ class Renderer:
 
     # -- whole documents ---------------------------------------------------
 
-    def render(self, result: Report | GateResult, *, lang: str, fmt: str) -> str:
+    def render(self, result: Report | GateResult | WhatIfResult, *, lang: str, fmt: str) -> str:
         if fmt not in FORMATS:
             raise PlaybookError(f"format {fmt!r} is not supported; allowed: {', '.join(FORMATS)}")
+        if isinstance(result, WhatIfResult):
+            before, after = self.localise(result.before, lang), self.localise(result.after, lang)
+            texts = {(f.code, f.subject): f for f in (*before.findings, *after.findings)}
+            localised = result.model_copy(
+                update={
+                    "before": before,
+                    "after": after,
+                    **{
+                        group: [texts[(f.code, f.subject)] for f in getattr(result, group)]
+                        for group in ("cleared", "appeared", "remaining")
+                    },
+                }
+            )
+            if fmt == "json":
+                return json.dumps(localised.model_dump(mode="json"), ensure_ascii=False, indent=2)
+            return self._what_if_document(localised, lang, markdown=fmt == "markdown")
         if isinstance(result, GateResult):
             report = self.localise(result.report, lang)
             gate = result.model_copy(
@@ -161,6 +177,7 @@ class Renderer:
         rows = [
             (t("label.why"), text.why),
             (t("label.action"), text.action),
+            (t("label.clears"), text.clears),
             (t("label.evidence"), ", ".join(finding.evidence)),
             (t("label.chain"), self._chain(finding.chain, lang)),
         ]
@@ -205,6 +222,23 @@ class Renderer:
         lines += [summary if report.findings else self.term(lang, "label.none"), ""]
         lines += self._groups(report.findings, lang, markdown)
         lines.append(f"{self.term(lang, 'label.ruleset')} {report.ruleset_version}")
+        return "\n".join(lines) + "\n"
+
+    def _what_if_document(self, result: WhatIfResult, lang: str, markdown: bool) -> str:
+        t = lambda key: self.term(lang, key)  # noqa: E731
+        change = json.dumps(result.change, ensure_ascii=False, sort_keys=True)
+        lines = self._header(result.after, lang, markdown)
+        lines += [f"## {t('whatif.title')}" if markdown else f"【{t('whatif.title')}】", f"{t('whatif.change')} {change}", ""]
+        for group in ("cleared", "appeared"):
+            findings = getattr(result, group)
+            heading = t(f"whatif.{group}").format(count=len(findings))
+            lines += [f"### {heading}" if markdown else f"■ {heading}", ""]
+            for finding in findings:
+                assert finding.text is not None
+                lines.append(f"- [{finding.code} · {finding.section}] {finding.text.title}")
+            lines.append("")
+        lines += [t("whatif.remaining").format(count=len(result.remaining)), ""]
+        lines.append(f"{t('label.ruleset')} {result.after.ruleset_version}")
         return "\n".join(lines) + "\n"
 
     def _gate_document(self, gate: GateResult, lang: str, markdown: bool) -> str:

@@ -27,12 +27,22 @@ class ChainStep(_Out):
     count: int | None = None
 
 
+class DerivedFact(_Out):
+    """A fact the rules derived (e.g. `coach` about contact `wang`, `grade` A about the deal)."""
+
+    name: str
+    subject: str
+    params: dict[str, Any] = {}
+    evidence: list[str] = []
+
+
 class FindingText(_Out):
     """A finding rendered in one language."""
 
     title: str
     why: str
     action: str
+    clears: str
 
 
 class Finding(_Out):
@@ -76,9 +86,11 @@ class Report(_Out):
     stage: StagePosition
     buying_step: StagePosition
     days_in_stage: int
+    grade: str | None = None
     ruleset_version: str
     language: str | None = None
     findings: list[Finding]
+    derived: list[DerivedFact] = []
 
     @property
     def blocking(self) -> list[Finding]:
@@ -104,3 +116,14 @@ class GateResult(_Out):
     unmet_milestones: list[UnmetMilestone]
     blocking: list[Finding]
     report: Report
+
+
+class WhatIfResult(_Out):
+    """A deal reviewed before and after a proposed change: which findings clear, which appear."""
+
+    change: dict[str, Any]
+    before: Report
+    after: Report
+    cleared: list[Finding]
+    appeared: list[Finding]
+    remaining: list[Finding]

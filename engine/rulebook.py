@@ -24,7 +24,7 @@ from typing import Any
 from .playbook import Thresholds
 
 LEDGER = "ledger"
-BASE_FACTS = ("deal", "contact", "decision", "milestone", "gate")
+BASE_FACTS = ("deal", "contact", "decision", "milestone", "gate", "budget", "objective", "pressure", "receivable")
 
 
 class Kind(StrEnum):
@@ -70,17 +70,22 @@ def _no_params(match: Match) -> Emit:
 
 @dataclass(frozen=True)
 class Derivation:
-    """A rule that asserts a derived fact named `name` about a subject."""
+    """A rule that asserts a derived fact named `name` about a subject.
+
+    Several derivations may assert the same fact type under different
+    `variant`s (e.g. the four grades); at most one of them may fire per subject.
+    """
 
     name: str
     section: str
     summary: str
     when: Callable[[Thresholds], Any]
     then: Callable[[Match], Emit] = _no_params
+    variant: str | None = None
 
     @property
     def key(self) -> str:
-        return f"derive.{self.name}"
+        return f"derive.{self.name}" + (f".{self.variant}" if self.variant else "")
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,10 @@ class Rulebook:
             self._check(rule)
             self.rules[rule.key] = rule
         self.findings = {r.code: r for r in self.rules.values() if isinstance(r, FindingRule)}
-        self.derivations = {r.name: r for r in self.rules.values() if isinstance(r, Derivation)}
+        self.derivations: dict[str, list[Derivation]] = {}
+        for rule in self.rules.values():
+            if isinstance(rule, Derivation):
+                self.derivations.setdefault(rule.name, []).append(rule)
         symbols = [r.symbol for r in self.findings.values()]
         repeated = {s for s in symbols if symbols.count(s) > 1}
         if repeated:
@@ -184,8 +192,8 @@ class Rulebook:
         aliases = self.aliases(definition)
         counted = tuple(
             sorted(
-                name for name, rule in self.derivations.items()
-                if all(info.fact_type != LEDGER for info in aliases[rule.key].values())
+                name for name, rules in self.derivations.items()
+                if all(info.fact_type != LEDGER for rule in rules for info in aliases[rule.key].values())
             )
         )
         for key, by_alias in aliases.items():

@@ -112,6 +112,46 @@ class Solution(StrEnum):
     CUSTOMISED = "customised"
 
 
+class CustomerState(StrEnum):
+    """Where the customer stands on buying (M6.4); each state implies a grade."""
+
+    SELECTING_SUPPLIER = "selecting_supplier"
+    NEW_DEMAND = "new_demand"
+    WAITING_ON_DECISION = "waiting_on_decision"
+    INCUMBENT_FAILING = "incumbent_failing"
+    NO_URGENCY = "no_urgency"
+    HOPEFUL_ABOUT_INCUMBENT = "hopeful_about_incumbent"
+    NO_NEED = "no_need"
+    SATISFIED_WITH_INCUMBENT = "satisfied_with_incumbent"
+    SIGNED_ELSEWHERE = "signed_elsewhere"
+
+
+# The grade each customer state implies (M6.4): 0 = A (within 6 months) ... 3 = D (beyond 18 months).
+STATE_GRADE_RANK: dict[CustomerState, int] = {
+    CustomerState.SELECTING_SUPPLIER: 0, CustomerState.NEW_DEMAND: 0,
+    CustomerState.WAITING_ON_DECISION: 1, CustomerState.INCUMBENT_FAILING: 1,
+    CustomerState.NO_URGENCY: 2, CustomerState.HOPEFUL_ABOUT_INCUMBENT: 2,
+    CustomerState.NO_NEED: 3, CustomerState.SATISFIED_WITH_INCUMBENT: 3, CustomerState.SIGNED_ELSEWHERE: 3,
+}
+
+
+class Credit(StrEnum):
+    """The customer's financial status and credit (M6.3)."""
+
+    GOOD = "good"
+    WATCH = "watch"
+    POOR = "poor"
+
+
+class Relationship(StrEnum):
+    """Our relationship with the customer organisation (M7.2)."""
+
+    OUTSIDER = "outsider"
+    FRIEND = "friend"
+    SUPPLIER = "supplier"
+    PARTNER = "partner"
+
+
 # Accepted input spellings besides the canonical value. English keys are
 # compared after folding case, spaces and hyphens; Chinese keys exactly.
 ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
@@ -133,10 +173,10 @@ ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
         "核心圈": PowerCircle.CORE, "掌控结果的人": PowerCircle.CORE,
     },
     Stance: {
-        "支持": Stance.SUPPORTS, "support": Stance.SUPPORTS, "supportive": Stance.SUPPORTS,
+        "支持": Stance.SUPPORTS, "支持我方": Stance.SUPPORTS, "support": Stance.SUPPORTS, "supportive": Stance.SUPPORTS,
         "中立": Stance.NEUTRAL,
-        "反对": Stance.OPPOSES, "oppose": Stance.OPPOSES, "opposed": Stance.OPPOSES,
-        "未知": Stance.UNKNOWN, "不清楚": Stance.UNKNOWN,
+        "反对": Stance.OPPOSES, "反对我方": Stance.OPPOSES, "oppose": Stance.OPPOSES, "opposed": Stance.OPPOSES,
+        "未知": Stance.UNKNOWN, "态度不明": Stance.UNKNOWN, "不清楚": Stance.UNKNOWN,
     },
     SupporterKind: {
         "内线": SupporterKind.INSIDER, "赞助者": SupporterKind.SPONSOR,
@@ -173,6 +213,18 @@ ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
         "标准": Solution.STANDARD, "标准产品": Solution.STANDARD,
         "定制": Solution.CUSTOMISED, "非标": Solution.CUSTOMISED, "customized": Solution.CUSTOMISED,
     },
+    CustomerState: {
+        "正在选供应商": CustomerState.SELECTING_SUPPLIER, "已签约客户有新需求": CustomerState.NEW_DEMAND,
+        "等待某事落定": CustomerState.WAITING_ON_DECISION, "现供应商问题不断": CustomerState.INCUMBENT_FAILING,
+        "没有紧迫感": CustomerState.NO_URGENCY, "对现供应商仍抱希望": CustomerState.HOPEFUL_ABOUT_INCUMBENT,
+        "没有需求": CustomerState.NO_NEED, "对现供应商满意": CustomerState.SATISFIED_WITH_INCUMBENT,
+        "刚与别家签约": CustomerState.SIGNED_ELSEWHERE,
+    },
+    Credit: {"良好": Credit.GOOD, "需关注": Credit.WATCH, "差": Credit.POOR},
+    Relationship: {
+        "局外人": Relationship.OUTSIDER, "朋友": Relationship.FRIEND,
+        "供应商": Relationship.SUPPLIER, "合作伙伴": Relationship.PARTNER,
+    },
 }
 
 # What each vocabulary is called in an error message.
@@ -181,6 +233,7 @@ NOUNS: dict[type[StrEnum], str] = {
     SupporterKind: "supporter kind", CoachCaveat: "coach caveat", BrainQuadrant: "whole-brain quadrant",
     BudgetEvidence: "kind of budget evidence", ShapedBy: "requirement shaper",
     DecisionMode: "decision mode", CollectiveRule: "collective decision rule", Solution: "solution kind",
+    CustomerState: "customer state", Credit: "credit rating", Relationship: "relationship type",
 }
 
 E = TypeVar("E", bound=StrEnum)

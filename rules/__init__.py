@@ -1,4 +1,4 @@
-"""The rule catalog: one module per rule under a family package (process, buying_centre, supporters).
+"""The rule catalog: one module per rule under a family package (see FAMILIES).
 
 Each module defines exactly one `RULE` (a FindingRule or a Derivation). The
 catalog is discovered, not listed by hand, so adding a rule is adding a file;
@@ -13,7 +13,7 @@ from functools import cache
 
 from ..engine.rulebook import Rule, Rulebook
 
-FAMILIES = ("process", "buying_centre", "supporters")
+FAMILIES = ("process", "buying_centre", "supporters", "objective", "qualification", "relationship", "after_contract")
 
 
 _DOCS: dict[str, str] = {}

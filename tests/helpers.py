@@ -13,6 +13,8 @@ HERE = Path(__file__).resolve().parent
 CASES_DIR = HERE / "rule_cases"
 ROOT = HERE.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+EXAMPLE_ZH = ROOT / "examples" / "example-deal.zh.yaml"
+EXAMPLE_EN = ROOT / "examples" / "example-deal.en.yaml"
 
 
 def read_yaml(path: Path):

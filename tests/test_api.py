@@ -9,12 +9,12 @@ import pytest
 import dealcoach
 from dealcoach.engine.api import UnknownStageError
 
-from helpers import EXAMPLES, read_yaml
+from helpers import EXAMPLE_EN, EXAMPLE_ZH, read_yaml
 
 
 @pytest.mark.parametrize("form", ["path", "dict", "deal"])
 def test_review_accepts_a_path_a_mapping_or_a_deal(form: str) -> None:
-    path = EXAMPLES[1]
+    path = EXAMPLE_ZH
     source = {"path": str(path), "dict": read_yaml(path), "deal": dealcoach.load_deal(str(path))}[form]
     report = dealcoach.review(source)
     assert report.deal_id == "SH-2026-031"
@@ -22,7 +22,7 @@ def test_review_accepts_a_path_a_mapping_or_a_deal(form: str) -> None:
 
 
 def test_findings_carry_code_kind_severity_section_evidence_and_chain() -> None:
-    report = dealcoach.review(str(EXAMPLES[0]))
+    report = dealcoach.review(str(EXAMPLE_EN))
     blind = next(f for f in report.findings if f.code == "DC406")
     assert (blind.kind, blind.severity, blind.section, blind.symbol) == ("risk", "block", "M4.3", "sponsors-but-blind")
     assert "contacts[2].supporter" in blind.evidence
@@ -31,18 +31,18 @@ def test_findings_carry_code_kind_severity_section_evidence_and_chain() -> None:
 
 
 def test_findings_are_ranked_block_risks_first() -> None:
-    report = dealcoach.review(str(EXAMPLES[0]))
+    report = dealcoach.review(str(EXAMPLE_EN))
     ranks = [f.sort_key for f in report.findings]
     assert ranks == sorted(ranks) and report.findings[0].severity == "block"
 
 
 def test_same_input_same_output() -> None:
-    first = dealcoach.review(str(EXAMPLES[1])).model_dump_json()
-    assert all(dealcoach.review(str(EXAMPLES[1])).model_dump_json() == first for _ in range(5))
+    first = dealcoach.review(str(EXAMPLE_ZH)).model_dump_json()
+    assert all(dealcoach.review(str(EXAMPLE_ZH)).model_dump_json() == first for _ in range(5))
 
 
 def test_gate_result() -> None:
-    result = dealcoach.gate(str(EXAMPLES[1]), to="bidding")
+    result = dealcoach.gate(str(EXAMPLE_ZH), to="bidding")
     assert result.advance and not result.allowed
     assert [m.id for m in result.unmet_milestones] == ["customer_graded", "insider_developed", "specs_influenced", "solution_accepted"]
     assert {f.code for f in result.blocking} >= {"DC101", "DC102", "DC103"}
@@ -51,11 +51,11 @@ def test_gate_result() -> None:
 
 def test_gate_to_unknown_stage() -> None:
     with pytest.raises(UnknownStageError, match="'closing' is not a stage"):
-        dealcoach.gate(str(EXAMPLES[1]), to="closing")
+        dealcoach.gate(str(EXAMPLE_ZH), to="closing")
 
 
 def test_render_json_round_trips_with_text() -> None:
-    data = json.loads(dealcoach.render(dealcoach.review(str(EXAMPLES[0])), lang="en", fmt="json"))
+    data = json.loads(dealcoach.render(dealcoach.review(str(EXAMPLE_EN)), lang="en", fmt="json"))
     assert data["language"] == "en"
     assert all(set(f["text"]) == {"title", "why", "action"} for f in data["findings"])
 

@@ -189,8 +189,14 @@ def test_every_command_has_help_and_is_in_the_readme(run, command: str) -> None:
     assert f"`dealcoach {command}" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_examples_ship_in_the_package() -> None:
-    assert len(EXAMPLES) == 2
+def test_bundled_examples_cover_both_stage_models_and_languages() -> None:
+    import dealcoach
+
+    reports = [dealcoach.review(str(path)) for path in EXAMPLES]
+    assert {"example-deal.zh.yaml", "example-deal.en.yaml"} <= {p.name for p in EXAMPLES}
+    assert len(EXAMPLES) >= 6
+    assert {r.stage_model for r in reports} == {"standard-6", "lead-to-contract-5"}
+    assert len({r.stage.id for r in reports}) >= 5
 
 
 def test_as_of_overrides_the_file_date(run) -> None:

@@ -16,11 +16,15 @@ from dealcoach.engine.facts import build_facts, locate
 from dealcoach.engine.rulebook import FindingRule, Kind, Rulebook, Severity
 from dealcoach.rules import catalog, discover
 
-from helpers import EXAMPLES, case_deal, rule_cases
+from helpers import EXAMPLE_EN, EXAMPLES, case_deal, rule_cases
 
 
 def _signature(findings) -> list[tuple]:
     return [(f.code, f.subject, tuple(f.evidence), repr(f.params), tuple(map(repr, f.chain))) for f in findings]
+
+
+def _outcome_signature(outcome) -> tuple:
+    return _signature(outcome.findings), [repr(d) for d in outcome.derived]
 
 
 def _all_deals() -> list[dict]:
@@ -42,16 +46,16 @@ def test_fact_order_does_not_change_findings() -> None:
         deal = load_deal(data, book)
         position = locate(deal, book.stage_models[deal.stage_model])
         facts = build_facts(deal, position)
-        expected = _signature(evaluate(catalog(), book.thresholds, book.fingerprint, facts))
+        expected = _outcome_signature(evaluate(catalog(), book.thresholds, book.fingerprint, facts))
         for _ in range(20):
             shuffler.shuffle(facts.facts)
-            assert _signature(evaluate(catalog(), book.thresholds, book.fingerprint, facts)) == expected, deal.id
+            assert _outcome_signature(evaluate(catalog(), book.thresholds, book.fingerprint, facts)) == expected, deal.id
 
 
 def test_contact_order_does_not_change_findings() -> None:
     from helpers import read_yaml
 
-    data = read_yaml(EXAMPLES[0])
+    data = read_yaml(EXAMPLE_EN)
     expected = [(f.code, f.subject) for f in dealcoach.review(data).findings]
     shuffler = random.Random(7)
     for _ in range(10):
@@ -176,3 +180,11 @@ def test_the_package_is_loaded_once() -> None:
 
     copies = [name for name in sys.modules if name.endswith("engine.durable_adapter")]
     assert copies == ["dealcoach.engine.durable_adapter"]
+
+
+def test_a_fact_meeting_two_branches_of_an_or_fires_once(deal: dict) -> None:
+    """durable-rules expands `a | b` into one rule per branch; the engine reports one finding."""
+    deal["contacts"] = [{"id": "a", "name": "甲", "roles": ["decision_maker", "technical_gatekeeper"], "stance": "opposes"}]
+    deal["objective"] = {"what": "MES"}
+    codes = [f.code for f in dealcoach.review(deal).findings]
+    assert codes.count("DC304") == 1 and codes.count("DC501") == 1 and codes.count("DC303") == 1

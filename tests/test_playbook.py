@@ -12,7 +12,7 @@ from dealcoach.engine.playbook import DEFAULT_DIR, load_playbook
 from dealcoach.engine.rendering import Renderer
 from dealcoach.rules import catalog
 
-from helpers import EXAMPLES
+from helpers import EXAMPLE_ZH
 
 
 def test_term_tables_have_the_same_keys_in_both_languages() -> None:
@@ -132,7 +132,7 @@ def test_template_without_a_block_is_an_error(tmp_path) -> None:
     folder = tmp_path / "templates" / "findings" / "zh"
     folder.mkdir(parents=True)
     (folder / "DC102.j2").write_text("{% block title %}x{% endblock %}", encoding="utf-8")
-    data = dealcoach.review(str(EXAMPLES[1]))  # any report with DC102
+    data = dealcoach.review(str(EXAMPLE_ZH))  # any report with DC102
     with pytest.raises(PlaybookError, match="has no block 'why'"):
         dealcoach.render_text(data, lang="zh", playbook=tmp_path)
 

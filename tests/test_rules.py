@@ -10,6 +10,7 @@ import pytest
 
 import dealcoach
 from dealcoach.engine.rendering import Renderer
+from dealcoach.engine.whatif import merge_patch
 from dealcoach.rules import catalog
 
 from helpers import case_deal, rule_cases
@@ -56,3 +57,28 @@ def test_every_rule_has_cases_both_ways() -> None:
     assert set(CASES) == codes, f"missing cases: {codes - set(CASES)}, orphan cases: {set(CASES) - codes}"
     for code, cases in CASES.items():
         assert cases.get("fires") and cases.get("silent"), f"{code} needs both fires and silent cases"
+
+
+RISKS = sorted(code for code, rule in catalog().findings.items() if rule.kind == "risk")
+
+
+def test_every_risk_proves_what_clears_it() -> None:
+    """Each risk rule has a fires case with a `clears` change; test_change_clears_the_risk applies it."""
+    for code in RISKS:
+        assert any("clears" in case for case in CASES[code]["fires"]), f"{code} has no fires case with `clears`"
+
+
+@pytest.mark.parametrize(
+    "code,case",
+    [pytest.param(code, case, id=f"{code}-{case['name']}") for code in CASES for case in CASES[code]["fires"] if "clears" in case],
+)
+def test_change_clears_the_risk(code: str, case: dict) -> None:
+    """The `clears` change, applied as a what-if, removes the finding (for gate cases, from the gate)."""
+    deal = case_deal(case)
+    if "gate" in case:
+        after = dealcoach.gate(merge_patch(deal, case["clears"]), case["gate"]).report
+        assert code not in [f.code for f in after.findings]
+        return
+    result = dealcoach.what_if(deal, case["clears"])
+    assert code in [f.code for f in result.cleared], [f.code for f in result.cleared]
+    assert code not in [f.code for f in result.after.findings]

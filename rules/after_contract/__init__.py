@@ -1,0 +1,1 @@
+"""After-the-contract rules: receivables and collection (M9)."""

@@ -1,0 +1,28 @@
+"""DC502 objective-not-confirmed — the customer has not confirmed the sales objective (M5.5, M5.3).
+
+Why: evidence, not imagination. An objective only we believe in means either
+the opportunity is not real yet, or the customer's objective is clear and we
+do not know it.
+Clears when: objective.confirmed_by_customer is true.
+"""
+
+from durable.lang import c, m, when_all
+
+from ...engine.rulebook import FindingRule, Kind, Severity
+from ..conditions import is_a
+
+
+def _when(thresholds):
+    return when_all(c.objective << is_a("objective") & (m.confirmed_by_customer == False))
+
+
+RULE = FindingRule(
+    code="DC502",
+    symbol="objective-not-confirmed",
+    kind=Kind.RISK,
+    severity=Severity.WARN,
+    section="M5.5",
+    summary="The customer has not confirmed the objective.",
+    rationale="An unconfirmed objective is our imagination; funnel reviews with this rule typically drop a third of deals.",
+    when=_when,
+)

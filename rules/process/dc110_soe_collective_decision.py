@@ -1,0 +1,31 @@
+"""DC110 soe-collective-decision — a large purchase at a state-owned customer, planned as if one person decides (M2.4, M3.5).
+
+Why: "three majors, one large" (三重一大): major decisions, projects and large
+fund movements are decided collectively by the leadership team. A large deal
+there planned around one person's yes will meet a collective decision late.
+Clears when: decision.mode is collective or mixed, or the amount is below soe_collective_amount.
+"""
+
+from durable.lang import c, m, when_all
+
+from ...engine.rulebook import FindingRule, Kind, Severity
+from ..conditions import is_a
+
+
+def _when(thresholds):
+    return when_all(
+        c.deal << is_a("deal") & (m.state_owned == True) & (m.amount >= thresholds.soe_collective_amount),
+        c.decision << is_a("decision") & ((m.mode == "one_person") | (m.mode == "unknown")),
+    )
+
+
+RULE = FindingRule(
+    code="DC110",
+    symbol="soe-collective-decision",
+    kind=Kind.RISK,
+    severity=Severity.WARN,
+    section="M2.4",
+    summary="Large state-owned purchase: expect a collective decision by the leadership team.",
+    rationale="Large purchases at state-owned customers go to the leadership team; plan for every member, not one.",
+    when=_when,
+)

@@ -1,0 +1,1 @@
+"""Qualification and grading rules: ABCD grade, funnel threshold, customer risk (M6)."""

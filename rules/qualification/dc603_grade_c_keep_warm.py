@@ -1,0 +1,28 @@
+"""DC603 grade-c-keep-warm — the deal grades C by its expected close date; resource it accordingly (M6.4).
+
+Why: time and resources are never enough; the grade says how much to invest:
+keep attention and maintain relationships at low cost.
+Clears when: informational; it changes with expected_close (a different grade gives different advice).
+"""
+
+from durable.lang import c, m, when_all
+
+from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ..conditions import is_a
+
+
+def _when(thresholds):
+    return when_all(c.deal << is_a("deal"), c.grade << is_a("grade") & (m.letter == "C"))
+
+
+RULE = FindingRule(
+    code="DC603",
+    symbol="grade-c-keep-warm",
+    kind=Kind.ACTION,
+    severity=Severity.INFO,
+    section="M6.4",
+    summary="Grade C: keep attention and maintain relationships at low cost.",
+    rationale="Resources follow the grade: the nearer and surer the close, the more we commit.",
+    when=_when,
+    then=lambda match: Emit(params={"days_to_close": match["deal"]["days_to_close"]}),
+)

@@ -1,0 +1,28 @@
+"""DC604 grade-d-watch-for-triggers — the deal grades D by its expected close date; resource it accordingly (M6.4).
+
+Why: time and resources are never enough; the grade says how much to invest:
+watch when time allows and look for triggers (incumbent quality problems, service failures, upgrades, personnel changes).
+Clears when: informational; it changes with expected_close (a different grade gives different advice).
+"""
+
+from durable.lang import c, m, when_all
+
+from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ..conditions import is_a
+
+
+def _when(thresholds):
+    return when_all(c.deal << is_a("deal"), c.grade << is_a("grade") & (m.letter == "D"))
+
+
+RULE = FindingRule(
+    code="DC604",
+    symbol="grade-d-watch-for-triggers",
+    kind=Kind.ACTION,
+    severity=Severity.INFO,
+    section="M6.4",
+    summary="Grade D: watch when time allows and look for triggers (incumbent quality problems, service failures, upgrades, personnel changes).",
+    rationale="Resources follow the grade: the nearer and surer the close, the more we commit.",
+    when=_when,
+    then=lambda match: Emit(params={"days_to_close": match["deal"]["days_to_close"]}),
+)

@@ -1,0 +1,1 @@
+"""Relationship rules: friendship versus organisational interest, pressure tactics, trust (M7)."""
