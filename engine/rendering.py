@@ -196,6 +196,7 @@ class Renderer:
                 f"{t('label.stage')}{colon}{report.stage.name[lang]}",
                 f"{t('label.buying_step')}{colon}{report.buying_step.name[lang]}",
                 f"{t('label.days_in_stage')} {report.days_in_stage} {t('label.days')}",
+                *([f"{t('label.grade')} {report.grade}"] if report.grade else []),
                 f"{t('label.as_of')} {report.as_of.isoformat()}",
             ]
         )

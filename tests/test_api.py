@@ -57,7 +57,7 @@ def test_gate_to_unknown_stage() -> None:
 def test_render_json_round_trips_with_text() -> None:
     data = json.loads(dealcoach.render(dealcoach.review(str(EXAMPLE_EN)), lang="en", fmt="json"))
     assert data["language"] == "en"
-    assert all(set(f["text"]) == {"title", "why", "action"} for f in data["findings"])
+    assert all(set(f["text"]) == {"title", "why", "action", "clears"} for f in data["findings"])
 
 
 def test_invalid_deal_problems_are_data(deal: dict) -> None:

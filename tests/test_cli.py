@@ -134,7 +134,8 @@ def test_broken_playbook_exits_4(run, tmp_path) -> None:
     playbook = tmp_path / "pb"
     (playbook / "templates" / "findings" / "zh").mkdir(parents=True)
     (playbook / "templates" / "findings" / "zh" / "DC102.j2").write_text(
-        "{% block title %}{{ no_such_variable }}{% endblock %}{% block why %}x{% endblock %}{% block action %}x{% endblock %}",
+        "{% block title %}{{ no_such_variable }}{% endblock %}{% block why %}x{% endblock %}"
+        "{% block action %}x{% endblock %}{% block clears %}x{% endblock %}",
         encoding="utf-8",
     )
     result = run("review", ZH_EXAMPLE, "--playbook", str(playbook))

@@ -63,7 +63,8 @@ def _company_playbook(tmp_path):
     (root / "terms" / "en.yaml").write_text("group.block: Showstoppers\n", encoding="utf-8")
     (root / "templates" / "findings" / "en" / "DC102.j2").write_text(
         "{% block title %}ACME: stage {{ deal.stage }} is ahead{% endblock %}"
-        "{% block why %}Our rule book says so.{% endblock %}{% block action %}Fix the stage.{% endblock %}",
+        "{% block why %}Our rule book says so.{% endblock %}{% block action %}Fix the stage.{% endblock %}"
+        "{% block clears %}When the stage matches.{% endblock %}",
         encoding="utf-8",
     )
     (root / "stage_models" / "acme-3.yaml").write_text(
