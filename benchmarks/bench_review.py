@@ -1,8 +1,9 @@
 """Throughput of one process: review-to-JSON and review-with-text against a bare durable-rules baseline.
 
-The baseline asserts the same facts (pass 1 and the ledger) into a ruleset with
-the same conditions whose actions do nothing, driven by the same adapter; the
-ratio shows what dealcoach adds on top of durable-rules itself.
+The baseline asserts the same facts as the engine (pass 1 and a ledger, trimmed
+to the fields rules read) into a ruleset with the same conditions whose actions
+do nothing, driven by the same adapter; the ratio shows what dealcoach adds on
+top of durable-rules itself.
 
     python benchmarks/bench_review.py [--deals 2000] [--repeat 3]
 """
@@ -21,6 +22,7 @@ import dealcoach  # noqa: E402
 from dealcoach.engine import durable_adapter  # noqa: E402
 from dealcoach.engine.facts import build_facts, locate  # noqa: E402
 from dealcoach.engine.rendering import Renderer  # noqa: E402
+from dealcoach.engine.evaluation import compiled  # noqa: E402
 from dealcoach.rules import catalog  # noqa: E402
 
 import generate  # noqa: E402
@@ -48,15 +50,14 @@ def main() -> None:
     renderer = Renderer(book)
     fact_sets = [build_facts(d, locate(d, book.stage_models[d.stage_model])) for d in deals]
 
-    rulebook = catalog()
-    definition = rulebook.definition(book.thresholds)
-    ledger = {"t": "ledger", "id": "ledger", **dict.fromkeys(rulebook.ledger_fields(definition), 0)}
-    baseline = durable_adapter.compiled_ruleset("bench-baseline", lambda: definition)
+    plan = compiled(catalog(), book.thresholds)
+    ledger = plan.slim([{"t": "ledger", "id": "ledger", **dict.fromkeys(plan.ledger_fields, 0)}])
+    baseline = durable_adapter.compiled_ruleset("bench-baseline", lambda: plan.ruleset.definition)
 
     def bare(facts) -> None:
         with baseline.session() as session:
-            session.run([dict(f) for f in facts.facts], lambda name, match: ())
-            session.run([dict(ledger)], lambda name, match: ())
+            session.run(plan.slim(facts.facts), lambda name, match: ())
+            session.run([dict(f) for f in ledger], lambda name, match: ())
 
     def to_json(deal) -> None:
         dealcoach.review(deal, playbook=book).model_dump_json()

@@ -70,7 +70,7 @@ def _step(position: Position, index: int) -> StagePosition:
 
 
 def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None) -> Report:
-    outcome = evaluate(catalog(), book.thresholds, book.fingerprint, build_facts(deal, position, gate_to=gate_to))
+    outcome = evaluate(catalog(), book.thresholds, build_facts(deal, position, gate_to=gate_to))
     grades = [d.params["letter"] for d in outcome.derived if d.name == "grade"]
     return Report(
         deal_id=deal.id,

@@ -26,14 +26,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import durable_rules_engine as _engine
-from durable.lang import c, m, when_all
 
 from .errors import RuleError
-
-# A catch-all rule whose first condition accepts every fact and whose second
-# never matches: every fact is "handled" (else the engine rejects the whole
-# batch), and it never fires an action.
-_CATCH_ALL = "_handled"
 
 OnMatch = Callable[[str, dict], Iterable[dict]]
 
@@ -42,19 +36,13 @@ _compiled: dict[str, CompiledRuleset] = {}
 _session_ids = itertools.count(1)
 
 
-def _catch_all_definition() -> dict:
-    return when_all(c.any << +m.t, c.never << (m.t == "$never")).define()
-
-
 class CompiledRuleset:
     """A ruleset registered once per process under a unique name."""
 
     def __init__(self, name: str, definition: dict[str, dict]):
         self.name = name
         self.definition = definition
-        full = dict(definition)
-        full[_CATCH_ALL] = _catch_all_definition()
-        self._handle = _engine.create_ruleset(name, json.dumps(full, ensure_ascii=False))
+        self._handle = _engine.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -83,8 +71,12 @@ class Session:
         for fact in facts:
             fact["sid"] = self.sid
         code, state_handle = _engine.assert_facts(self._handle, json.dumps(facts, ensure_ascii=False))
-        if code not in (0, 3):
-            kind = {1: "matched no rule", 2: "was already asserted"}.get(code, f"was refused (code {code})")
+        # 1: some fact matched no rule's first test. Driven through these
+        # low-level calls, the other facts are still processed and their
+        # actions run below on this thread (through durable's Host they would
+        # be left to its timer thread), so a fact no rule needs is harmless.
+        if code not in (0, 1, 3):
+            kind = {2: "was already asserted"}.get(code, f"was refused (code {code})")
             raise RuleError(f"a fact {kind}: {json.dumps(facts, ensure_ascii=False)[:300]}")
         self._state_handle = state_handle
 

@@ -5,33 +5,61 @@ whatever order the engine likes — their results do not depend on it. Pass 2
 asserts the ledger (explicit counts of every pass-1 derivation); rules that
 judge absence ("no coach") fire then. The findings are sorted at the end, so
 the same deal gives the same findings whatever the order of its facts.
+
+Only the fields some rule reads reach durable-rules (less JSON both ways);
+actions see the full facts, looked up here by id.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from . import durable_adapter
 from .facts import FactSet
 from .playbook import Thresholds
 from .report import ChainStep, DerivedFact, Finding
-from .rulebook import LEDGER, Derivation, FindingRule, Match, Rulebook
+from .rulebook import LEDGER, AliasInfo, Derivation, FindingRule, Match, Rulebook
 
 
 @dataclass
 class _Derived:
     name: str
+    subject: str
+    fact: dict
     evidence: set[str]
     chain: list[ChainStep]
-    subject: str = ""
-    params: dict = field(default_factory=dict)
 
 
-@dataclass
-class _Compiled:
+@dataclass(frozen=True)
+class Compiled:
     ruleset: durable_adapter.CompiledRuleset
-    aliases: dict
+    aliases: dict[str, dict[str, AliasInfo]]
     ledger_fields: tuple[str, ...]
+    fields_read: dict[str, frozenset[str]]
+
+    def slim(self, facts: list[dict]) -> list[dict]:
+        """The facts as the engine needs them: only fields a rule reads, only types a rule matches."""
+        slim = []
+        for fact in facts:
+            keep = self.fields_read.get(fact["t"])
+            if keep is not None:
+                slim.append({name: value for name, value in fact.items() if name in keep})
+        return slim
+
+
+@lru_cache(maxsize=32)
+def compiled(rulebook: Rulebook, thresholds: Thresholds) -> Compiled:
+    """The rulebook compiled for one set of thresholds, registered once per process."""
+    definition = rulebook.definition(thresholds)
+    name = f"{id(rulebook):x}-{hashlib.sha256(thresholds.model_dump_json().encode()).hexdigest()[:12]}"
+    return Compiled(
+        durable_adapter.compiled_ruleset(name, lambda: definition),
+        rulebook.aliases(definition),
+        rulebook.ledger_fields(definition),
+        rulebook.fields_read(definition),
+    )
 
 
 @dataclass
@@ -39,18 +67,27 @@ class _Evaluation:
     """State of one evaluation: what was derived, what was found."""
 
     rulebook: Rulebook
-    compiled: _Compiled
+    compiled: Compiled
     facts: FactSet
     derived: dict[str, _Derived] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     activations: set[tuple] = field(default_factory=set)
+    ledger_fact: dict = field(default_factory=dict)
 
     def ledger(self) -> dict:
         counts = dict.fromkeys(self.compiled.ledger_fields, 0)
         for record in self.derived.values():
             if record.name in counts:
                 counts[record.name] += 1
-        return {"t": LEDGER, "id": LEDGER, **counts}
+        self.ledger_fact = {"t": LEDGER, "id": LEDGER, **counts}
+        return self.ledger_fact
+
+    def _full(self, fact_id: str) -> dict:
+        if fact_id == LEDGER:
+            return self.ledger_fact
+        if fact_id in self.derived:
+            return self.derived[fact_id].fact
+        return self.facts.by_id[fact_id]
 
     def _grounds(self, rule_key: str, matched: dict[str, dict]) -> tuple[set[str], list[ChainStep]]:
         """The input paths and reasoning steps behind one rule activation."""
@@ -61,7 +98,7 @@ class _Evaluation:
             if info.fact_type == LEDGER:
                 for name in info.fields:
                     counted = [r for r in self.derived.values() if r.name == name]
-                    chain.append(ChainStep(step="counted", rule=name, count=len(counted)))
+                    chain.append(ChainStep.model_construct(step="counted", rule=name, fact=None, count=len(counted)))
                     for record in counted:
                         evidence |= record.evidence
                     if not counted:
@@ -73,7 +110,7 @@ class _Evaluation:
             else:
                 sources = self.facts.provenance[fact["id"]]
                 for name in info.fields:
-                    evidence.update(sources.get(name, ()))
+                    evidence.update(sources.get(name))
         return evidence, chain
 
     def on_match(self, rule_key: str, matched: dict[str, dict]) -> list[dict]:
@@ -84,19 +121,21 @@ class _Evaluation:
             return []
         self.activations.add(activation)
         rule = self.rulebook.rules[rule_key]
-        emitted = rule.then(Match(matched))
+        emitted = rule.then(Match({alias: self._full(fact["id"]) for alias, fact in matched.items()}))
         evidence, chain = self._grounds(rule_key, matched)
         if isinstance(rule, Derivation):
             subject = emitted.subject or next(iter(matched.values()))["id"]
             fact_id = f"{rule.name}:{subject}"
             if fact_id in self.derived:
                 return []
-            chain = [*chain, ChainStep(step="derived", rule=rule.name, fact=fact_id)]
-            self.derived[fact_id] = _Derived(rule.name, evidence, chain, subject, emitted.params)
-            return [{"t": rule.name, "id": fact_id, "about": subject, **emitted.params}]
+            chain = [*chain, ChainStep.model_construct(step="derived", rule=rule.name, fact=fact_id, count=None)]
+            fact = {"t": rule.name, "id": fact_id, "about": subject, **emitted.params}
+            self.derived[fact_id] = _Derived(rule.name, subject, fact, evidence, chain)
+            return self.compiled.slim([fact])
         assert isinstance(rule, FindingRule)
+        fired = ChainStep.model_construct(step="fired", rule=f"{rule.code} {rule.symbol}", fact=None, count=None)
         self.findings.append(
-            Finding(
+            Finding.model_construct(
                 code=rule.code,
                 symbol=rule.symbol,
                 kind=rule.kind,
@@ -105,22 +144,11 @@ class _Evaluation:
                 subject=emitted.subject,
                 params=emitted.params,
                 evidence=sorted(evidence),
-                chain=[*chain, ChainStep(step="fired", rule=f"{rule.code} {rule.symbol}")],
+                chain=[*chain, fired],
+                text=None,
             )
         )
         return []
-
-
-_compiled: dict[tuple[int, str], _Compiled] = {}
-
-
-def _compile(rulebook: Rulebook, thresholds: Thresholds, fingerprint: str) -> _Compiled:
-    key = (id(rulebook), fingerprint)
-    if key not in _compiled:
-        definition = rulebook.definition(thresholds)
-        ruleset = durable_adapter.compiled_ruleset(f"{id(rulebook):x}-{fingerprint}", lambda: definition)
-        _compiled[key] = _Compiled(ruleset, rulebook.aliases(definition), rulebook.ledger_fields(definition))
-    return _compiled[key]
 
 
 @dataclass(frozen=True)
@@ -131,15 +159,23 @@ class Outcome:
     derived: list[DerivedFact]
 
 
-def evaluate(rulebook: Rulebook, thresholds: Thresholds, fingerprint: str, facts: FactSet) -> Outcome:
+def evaluate(rulebook: Rulebook, thresholds: Thresholds, facts: FactSet) -> Outcome:
     """All findings and derived facts for one set of facts, deterministically ordered."""
-    compiled = _compile(rulebook, thresholds, fingerprint)
-    evaluation = _Evaluation(rulebook, compiled, facts)
-    with compiled.ruleset.session() as session:
-        session.run([dict(fact) for fact in facts.facts], evaluation.on_match)
-        session.run([evaluation.ledger()], evaluation.on_match)
+    plan = compiled(rulebook, thresholds)
+    evaluation = _Evaluation(rulebook, plan, facts)
+    with plan.ruleset.session() as session:
+        session.run(plan.slim(facts.facts), evaluation.on_match)
+        session.run(plan.slim([evaluation.ledger()]), evaluation.on_match)
     derived = sorted(
-        (DerivedFact(name=r.name, subject=r.subject, params=r.params, evidence=sorted(r.evidence)) for r in evaluation.derived.values()),
+        (
+            DerivedFact.model_construct(
+                name=r.name,
+                subject=r.subject,
+                params={k: v for k, v in r.fact.items() if k not in ("t", "id", "about")},
+                evidence=sorted(r.evidence),
+            )
+            for r in evaluation.derived.values()
+        ),
         key=lambda d: (d.name, d.subject),
     )
     return Outcome(sorted(evaluation.findings, key=lambda f: f.sort_key), derived)

@@ -8,6 +8,7 @@ canonical enum values. Nothing here reads the clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .model import Contact, Deal
@@ -22,15 +23,30 @@ def tri_state(value: bool | None) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
 
 
+@dataclass(frozen=True)
+class Sources:
+    """Where each field of one fact came from: input paths, those starting with "." relative to `prefix`."""
+
+    table: Mapping[str, tuple[str, ...]]
+    prefix: str = ""
+
+    def get(self, field_name: str) -> list[str]:
+        return [self.prefix + path if path.startswith(".") else path for path in self.table.get(field_name, ())]
+
+
 @dataclass
 class FactSet:
-    """The facts of one evaluation and, per fact id and field, the input paths it rests on."""
+    """The facts of one evaluation, by id, and where each of their fields came from."""
 
     facts: list[dict] = field(default_factory=list)
-    provenance: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    by_id: dict[str, dict] = field(default_factory=dict)
+    provenance: dict[str, Sources] = field(default_factory=dict)
 
-    def add(self, fact: dict, sources: dict[str, list[str]]) -> None:
+    def add(self, fact: dict, sources: Sources | Mapping[str, list[str]]) -> None:
         self.facts.append(fact)
+        self.by_id[fact["id"]] = fact
+        if not isinstance(sources, Sources):
+            sources = Sources({name: tuple(paths) for name, paths in sources.items()})
         self.provenance[fact["id"]] = sources
 
 
@@ -51,11 +67,37 @@ def locate(deal: Deal, model: StageModel) -> Position:
     return Position(model, stage_index, step_index)
 
 
-def _contact_fact(index: int, contact: Contact, deal: Deal) -> tuple[dict, dict[str, list[str]]]:
-    path = f"contacts[{index}]"
+ROLES = tuple(role.value for role in Role)
+SUPPORTER_KINDS = tuple(kind.value for kind in SupporterKind)
+CAVEATS = tuple(caveat.value for caveat in CoachCaveat)
+COACH_CONDITIONS = ("trusts_our_capability", "trusted_by_organisation", "wants_us_to_win")
+
+# Where each contact-fact field comes from, relative to the contact's path.
+CONTACT_SOURCES: dict[str, tuple[str, ...]] = {
+    **{name: (f".{name}",) for name in (
+        "name", "title", "roles", "power", "stance", "supporter", "caveats", "shares_information",
+        "avoids_conflict", "personal_interest_engaged", "active",
+    )},
+    **{f"role.{role}": (".roles",) for role in ROLES},
+    **{f"marked.{kind}": (".supporter",) for kind in SUPPORTER_KINDS},
+    **{f"caveat.{caveat}": (".caveats",) for caveat in CAVEATS},
+    **{name: (f".coach_conditions.{name}",) for name in COACH_CONDITIONS},
+    "cid": (".id",),
+    "power_rank": (".power",),
+    "has_caveat": (".caveats",),
+    "has_role": (".roles",),
+    "never_contacted": (".last_contact",),
+    "days_since_contact": (".last_contact", "as_of"),
+    "on_committee": ("decision.committee",),
+}
+
+
+def _contact_fact(contact: Contact, deal: Deal) -> dict:
     conditions = contact.coach_conditions
-    days = (deal.as_of - contact.last_contact).days if contact.last_contact else 0
-    fact = {
+    roles = {role.value for role in contact.roles}
+    kinds = {kind.value for kind in contact.supporter}
+    caveats = [caveat.value for caveat in contact.caveats]
+    return {
         "t": "contact",
         "id": f"contact:{contact.id}",
         "cid": contact.id,
@@ -64,45 +106,27 @@ def _contact_fact(index: int, contact: Contact, deal: Deal) -> tuple[dict, dict[
         "roles": [role.value for role in contact.roles],
         # One explicit true/false per vocabulary member: durable-rules' allItems
         # never matches an empty list, so list membership is not tested in rules.
-        "role": {role.value: role in contact.roles for role in Role},
-        "has_role": bool(contact.roles),
+        "role": {role: role in roles for role in ROLES},
+        "has_role": bool(roles),
         "power": contact.power.value,
         "power_rank": POWER_RANK[contact.power],
         "stance": contact.stance.value,
         "supporter": [kind.value for kind in contact.supporter],
-        "marked": {kind.value: kind in contact.supporter for kind in SupporterKind},
+        "marked": {kind: kind in kinds for kind in SUPPORTER_KINDS},
         "trusts_our_capability": tri_state(conditions.trusts_our_capability),
         "trusted_by_organisation": tri_state(conditions.trusted_by_organisation),
         "wants_us_to_win": tri_state(conditions.wants_us_to_win),
-        "caveats": [caveat.value for caveat in contact.caveats],
-        "caveat": {caveat.value: caveat in contact.caveats for caveat in CoachCaveat},
-        "has_caveat": bool(contact.caveats),
+        "caveats": caveats,
+        "caveat": {caveat: caveat in caveats for caveat in CAVEATS},
+        "has_caveat": bool(caveats),
         "shares_information": tri_state(contact.shares_information),
         "avoids_conflict": tri_state(contact.avoids_conflict),
         "personal_interest_engaged": contact.personal_interest_engaged,
         "never_contacted": contact.last_contact is None,
-        "days_since_contact": days,
+        "days_since_contact": (deal.as_of - contact.last_contact).days if contact.last_contact else 0,
         "active": contact.active,
         "on_committee": contact.id in deal.decision.committee,
     }
-    sources = {name: [f"{path}.{name}"] for name in fact if name not in ("t", "id", "role", "marked", "caveat")}
-    sources.update({f"role.{role.value}": [f"{path}.roles"] for role in Role})
-    sources.update({f"marked.{kind.value}": [f"{path}.supporter"] for kind in SupporterKind})
-    sources.update({f"caveat.{caveat.value}": [f"{path}.caveats"] for caveat in CoachCaveat})
-    sources.update(
-        cid=[f"{path}.id"],
-        power_rank=[f"{path}.power"],
-        has_caveat=[f"{path}.caveats"],
-        has_role=[f"{path}.roles"],
-        never_contacted=[f"{path}.last_contact"],
-        days_since_contact=[f"{path}.last_contact", "as_of"],
-        on_committee=["decision.committee"],
-        **{
-            name: [f"{path}.coach_conditions.{name}"]
-            for name in ("trusts_our_capability", "trusted_by_organisation", "wants_us_to_win")
-        },
-    )
-    return fact, sources
 
 
 def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> FactSet:
@@ -236,7 +260,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             },
         )
     for index, contact in enumerate(deal.contacts):
-        facts.add(*_contact_fact(index, contact, deal))
+        facts.add(_contact_fact(contact, deal), Sources(CONTACT_SOURCES, f"contacts[{index}]"))
     decision = deal.decision
     size = decision.committee_size or 0
     facts.add(

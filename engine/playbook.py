@@ -146,11 +146,6 @@ class Playbook:
     sources: tuple[Path, ...] = field(default=())
 
     @cached_property
-    def fingerprint(self) -> str:
-        """Identifies what the compiled rules depend on (the thresholds)."""
-        return hashlib.sha256(json.dumps(self.thresholds.model_dump(), sort_keys=True).encode()).hexdigest()[:12]
-
-    @cached_property
     def version_tag(self) -> str:
         """Identifies everything that can change a decision: thresholds and stage models."""
         content = {

@@ -132,6 +132,23 @@ def referenced_fields(condition: Any) -> set[str]:
     return found
 
 
+def joined_fields(condition: Any) -> set[tuple[str, str]]:
+    """(alias, field) pairs a condition reads from *other* aliases (`m.x < c.deal.stage_index`)."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(condition, list):
+        for item in condition:
+            found |= joined_fields(item)
+    elif isinstance(condition, dict):
+        for key, value in condition.items():
+            if key.startswith("$"):
+                found |= joined_fields(value)
+            elif isinstance(value, dict) and len(value) == 1:
+                (alias, field), = value.items()
+                if isinstance(field, str) and not alias.startswith("$"):
+                    found.add((alias, field))
+    return found
+
+
 @dataclass(frozen=True)
 class AliasInfo:
     """What a rule reads through one alias: the fact type and the fields."""
@@ -186,6 +203,19 @@ class Rulebook:
                     fact_type = _fact_type(body)
                     table[key][alias] = AliasInfo(fact_type, tuple(sorted(fields - {"t"})))
         return table
+
+    @classmethod
+    def fields_read(cls, definition: dict[str, dict]) -> dict[str, frozenset[str]]:
+        """Per fact type, the top-level fields any rule reads: the rest never needs to reach the engine."""
+        read: dict[str, set[str]] = {}
+        for key, by_alias in cls.aliases(definition).items():
+            for info in by_alias.values():
+                read.setdefault(info.fact_type, set()).update(field.split(".")[0] for field in info.fields)
+            for condition in definition[key].get("all", []):
+                for body in condition.values():
+                    for alias, name in joined_fields(body):
+                        read.setdefault(by_alias[alias].fact_type, set()).add(name.split(".")[0])
+        return {fact_type: frozenset(fields | {"t", "id"}) for fact_type, fields in read.items()}
 
     def ledger_fields(self, definition: dict[str, dict]) -> tuple[str, ...]:
         """Derivations counted in the ledger: those that do not read the ledger themselves."""

@@ -46,10 +46,10 @@ def test_fact_order_does_not_change_findings() -> None:
         deal = load_deal(data, book)
         position = locate(deal, book.stage_models[deal.stage_model])
         facts = build_facts(deal, position)
-        expected = _outcome_signature(evaluate(catalog(), book.thresholds, book.fingerprint, facts))
+        expected = _outcome_signature(evaluate(catalog(), book.thresholds, facts))
         for _ in range(20):
             shuffler.shuffle(facts.facts)
-            assert _outcome_signature(evaluate(catalog(), book.thresholds, book.fingerprint, facts)) == expected, deal.id
+            assert _outcome_signature(evaluate(catalog(), book.thresholds, facts)) == expected, deal.id
 
 
 def test_contact_order_does_not_change_findings() -> None:
@@ -81,7 +81,7 @@ def test_exception_in_an_action_surfaces_and_engine_stays_usable(deal: dict) -> 
     checked = load_deal(deal, book)
     facts = build_facts(checked, locate(checked, book.stage_models[checked.stage_model]))
     with pytest.raises(RuleError, match="DC999 failed: ZeroDivisionError: boom"):
-        evaluate(_broken_rulebook(), book.thresholds, book.fingerprint, facts)
+        evaluate(_broken_rulebook(), book.thresholds, facts)
     # The shipped rulebook still evaluates correctly afterwards.
     assert [f.code for f in dealcoach.review(deal).findings]
 
