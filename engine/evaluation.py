@@ -98,7 +98,7 @@ class _Evaluation:
             if info.fact_type == LEDGER:
                 for name in info.fields:
                     counted = [r for r in self.derived.values() if r.name == name]
-                    chain.append(ChainStep.model_construct(step="counted", rule=name, fact=None, count=len(counted)))
+                    chain.append(ChainStep(step="counted", rule=name, fact=None, count=len(counted)))
                     for record in counted:
                         evidence |= record.evidence
                     if not counted:
@@ -128,12 +128,12 @@ class _Evaluation:
             fact_id = f"{rule.name}:{subject}"
             if fact_id in self.derived:
                 return []
-            chain = [*chain, ChainStep.model_construct(step="derived", rule=rule.name, fact=fact_id, count=None)]
+            chain = [*chain, ChainStep(step="derived", rule=rule.name, fact=fact_id, count=None)]
             fact = {"t": rule.name, "id": fact_id, "about": subject, **emitted.params}
             self.derived[fact_id] = _Derived(rule.name, subject, fact, evidence, chain)
             return self.compiled.slim([fact])
         assert isinstance(rule, FindingRule)
-        fired = ChainStep.model_construct(step="fired", rule=f"{rule.code} {rule.symbol}", fact=None, count=None)
+        fired = ChainStep(step="fired", rule=f"{rule.code} {rule.symbol}", fact=None, count=None)
         self.findings.append(
             Finding.model_construct(
                 code=rule.code,

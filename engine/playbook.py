@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from .errors import PlaybookError
 from .vocabulary import fold
@@ -80,6 +80,9 @@ class StageModel(_Strict):
     name: Localised
     section: str
     stages: list[Stage] = Field(min_length=1)
+    _stages: dict[str, object] = PrivateAttr(default_factory=dict)
+    _steps: dict[str, object] = PrivateAttr(default_factory=dict)
+    _milestones: dict[str, object] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> StageModel:
@@ -93,25 +96,36 @@ class StageModel(_Strict):
                 raise ValueError(f"{kind} ids must be unique; repeated: {', '.join(repeated)}")
         return self
 
-    def _lookup(self, spelling: str, entries: list[tuple[str, Localised, object]]) -> object | None:
-        wanted = spelling.strip()
+    def model_post_init(self, context: object) -> None:
+        """Index every accepted spelling (id, Chinese name, folded English name) once."""
+        self._stages = self._index((s.id, s.name, i) for i, s in enumerate(self.stages))
+        self._steps = self._index((s.buying_step.id, s.buying_step.name, i) for i, s in enumerate(self.stages))
+        self._milestones = self._index((m.id, m.name, (i, m)) for i, s in enumerate(self.stages) for m in s.milestones)
+
+    @staticmethod
+    def _index(entries) -> dict[str, object]:
+        index: dict[str, object] = {}
         for entry_id, name, value in entries:
-            if wanted in (entry_id, name.zh) or fold(wanted) in (entry_id, fold(name.en)):
-                return value
-        return None
+            for spelling in (entry_id, name.zh, fold(name.en)):
+                index.setdefault(spelling, value)
+        return index
+
+    @staticmethod
+    def _lookup(index: dict[str, object], spelling: str) -> object | None:
+        wanted = spelling.strip()
+        return index.get(wanted, index.get(fold(wanted)))
 
     def find_stage(self, spelling: str) -> int | None:
         """Index of the stage named by id, Chinese or English name."""
-        return self._lookup(spelling, [(s.id, s.name, i) for i, s in enumerate(self.stages)])  # type: ignore[return-value]
+        return self._lookup(self._stages, spelling)  # type: ignore[return-value]
 
     def find_step(self, spelling: str) -> int | None:
         """Index of the buying step named by id, Chinese or English name."""
-        return self._lookup(spelling, [(s.buying_step.id, s.buying_step.name, i) for i, s in enumerate(self.stages)])  # type: ignore[return-value]
+        return self._lookup(self._steps, spelling)  # type: ignore[return-value]
 
     def find_milestone(self, spelling: str) -> tuple[int, Milestone] | None:
         """(stage index, milestone) named by id, Chinese or English name."""
-        entries = [(m.id, m.name, (i, m)) for i, s in enumerate(self.stages) for m in s.milestones]
-        return self._lookup(spelling, entries)  # type: ignore[return-value]
+        return self._lookup(self._milestones, spelling)  # type: ignore[return-value]
 
 
 class Thresholds(_Strict):

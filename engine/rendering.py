@@ -159,14 +159,14 @@ class Renderer:
     def _chain(self, steps: list[ChainStep], lang: str) -> str:
         parts = []
         for step in steps:
-            if step.step == "counted":
-                parts.append(f"{self.term(lang, f'derived.{step.rule}')} ×{step.count}")
-            elif step.step == "derived":
-                subject = (step.fact or "").split(":", 1)[-1]
-                label = self.term(lang, f"derived.{step.rule}")
+            if step["step"] == "counted":
+                parts.append(f"{self.term(lang, 'derived.' + step['rule'])} ×{step['count']}")
+            elif step["step"] == "derived":
+                subject = (step["fact"] or "").split(":", 1)[-1]
+                label = self.term(lang, "derived." + step["rule"])
                 parts.append(label if subject == "deal" else f"{label}({subject})")
             else:
-                parts.append(step.rule)
+                parts.append(step["rule"])
         return " → ".join(parts)
 
     def _finding_lines(self, number: int, finding: Finding, lang: str, markdown: bool) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from pydantic import BaseModel, ConfigDict
 
 from .rulebook import Kind, Severity
@@ -14,17 +16,18 @@ class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class ChainStep(_Out):
+class ChainStep(TypedDict):
     """One link in the reasoning behind a finding.
 
     `derived`: a derivation asserted `fact`; `counted`: the ledger counted
     `count` facts of derivation `rule`; `fired`: the finding's own rule.
+    A plain mapping: chains are built for every rule activation, so they stay cheap.
     """
 
     step: str
     rule: str
-    fact: str | None = None
-    count: int | None = None
+    fact: str | None
+    count: int | None
 
 
 class DerivedFact(_Out):

@@ -26,7 +26,7 @@ def test_findings_carry_code_kind_severity_section_evidence_and_chain() -> None:
     blind = next(f for f in report.findings if f.code == "DC406")
     assert (blind.kind, blind.severity, blind.section, blind.symbol) == ("risk", "block", "M4.3", "sponsors-but-blind")
     assert "contacts[2].supporter" in blind.evidence
-    steps = [(s.step, s.rule) for s in blind.chain]
+    steps = [(s["step"], s["rule"]) for s in blind.chain]
     assert ("counted", "sponsor") in steps and ("derived", "blind") in steps and steps[-1][0] == "fired"
 
 
