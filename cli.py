@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -14,19 +15,25 @@ from .engine.errors import DealcoachError, DealInputError, InputProblem
 from .engine.loading import read_document, validate_deal
 from .engine.model import Deal
 from .engine.playbook import LANGUAGES
+from .engine import pipeline as pipeline_run
 from .engine.rendering import FORMATS, Renderer
+from .engine.rollup import RollupBuilder
 from .rules import catalog, documentation
 
 EXIT_CODES = {
-    0: "success; for `gate`, the deal may advance",
+    0: "success; for `gate`, the deal may advance; for `pipeline`, every deal was reviewed",
     1: "`gate` only: the deal may not advance (unmet milestones or blocking risks)",
     2: "usage error: unknown option, missing argument, unknown stage for --to",
     3: "the deal file is unreadable or invalid (every problem is listed with its field path)",
     4: "the playbook directory, a stage model or a template is invalid",
     5: "internal error in a rule or in dealcoach itself (please report it)",
+    6: "`pipeline` only: some deals could not be reviewed (their error records name the deal and the fields)",
+    130: "interrupted (Ctrl-C); every result already written is complete",
 }
 GATE_BLOCKED = 1
 INTERNAL_ERROR = 5
+SOME_DEALS_FAILED = 6
+INTERRUPTED = 130
 
 EXAMPLES = ("example-deal.zh.yaml", "example-deal.en.yaml")
 
@@ -169,6 +176,77 @@ def gate(
     click.echo(Renderer(book).render(result, lang=lang, fmt=fmt), nl=False)
     if not result.allowed:
         ctx.exit(GATE_BLOCKED)
+
+
+@cli.command()
+@click.argument("source", metavar="INPUT")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: the machine's cores).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the JSON-Lines results here (default: stdout).")
+@click.option("--summary", "summary_path", type=click.Path(dir_okay=False, writable=True), help="Write the roll-up here.")
+@click.option("--summary-format", type=click.Choice(FORMATS), default="text", show_default=True)
+@lang_option
+@click.option("--with-text", is_flag=True, help="Include each finding's rendered text (in --lang) in the results.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@playbook_option
+def pipeline(
+    source: str, jobs: int | None, output: str | None, summary_path: str | None, summary_format: str,
+    lang: str, with_text: bool, quiet: bool, playbook: Path | None,
+) -> None:
+    """Review many deals: a directory of deal files, a JSON-Lines file, or - (JSON Lines on stdin).
+
+    Writes one JSON result per deal, in input order, then the manager's roll-up
+    (to stderr when the results go to stdout). A deal that cannot be reviewed
+    gets an error record and exit code 6; the others are still reviewed.
+    """
+    if source != "-" and not Path(source).exists():
+        raise click.BadParameter(f"{source!r} does not exist", param_hint="INPUT")
+    book = api.load_playbook(playbook)
+    jobs = jobs or pipeline_run.default_jobs()
+    out = open(output, "w", encoding="utf-8", buffering=1) if output else sys.stdout  # noqa: SIM115
+    rollup = RollupBuilder()
+    failed = written = 0
+    total = pipeline_run.count_inputs(source)
+    show_progress = not quiet and sys.stderr.isatty()
+    records = pipeline_run.review_all(
+        pipeline_run.read_inputs(source), jobs=jobs, playbook_dir=str(playbook) if playbook else None,
+        lang=lang if with_text else None,
+    )
+    try:
+        with click.progressbar(length=total or 0, file=sys.stderr, label="reviewing") if show_progress and total else _NoProgress() as bar:
+            for record in records:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                written += 1
+                failed += 0 if record["ok"] else 1
+                rollup.add(record)
+                bar.update(1)
+    except KeyboardInterrupt:
+        out.flush()
+        click.echo(f"interrupted: {written} complete results written", err=True)
+        raise click.exceptions.Exit(INTERRUPTED) from None
+    finally:
+        out.flush()
+        if output:
+            out.close()
+    text = Renderer(book).render(rollup.build(), lang=lang, fmt=summary_format)
+    if summary_path:
+        Path(summary_path).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, err=output is None, nl=False)
+    if failed:
+        raise click.exceptions.Exit(SOME_DEALS_FAILED)
+
+
+class _NoProgress:
+    """Stands in for a progress bar when output is piped."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, steps: int) -> None:
+        return None
 
 
 @cli.command()

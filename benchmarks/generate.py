@@ -75,6 +75,7 @@ def deal(rng: random.Random, index: int) -> dict:
         "stage_entered": (AS_OF - dt.timedelta(days=rng.randint(0, 300))).isoformat(),
         "buying_step": steps[step],
         "as_of": AS_OF.isoformat(),
+        "expected_close": (AS_OF + dt.timedelta(days=rng.randint(-30, 700))).isoformat(),
         "contacts": contacts,
         "milestones": rng.sample(milestones, rng.randint(0, len(milestones))),
     }

@@ -75,6 +75,7 @@ def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None)
     return Report(
         deal_id=deal.id,
         deal_name=deal.name,
+        owner=deal.owner,
         customer=deal.customer.name,
         amount=deal.amount,
         currency=deal.currency,

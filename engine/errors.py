@@ -32,6 +32,10 @@ class DealInputError(DealcoachError):
         self.problems = problems
         super().__init__(f"{source}: " + "; ".join(str(p) for p in problems))
 
+    def __reduce__(self):
+        """Picklable, so worker processes can pass it back."""
+        return (DealInputError, (self.source, self.problems))
+
     def as_dict(self) -> dict:
         return {"source": self.source, "problems": [{"path": p.path, "message": p.message} for p in self.problems]}
 

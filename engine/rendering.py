@@ -17,11 +17,13 @@ import jinja2
 from .errors import PlaybookError
 from .playbook import LANGUAGES, Playbook
 from .report import ChainStep, Finding, FindingText, GateResult, Report, WhatIfResult
+from .rollup import Rollup
 from .rulebook import Kind, Severity
 
 FORMATS = ("text", "markdown", "json")
 BLOCKS = ("title", "why", "action", "clears")
 GROUPS = ("block", "risk", "action", "info")
+LIST_LIMIT = 20  # deals listed per roll-up section in text and markdown; JSON lists all
 
 
 def group_of(finding: Finding) -> str:
@@ -124,9 +126,13 @@ class Renderer:
 
     # -- whole documents ---------------------------------------------------
 
-    def render(self, result: Report | GateResult | WhatIfResult, *, lang: str, fmt: str) -> str:
+    def render(self, result: Report | GateResult | WhatIfResult | Rollup, *, lang: str, fmt: str) -> str:
         if fmt not in FORMATS:
             raise PlaybookError(f"format {fmt!r} is not supported; allowed: {', '.join(FORMATS)}")
+        if isinstance(result, Rollup):
+            if fmt == "json":
+                return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2)
+            return self._rollup_document(result, lang, markdown=fmt == "markdown")
         if isinstance(result, WhatIfResult):
             before, after = self.localise(result.before, lang), self.localise(result.after, lang)
             texts = {(f.code, f.subject): f for f in (*before.findings, *after.findings)}
@@ -241,6 +247,78 @@ class Renderer:
         lines += [t("whatif.remaining").format(count=len(result.remaining)), ""]
         lines.append(f"{t('label.ruleset')} {result.after.ruleset_version}")
         return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _amounts(amounts: dict[str, float]) -> str:
+        return "; ".join(f"{currency} {amount:,.0f}" for currency, amount in sorted(amounts.items())) or "-"
+
+    def _rollup_document(self, rollup: Rollup, lang: str, markdown: bool) -> str:
+        t = lambda key: self.term(lang, key)  # noqa: E731
+        heading = (lambda text: f"## {text}") if markdown else (lambda text: f"■ {text}")
+        title = t("rollup.title").format(reviewed=rollup.deals_reviewed, failed=len(rollup.deals_failed))
+        lines = [f"# {title}" if markdown else title, ""]
+
+        def table(header: list[str], rows: list[list[str]]) -> list[str]:
+            if markdown:
+                return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows), ""]
+            return [*("  " + "  ".join(r) for r in rows), ""]
+
+        deals = t("rollup.deals")
+        lines += [heading(t("rollup.by_stage")), ""]
+        several_models = len({b.key.split("/")[0] for b in rollup.by_stage}) > 1
+        lines += table(
+            [t("label.stage"), deals, t("label.amount")],
+            [
+                [(f"{b.key.split('/')[0]} · " if several_models else "") + b.name.get(lang, b.key), f"{b.deals} {deals}", self._amounts(b.amounts)]
+                for b in rollup.by_stage
+            ],
+        )
+        lines += [heading(t("rollup.by_grade")), ""]
+        lines += table(
+            [t("label.grade"), deals, t("label.amount")],
+            [[b.key if b.key != "-" else t("rollup.ungraded"), f"{b.deals} {deals}", self._amounts(b.amounts)] for b in rollup.by_grade],
+        )
+        lines += [heading(t("rollup.funnel")), ""]
+        lines += [
+            t("rollup.funnel_line").format(
+                deals=rollup.funnel.deals, amount=self._amounts(rollup.funnel.amounts),
+                small=rollup.below_threshold.deals, small_amount=self._amounts(rollup.below_threshold.amounts),
+            ),
+            "",
+        ]
+        lines += [heading(t("rollup.top_risks")), ""]
+        lines += table(
+            [t("rollup.code"), t("rollup.risk"), deals],
+            [[r.code, t(f"rule.{r.code}"), f"{r.deals} {deals}"] for r in rollup.top_risks],
+        )
+        for key, items in (("rollup.stuck", rollup.stuck), ("rollup.ahead", rollup.ahead_of_customer)):
+            lines += [heading(t(key).format(count=len(items))), ""]
+            for d in items[:LIST_LIMIT]:
+                who = f"（{d.owner}）" if lang == "zh" and d.owner else (f" ({d.owner})" if d.owner else "")
+                if key == "rollup.stuck":
+                    detail = t("rollup.stuck_detail").format(stage=d.stage[lang], days=d.detail["days"], limit=d.detail["limit"])
+                else:
+                    detail = t("rollup.ahead_detail").format(stage=d.stage[lang], step=d.detail["buying_step"][lang])
+                lines.append(f"- {d.deal_id} {d.name}{who}: {detail}")
+            if len(items) > LIST_LIMIT:
+                lines.append(t("rollup.more").format(count=len(items) - LIST_LIMIT))
+            lines.append("")
+        lines += [heading(t("rollup.owners")), ""]
+        if markdown:
+            lines += table(
+                [t("rollup.owner"), deals, t("rollup.blocking"), t("rollup.deals_blocked")],
+                [[o.owner, str(o.deals), str(o.blocking), str(o.deals_blocked)] for o in rollup.owners],
+            )
+        else:
+            lines += [
+                "  " + t("rollup.owner_line").format(owner=o.owner, deals=o.deals, blocking=o.blocking, blocked=o.deals_blocked)
+                for o in rollup.owners
+            ] + [""]
+        if rollup.deals_failed:
+            lines += [heading(t("rollup.failed").format(count=len(rollup.deals_failed))), ""]
+            lines += [f"- {f.source}: {'; '.join(f.problems)}" for f in rollup.deals_failed]
+            lines.append("")
+        return "\n".join(lines)
 
     def _gate_document(self, gate: GateResult, lang: str, markdown: bool) -> str:
         t = lambda key: self.term(lang, key)  # noqa: E731

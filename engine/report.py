@@ -81,6 +81,7 @@ class Report(_Out):
 
     deal_id: str
     deal_name: str
+    owner: str | None = None
     customer: str
     amount: float
     currency: str

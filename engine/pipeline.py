@@ -1,0 +1,195 @@
+"""Reviewing many deals: read every input, review in worker processes, yield one result per deal in order.
+
+Inputs are a directory of deal files, a JSON-Lines file (one deal per line),
+a single deal file, or standard input (JSON Lines). A deal that cannot be
+read or validated gives an error record naming the deal and the fields; the
+others are reviewed. Each worker process builds the rule set once.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import DealcoachError, DealInputError, InputProblem
+from .loading import decode, read_document
+
+DEAL_SUFFIXES = (".yaml", ".yml", ".json")
+LINES_SUFFIXES = (".jsonl", ".ndjson")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One deal to review: where it came from, and its parsed document or the error reading it."""
+
+    source: str
+    document: Any = None
+    error: DealInputError | None = None
+
+
+def _lines(text: str, label: str) -> Iterator[Item]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        source = f"{label}:{number}"
+        try:
+            yield Item(source, json.loads(line, parse_constant=_no_constant))
+        except ValueError as error:
+            yield Item(source, error=DealInputError(source, [InputProblem("", f"malformed JSON line: {error}")]))
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number a deal can hold")
+
+
+def read_inputs(source: str) -> Iterator[Item]:
+    """Every deal in `source`, in a stable order (directory: by file name; lines: as written)."""
+    if source == "-":
+        yield from _lines(decode(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
+        return
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in DEAL_SUFFIXES + LINES_SUFFIXES)
+        for file in files:
+            yield from read_inputs(str(file))
+        return
+    if path.suffix.lower() in LINES_SUFFIXES:
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            yield Item(source, error=DealInputError(source, [InputProblem("", f"cannot read the file: {error.strerror}")]))
+            return
+        try:
+            yield from _lines(decode(raw, source), source)
+        except DealInputError as error:
+            yield Item(source, error=error)
+        return
+    try:
+        yield Item(source, read_document(source))
+    except DealInputError as error:
+        yield Item(source, error=error)
+
+
+def count_inputs(source: str) -> int | None:
+    """How many deals `source` holds, when that is cheap to know (for a progress bar)."""
+    if source == "-":
+        return None
+    path = Path(source)
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    total = 0
+    for file in files:
+        if file.suffix.lower() in LINES_SUFFIXES:
+            with file.open("rb") as handle:
+                total += sum(1 for line in handle if line.strip())
+        elif file.suffix.lower() in DEAL_SUFFIXES:
+            total += 1
+    return total
+
+
+# -- the work each process does --------------------------------------------------
+
+_worker_playbook: Any = None
+_worker_lang: str | None = None
+
+
+def _init_worker(playbook_dir: str | None, lang: str | None, in_pool: bool = False) -> None:
+    """Load the playbook and compile the rule set once per process."""
+    global _worker_playbook, _worker_lang
+    from . import api
+
+    if in_pool:  # Ctrl-C is the parent's to handle: it keeps every result already written
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    from ..rules import catalog
+    from .evaluation import compiled
+
+    _worker_playbook = api.load_playbook(playbook_dir)
+    _worker_lang = lang
+    compiled(catalog(), _worker_playbook.thresholds)
+
+
+def review_item(item: Item) -> dict:
+    """One result record: the report as JSON data, or an error naming the deal and the fields."""
+    from . import api
+    from .rendering import Renderer
+
+    if item.error is not None:
+        return _error_record(item.source, None, item.error)
+    deal_id = item.document.get("id") if isinstance(item.document, dict) else None
+    try:
+        report = api.review(item.document if isinstance(item.document, dict) else _not_a_mapping(item), playbook=_worker_playbook)
+        if _worker_lang is not None:
+            report = Renderer(_worker_playbook).localise(report, _worker_lang)
+    except DealcoachError as error:
+        return _error_record(item.source, deal_id, error)
+    return {"source": item.source, "deal_id": report.deal_id, "ok": True, "report": report.model_dump(mode="json")}
+
+
+def _not_a_mapping(item: Item) -> dict:
+    kind = type(item.document).__name__
+    raise DealInputError(item.source, [InputProblem("", f"expected a mapping of deal fields, got {kind}")])
+
+
+def _error_record(source: str, deal_id: Any, error: DealcoachError) -> dict:
+    record = {"source": source, "deal_id": deal_id if isinstance(deal_id, str) else None, "ok": False}
+    if isinstance(error, DealInputError):
+        record["error"] = {"kind": "invalid_deal", "problems": [{"path": p.path, "message": p.message} for p in error.problems]}
+    else:
+        record["error"] = {"kind": type(error).__name__, "message": str(error)}
+    return record
+
+
+def default_jobs() -> int:
+    """The machine's cores available to this process."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _review_chunk(items: list[Item]) -> list[dict]:
+    return [review_item(item) for item in items]
+
+
+def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    chunk: list[Item] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def review_all(
+    items: Iterable[Item], *, jobs: int, playbook_dir: str | None = None, lang: str | None = None, chunk_size: int = 64
+) -> Iterator[dict]:
+    """Result records in input order. jobs=1 reviews in this process; more uses worker processes.
+
+    Inputs are read lazily and at most a few chunks per worker are in flight,
+    so memory stays flat however many deals there are.
+    """
+    if jobs <= 1:
+        _init_worker(playbook_dir, lang)
+        for item in items:
+            yield review_item(item)
+        return
+    context = multiprocessing.get_context("spawn")
+    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(playbook_dir, lang, True))
+    pending: deque = deque()
+    try:
+        for chunk in _chunks(items, chunk_size):
+            pending.append(executor.submit(_review_chunk, chunk))
+            if len(pending) >= 3 * jobs:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,170 @@
+"""The manager's roll-up of a pipeline run: where the deals are, what threatens them, who needs help.
+
+Built incrementally from result records (engine.pipeline), so a run of any
+size needs memory for the totals only, not for the reports.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+BLOCK = "block"
+GRADES = ("A", "B", "C", "D")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Bucket(_Out):
+    """Deals and their amounts, per currency."""
+
+    key: str
+    name: dict[str, str] = {}
+    deals: int
+    amounts: dict[str, float]
+
+
+class DealLine(_Out):
+    """One deal named in a list of the roll-up."""
+
+    deal_id: str
+    name: str
+    owner: str | None
+    stage: dict[str, str]
+    detail: dict[str, Any] = {}
+
+
+class RiskCount(_Out):
+    """How often one risk appears across the pipeline."""
+
+    code: str
+    symbol: str
+    severity: str
+    deals: int
+
+
+class OwnerCount(_Out):
+    """One rep's deals and blocking risks."""
+
+    owner: str
+    deals: int
+    blocking: int
+    deals_blocked: int
+
+
+class FailedDeal(_Out):
+    """A deal the run could not review."""
+
+    source: str
+    deal_id: str | None
+    problems: list[str]
+
+
+class Rollup(_Out):
+    """The summary a sales director reads."""
+
+    deals_reviewed: int
+    deals_failed: list[FailedDeal]
+    by_stage: list[Bucket]
+    by_grade: list[Bucket]
+    funnel: Bucket
+    below_threshold: Bucket
+    top_risks: list[RiskCount]
+    stuck: list[DealLine]
+    ahead_of_customer: list[DealLine]
+    owners: list[OwnerCount]
+
+
+def _add(amounts: dict[str, float], currency: str, amount: float) -> None:
+    amounts[currency] = amounts.get(currency, 0.0) + amount
+
+
+class RollupBuilder:
+    """Accumulates result records; `build()` gives the Rollup."""
+
+    def __init__(self, top: int = 10):
+        self.top = top
+        self.reviewed = 0
+        self.failed: list[FailedDeal] = []
+        self.stages: dict[tuple[str, int, str], tuple[dict, int, dict]] = {}
+        self.grades: dict[str, list] = {}
+        self.funnel = [0, {}]
+        self.small = [0, {}]
+        self.risks: Counter = Counter()
+        self.risk_info: dict[str, tuple[str, str]] = {}
+        self.stuck: list[DealLine] = []
+        self.ahead: list[DealLine] = []
+        self.owners: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+
+    def add(self, record: dict) -> None:
+        if not record.get("ok"):
+            error = record.get("error", {})
+            problems = [f"{p['path'] or '(deal)'}: {p['message']}" for p in error.get("problems", [])] or [error.get("message", "")]
+            self.failed.append(FailedDeal(source=record["source"], deal_id=record.get("deal_id"), problems=problems))
+            return
+        report = record["report"]
+        self.reviewed += 1
+        currency, amount = report["currency"], report["amount"]
+        stage = report["stage"]
+        key = (report["stage_model"], stage["index"], stage["id"])
+        name, deals, amounts = self.stages.get(key, (stage["name"], 0, {}))
+        _add(amounts, currency, amount)
+        self.stages[key] = (name, deals + 1, amounts)
+        grade = report.get("grade") or "-"
+        bucket = self.grades.setdefault(grade, [0, {}])
+        bucket[0] += 1
+        _add(bucket[1], currency, amount)
+        codes = {f["code"] for f in report["findings"]}
+        target = self.small if "DC607" in codes else self.funnel
+        target[0] += 1
+        _add(target[1], currency, amount)
+        for finding in report["findings"]:
+            if finding["kind"] == "risk":
+                self.risk_info[finding["code"]] = (finding["symbol"], finding["severity"])
+        for code in {f["code"] for f in report["findings"] if f["kind"] == "risk"}:
+            self.risks[code] += 1
+        line = {"deal_id": report["deal_id"], "name": report["deal_name"], "owner": report.get("owner"), "stage": stage["name"]}
+        for finding in report["findings"]:
+            if finding["code"] == "DC105":
+                self.stuck.append(DealLine(**line, detail=finding["params"]))
+            elif finding["code"] == "DC102":
+                self.ahead.append(DealLine(**line, detail={"buying_step": report["buying_step"]["name"]}))
+        owner = self.owners[report.get("owner") or "-"]
+        blocking = sum(1 for f in report["findings"] if f["severity"] == BLOCK)
+        owner[0] += 1
+        owner[1] += blocking
+        owner[2] += 1 if blocking else 0
+
+    def build(self) -> Rollup:
+        by_stage = [
+            Bucket(key=f"{model}/{stage_id}", name=name, deals=deals, amounts=amounts)
+            for (model, _, stage_id), (name, deals, amounts) in sorted(self.stages.items())
+        ]
+        by_grade = [
+            Bucket(key=grade, deals=self.grades[grade][0], amounts=self.grades[grade][1])
+            for grade in (*GRADES, "-")
+            if grade in self.grades
+        ]
+        top = sorted(self.risks.items(), key=lambda item: (-item[1], item[0]))[: self.top]
+        return Rollup(
+            deals_reviewed=self.reviewed,
+            deals_failed=self.failed,
+            by_stage=by_stage,
+            by_grade=by_grade,
+            funnel=Bucket(key="funnel", deals=self.funnel[0], amounts=self.funnel[1]),
+            below_threshold=Bucket(key="below_threshold", deals=self.small[0], amounts=self.small[1]),
+            top_risks=[
+                RiskCount(code=code, symbol=self.risk_info[code][0], severity=self.risk_info[code][1], deals=count)
+                for code, count in top
+            ],
+            stuck=sorted(self.stuck, key=lambda d: -d.detail.get("days", 0)),
+            ahead_of_customer=sorted(self.ahead, key=lambda d: d.deal_id),
+            owners=sorted(
+                (OwnerCount(owner=o, deals=v[0], blocking=v[1], deals_blocked=v[2]) for o, v in self.owners.items()),
+                key=lambda o: (-o.blocking, o.owner),
+            ),
+        )

@@ -1,0 +1,131 @@
+"""Pipeline: many deals in, one JSON result per deal out (in order), a roll-up, honest exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from dealcoach.cli import cli
+from dealcoach.engine import pipeline as pipeline_run
+from dealcoach.engine.rollup import RollupBuilder
+
+from helpers import EXAMPLES, read_yaml
+
+
+@pytest.fixture
+def deal_dir(tmp_path):
+    folder = tmp_path / "deals"
+    folder.mkdir()
+    for path in EXAMPLES:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def lines_file(tmp_path, extra: list[str] = ()) -> str:
+    path = tmp_path / "deals.jsonl"
+    rows = [json.dumps(read_yaml(p), ensure_ascii=False) for p in EXAMPLES] + list(extra)
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def records(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_directory_in_file_order(deal_dir, tmp_path) -> None:
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["pipeline", str(deal_dir), "-o", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    got = records(out.read_text(encoding="utf-8"))
+    assert [r["source"].split("/")[-1] for r in got] == [p.name for p in EXAMPLES]
+    assert all(r["ok"] and r["report"]["findings"] for r in got)
+    assert "管道汇总：评估 6 单，失败 0 单" in result.output
+
+
+def test_bad_deals_get_error_records_and_exit_6(tmp_path) -> None:
+    source = lines_file(tmp_path, ['{"id": "broken-1", "amount": "lots"}', "{not json"])
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["pipeline", source, "-o", str(out), "--jobs", "1", "--lang", "en"])
+    assert result.exit_code == 6
+    got = records(out.read_text(encoding="utf-8"))
+    assert len(got) == len(EXAMPLES) + 2 and all(r["ok"] for r in got[: len(EXAMPLES)])
+    broken, garbled = got[-2:]
+    assert broken["deal_id"] == "broken-1" and broken["source"].endswith(":7")
+    assert {"path": "as_of", "message": "required field is missing"} in broken["error"]["problems"]
+    assert garbled["error"]["problems"][0]["message"].startswith("malformed JSON line")
+    assert "Deals that could not be reviewed (2)" in result.output
+
+
+def test_two_workers_give_the_same_results_in_the_same_order(tmp_path) -> None:
+    source = lines_file(tmp_path)
+    one = list(pipeline_run.review_all(pipeline_run.read_inputs(source), jobs=1))
+    two = list(pipeline_run.review_all(pipeline_run.read_inputs(source), jobs=2, chunk_size=2))
+    assert one == two
+
+
+def test_stdin_json_lines_and_results_on_stdout(tmp_path) -> None:
+    text = "\n".join(json.dumps(read_yaml(p), ensure_ascii=False) for p in EXAMPLES[:2])
+    result = CliRunner().invoke(cli, ["pipeline", "-", "--jobs", "1", "--summary-format", "json"], input=text)
+    assert result.exit_code == 0
+    got = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"source"')]
+    assert [r["source"] for r in got] == ["<stdin>:1", "<stdin>:2"]
+
+
+def test_with_text_includes_rendered_findings(tmp_path) -> None:
+    result = CliRunner().invoke(cli, ["pipeline", lines_file(tmp_path), "--jobs", "1", "--with-text", "--lang", "en", "-q"])
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first["report"]["language"] == "en" and first["report"]["findings"][0]["text"]["title"]
+
+
+def test_interrupt_keeps_every_written_result(tmp_path, monkeypatch) -> None:
+    real = pipeline_run.review_all
+
+    def interrupted(*args, **kwargs):
+        for count, record in enumerate(real(*args, **kwargs)):
+            if count == 3:
+                raise KeyboardInterrupt
+            yield record
+
+    monkeypatch.setattr(pipeline_run, "review_all", interrupted)
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["pipeline", lines_file(tmp_path), "-o", str(out), "--jobs", "1"])
+    assert result.exit_code == 130
+    assert "interrupted: 3 complete results written" in result.output
+    assert len(records(out.read_text(encoding="utf-8"))) == 3
+
+
+def test_rollup_counts() -> None:
+    builder = RollupBuilder()
+    for item in pipeline_run.review_all((pipeline_run.Item(str(p), read_yaml(p)) for p in EXAMPLES), jobs=1):
+        builder.add(item)
+    builder.add({"source": "x", "deal_id": None, "ok": False, "error": {"kind": "invalid_deal", "problems": [{"path": "", "message": "bad"}]}})
+    rollup = builder.build()
+    assert rollup.deals_reviewed == 6 and len(rollup.deals_failed) == 1
+    assert sum(b.deals for b in rollup.by_stage) == 6 == sum(b.deals for b in rollup.by_grade)
+    assert {d.deal_id for d in rollup.ahead_of_customer} == {"SH-2026-031", "EU-2026-112"}
+    assert {d.deal_id for d in rollup.stuck} >= {"HG-2026-019", "YY-2025-044"}
+    assert rollup.funnel.deals + rollup.below_threshold.deals == 6
+    owners = {o.owner: o for o in rollup.owners}
+    assert owners["吴磊"].blocking == 3 and owners["吴磊"].deals_blocked == 1
+    assert rollup.top_risks[0].deals >= rollup.top_risks[-1].deals
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_summary_formats_to_a_file(tmp_path, fmt: str) -> None:
+    summary = tmp_path / f"summary.{fmt}"
+    result = CliRunner().invoke(
+        cli, ["pipeline", lines_file(tmp_path), "--jobs", "1", "-o", str(tmp_path / "o.jsonl"), "--summary", str(summary), "--summary-format", fmt]
+    )
+    assert result.exit_code == 0
+    text = summary.read_text(encoding="utf-8")
+    if fmt == "json":
+        assert json.loads(text)["deals_reviewed"] == 6
+    else:
+        assert ("| 销售 |" in text) if fmt == "markdown" else ("周凯：" in text)
+
+
+def test_missing_input_is_a_usage_error(tmp_path) -> None:
+    assert CliRunner().invoke(cli, ["pipeline", str(tmp_path / "nope")]).exit_code == 2
