@@ -15,9 +15,7 @@ from .engine.errors import DealcoachError, DealInputError, InputProblem
 from .engine.loading import read_document, validate_deal
 from .engine.model import Deal
 from .engine.playbook import LANGUAGES
-from .engine import pipeline as pipeline_run
 from .engine.rendering import FORMATS, Renderer
-from .engine.rollup import RollupBuilder
 from .rules import catalog, documentation
 
 EXIT_CODES = {
@@ -198,6 +196,9 @@ def pipeline(
     (to stderr when the results go to stdout). A deal that cannot be reviewed
     gets an error record and exit code 6; the others are still reviewed.
     """
+    from .engine import pipeline as pipeline_run  # imported here: multiprocessing is not needed by other commands
+    from .engine.rollup import RollupBuilder
+
     if source != "-" and not Path(source).exists():
         raise click.BadParameter(f"{source!r} does not exist", param_hint="INPUT")
     book = api.load_playbook(playbook)
@@ -213,11 +214,11 @@ def pipeline(
     )
     try:
         with click.progressbar(length=total or 0, file=sys.stderr, label="reviewing") if show_progress and total else _NoProgress() as bar:
-            for record in records:
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            for result in records:
+                out.write(result.line + "\n")
                 written += 1
-                failed += 0 if record["ok"] else 1
-                rollup.add(record)
+                failed += 0 if result.ok else 1
+                rollup.add(result.digest)
                 bar.update(1)
     except KeyboardInterrupt:
         out.flush()

@@ -22,7 +22,11 @@ from .playbook import Playbook
 MAX_BYTES = 2_000_000
 
 
-class _DealYamlLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (its wheels are), else the pure-Python one.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _DealYamlLoader(_SafeLoader):  # type: ignore[misc, valid-type]
     """Safe YAML that keeps dates as text (pydantic checks them with a field path) and rejects repeated keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -39,7 +43,7 @@ class _DealYamlLoader(yaml.SafeLoader):
 
 _DealYamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
 }
 
 
@@ -73,7 +77,7 @@ def parse_text(text: str, source: str) -> Any:
         except ValueError as error:
             raise DealInputError(source, [InputProblem("", str(error))]) from None
     try:
-        return yaml.load(text, Loader=_DealYamlLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_DealYamlLoader)  # noqa: S506 - a safe loader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

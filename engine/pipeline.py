@@ -29,22 +29,36 @@ LINES_SUFFIXES = (".jsonl", ".ndjson")
 
 @dataclass(frozen=True)
 class Item:
-    """One deal to review: where it came from, and its parsed document or the error reading it."""
+    """One deal to review: where it came from, and its document — parsed, as a JSON line, or as a file to read.
+
+    Lines and files are parsed by the worker that reviews them, so the parent
+    process only hands out text.
+    """
 
     source: str
     document: Any = None
+    line: str | None = None
+    path: str | None = None
     error: DealInputError | None = None
+
+    def parsed(self) -> Any:
+        """The deal document, or DealInputError."""
+        if self.error is not None:
+            raise self.error
+        if self.line is not None:
+            try:
+                return json.loads(self.line, parse_constant=_no_constant)
+            except ValueError as error:
+                raise DealInputError(self.source, [InputProblem("", f"malformed JSON line: {error}")]) from None
+        if self.path is not None:
+            return read_document(self.path)
+        return self.document
 
 
 def _lines(text: str, label: str) -> Iterator[Item]:
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        source = f"{label}:{number}"
-        try:
-            yield Item(source, json.loads(line, parse_constant=_no_constant))
-        except ValueError as error:
-            yield Item(source, error=DealInputError(source, [InputProblem("", f"malformed JSON line: {error}")]))
+        if line.strip():
+            yield Item(f"{label}:{number}", line=line)
 
 
 def _no_constant(name: str) -> None:
@@ -73,10 +87,7 @@ def read_inputs(source: str) -> Iterator[Item]:
         except DealInputError as error:
             yield Item(source, error=error)
         return
-    try:
-        yield Item(source, read_document(source))
-    except DealInputError as error:
-        yield Item(source, error=error)
+    yield Item(source, path=source)
 
 
 def count_inputs(source: str) -> int | None:
@@ -122,11 +133,13 @@ def review_item(item: Item) -> dict:
     from . import api
     from .rendering import Renderer
 
-    if item.error is not None:
-        return _error_record(item.source, None, item.error)
-    deal_id = item.document.get("id") if isinstance(item.document, dict) else None
     try:
-        report = api.review(item.document if isinstance(item.document, dict) else _not_a_mapping(item), playbook=_worker_playbook)
+        document = item.parsed()
+    except DealInputError as error:
+        return _error_record(item.source, None, error)
+    deal_id = document.get("id") if isinstance(document, dict) else None
+    try:
+        report = api.review(document if isinstance(document, dict) else _not_a_mapping(item, document), playbook=_worker_playbook)
         if _worker_lang is not None:
             report = Renderer(_worker_playbook).localise(report, _worker_lang)
     except DealcoachError as error:
@@ -134,8 +147,8 @@ def review_item(item: Item) -> dict:
     return {"source": item.source, "deal_id": report.deal_id, "ok": True, "report": report.model_dump(mode="json")}
 
 
-def _not_a_mapping(item: Item) -> dict:
-    kind = type(item.document).__name__
+def _not_a_mapping(item: Item, document: Any) -> dict:
+    kind = type(document).__name__
     raise DealInputError(item.source, [InputProblem("", f"expected a mapping of deal fields, got {kind}")])
 
 
@@ -153,8 +166,32 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _review_chunk(items: list[Item]) -> list[dict]:
-    return [review_item(item) for item in items]
+@dataclass(frozen=True)
+class Result:
+    """One deal's outcome: the JSON line to write, and the digest the roll-up needs."""
+
+    line: str
+    digest: dict
+    ok: bool
+
+
+def digest(record: dict) -> dict:
+    """The part of a result record the roll-up reads (small, so workers send little back)."""
+    if not record["ok"]:
+        return record
+    report = record["report"]
+    keep = ("deal_id", "deal_name", "owner", "currency", "amount", "stage_model", "stage", "buying_step", "grade")
+    findings = [{k: f[k] for k in ("code", "symbol", "kind", "severity", "params")} for f in report["findings"]]
+    return {"ok": True, "source": record["source"], "report": {**{k: report[k] for k in keep}, "findings": findings}}
+
+
+def review_to_result(item: Item) -> Result:
+    record = review_item(item)
+    return Result(json.dumps(record, ensure_ascii=False), digest(record), record["ok"])
+
+
+def _review_chunk(items: list[Item]) -> list[Result]:
+    return [review_to_result(item) for item in items]
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -170,8 +207,8 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 
 def review_all(
     items: Iterable[Item], *, jobs: int, playbook_dir: str | None = None, lang: str | None = None, chunk_size: int = 64
-) -> Iterator[dict]:
-    """Result records in input order. jobs=1 reviews in this process; more uses worker processes.
+) -> Iterator[Result]:
+    """Results in input order. jobs=1 reviews in this process; more uses worker processes.
 
     Inputs are read lazily and at most a few chunks per worker are in flight,
     so memory stays flat however many deals there are.
@@ -179,7 +216,7 @@ def review_all(
     if jobs <= 1:
         _init_worker(playbook_dir, lang)
         for item in items:
-            yield review_item(item)
+            yield review_to_result(item)
         return
     context = multiprocessing.get_context("spawn")
     executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(playbook_dir, lang, True))

@@ -99,8 +99,8 @@ def test_interrupt_keeps_every_written_result(tmp_path, monkeypatch) -> None:
 
 def test_rollup_counts() -> None:
     builder = RollupBuilder()
-    for item in pipeline_run.review_all((pipeline_run.Item(str(p), read_yaml(p)) for p in EXAMPLES), jobs=1):
-        builder.add(item)
+    for result in pipeline_run.review_all((pipeline_run.Item(str(p), read_yaml(p)) for p in EXAMPLES), jobs=1):
+        builder.add(result.digest)
     builder.add({"source": "x", "deal_id": None, "ok": False, "error": {"kind": "invalid_deal", "problems": [{"path": "", "message": "bad"}]}})
     rollup = builder.build()
     assert rollup.deals_reviewed == 6 and len(rollup.deals_failed) == 1
