@@ -58,3 +58,9 @@ def unmet_coach_conditions(fact: dict) -> dict[str, list[str]]:
 def person_with_conditions(fact: dict) -> dict:
     """Derived-fact parameters: who, and the state of the three coach conditions."""
     return {**person(fact), **{name: fact[name] for name in COACH_CONDITIONS}}
+
+
+def about_milestone(match: Match) -> Emit:
+    """An action whose subject is the matched `milestone`, with its id and stage index as parameters."""
+    milestone = match["milestone"]
+    return Emit(subject=milestone["mid"], params={"milestone": milestone["mid"], "stage_index": milestone["stage_index"]})

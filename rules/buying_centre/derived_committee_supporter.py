@@ -2,8 +2,8 @@
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Derivation, Emit
-from ..conditions import person
+from ...engine.rulebook import Derivation
+from ..conditions import about
 
 
 def _when(thresholds):
@@ -18,5 +18,5 @@ RULE = Derivation(
     section="M3.5",
     summary="A committee member whose stance is supports.",
     when=_when,
-    then=lambda match: Emit(subject=match["contact"]["cid"], params=person(match["contact"])),
+    then=about("contact"),
 )

@@ -2,8 +2,8 @@
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Derivation, Emit
-from ..conditions import is_a, person
+from ...engine.rulebook import Derivation
+from ..conditions import about, is_a
 
 
 def _when(thresholds):
@@ -18,5 +18,5 @@ RULE = Derivation(
     section="M2.1",
     summary="A decision maker met recently.",
     when=_when,
-    then=lambda match: Emit(subject=match["contact"]["cid"], params=person(match["contact"])),
+    then=about("contact"),
 )

@@ -8,8 +8,8 @@ Clears when: the milestone is recorded in `milestones`.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
-from ..conditions import is_a
+from ...engine.rulebook import FindingRule, Kind, Severity
+from ..conditions import about_milestone, is_a
 
 
 def _when(thresholds):
@@ -28,9 +28,6 @@ RULE = FindingRule(
     summary="The gate's target stage lies beyond a milestone the customer has not reached.",
     rationale="Milestones are exit criteria; skipping one sharply cuts the chance of winning.",
     when=_when,
-    then=lambda match: Emit(
-        subject=match["milestone"]["mid"],
-        params={"milestone": match["milestone"]["mid"], "stage_index": match["milestone"]["stage_index"]},
-    ),
+    then=about_milestone,
     gate_only=True,
 )

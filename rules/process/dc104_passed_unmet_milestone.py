@@ -7,8 +7,8 @@ Clears when: the milestone is recorded in `milestones`, or the stage is moved ba
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
-from ..conditions import is_a
+from ...engine.rulebook import FindingRule, Kind, Severity
+from ..conditions import about_milestone, is_a
 
 
 def _when(thresholds):
@@ -27,8 +27,5 @@ RULE = FindingRule(
     summary="The deal has moved past a milestone the customer never reached.",
     rationale="Unmet exit criteria of earlier stages are the weak points of the deal.",
     when=_when,
-    then=lambda match: Emit(
-        subject=match["milestone"]["mid"],
-        params={"milestone": match["milestone"]["mid"], "stage_index": match["milestone"]["stage_index"]},
-    ),
+    then=about_milestone,
 )

@@ -2,8 +2,8 @@
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Derivation, Emit
-from ..conditions import active_contact, person
+from ...engine.rulebook import Derivation
+from ..conditions import about, active_contact
 
 
 def _when(thresholds):
@@ -15,5 +15,5 @@ RULE = Derivation(
     section="M7.2",
     summary="An active contact whose stance is supports.",
     when=_when,
-    then=lambda match: Emit(subject=match["contact"]["cid"], params=person(match["contact"])),
+    then=about("contact"),
 )

@@ -8,8 +8,8 @@ customer organisation, (3) wants us to win. Two of three is not a coach
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Derivation, Emit
-from ..conditions import active_contact, person
+from ...engine.rulebook import Derivation
+from ..conditions import about, active_contact
 
 
 def _when(thresholds):
@@ -25,5 +25,5 @@ RULE = Derivation(
     section="M4.4",
     summary="An active contact marked coach who meets all three conditions and no exclusion.",
     when=_when,
-    then=lambda match: Emit(subject=match["contact"]["cid"], params=person(match["contact"])),
+    then=about("contact"),
 )

@@ -6,8 +6,8 @@ An insider (内线) (1) at least sees things happen (watcher circle or above) an
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Derivation, Emit
-from ..conditions import active_contact, person
+from ...engine.rulebook import Derivation
+from ..conditions import about, active_contact
 
 
 def _when(thresholds):
@@ -22,5 +22,5 @@ RULE = Derivation(
     section="M4",
     summary="An active contact marked insider who sees things happen and shares information.",
     when=_when,
-    then=lambda match: Emit(subject=match["contact"]["cid"], params=person(match["contact"])),
+    then=about("contact"),
 )

@@ -2,8 +2,8 @@
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Derivation, Emit
-from ..conditions import is_a, person
+from ...engine.rulebook import Derivation
+from ..conditions import about, is_a
 
 
 def _when(thresholds):
@@ -15,5 +15,5 @@ RULE = Derivation(
     section="M4.7",
     summary="A contact marked insider who has been reassigned or has left the project.",
     when=_when,
-    then=lambda match: Emit(subject=match["contact"]["cid"], params=person(match["contact"])),
+    then=about("contact"),
 )
