@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -157,7 +157,6 @@ class Playbook:
     thresholds: Thresholds
     terms: dict[str, dict[str, str]]
     template_dirs: tuple[Path, ...]
-    sources: tuple[Path, ...] = field(default=())
 
     @cached_property
     def version_tag(self) -> str:
@@ -226,5 +225,4 @@ def load_playbook(custom_dir: Path | str | None = None) -> Playbook:
         thresholds=_validated(Thresholds, thresholds, directories[-1] / "playbook.yaml"),  # type: ignore[arg-type]
         terms=terms,
         template_dirs=tuple(d / "templates" for d in reversed(directories)),
-        sources=tuple(directories),
     )

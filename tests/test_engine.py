@@ -188,3 +188,12 @@ def test_a_fact_meeting_two_branches_of_an_or_fires_once(deal: dict) -> None:
     deal["objective"] = {"what": "MES"}
     codes = [f.code for f in dealcoach.review(deal).findings]
     assert codes.count("DC304") == 1 and codes.count("DC501") == 1 and codes.count("DC303") == 1
+
+
+def test_gate_only_flag_matches_the_rules_that_read_the_gate() -> None:
+    """A rule is documented as gate-only exactly when its condition needs the gate fact."""
+    book = catalog()
+    aliases = Rulebook.aliases(book.definition(dealcoach.load_playbook().thresholds))
+    for code, rule in book.findings.items():
+        reads_gate = any(info.fact_type == "gate" for info in aliases[code].values())
+        assert rule.gate_only == reads_gate, code
