@@ -251,6 +251,50 @@ class _NoProgress:
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the machine's cores).")
+@click.option("--token-file", type=click.Path(exists=True, dir_okay=False), help="File holding the bearer token callers must send.")
+@click.option("--no-auth", is_flag=True, help="Allow serving a non-loopback address without a token.")
+@click.option("--max-body-bytes", type=click.IntRange(1_000), default=1_000_000, show_default=True)
+@click.option("--max-batch", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--timeout", "timeout_seconds", type=click.FloatRange(0.1, 600), default=10.0, show_default=True, help="Seconds per request.")
+@playbook_option
+def serve(
+    host: str, port: int, workers: int | None, token_file: str | None, no_auth: bool, max_body_bytes: int,
+    max_batch: int, timeout_seconds: float, playbook: Path | None,
+) -> None:
+    """Run the HTTP decision service (API docs at /docs, OpenAPI at /openapi.json).
+
+    A token is required when serving a non-loopback address: --token-file, or
+    the DEALCOACH_API_TOKEN environment variable; --no-auth overrides.
+    """
+    import ipaddress
+    import os
+
+    import uvicorn
+
+    from .engine.pipeline import default_jobs
+
+    token = Path(token_file).read_text(encoding="utf-8").strip() if token_file else os.environ.get("DEALCOACH_API_TOKEN")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not token and not loopback and not no_auth:
+        raise click.UsageError(f"serving {host} without a token: use --token-file or DEALCOACH_API_TOKEN, or --no-auth")
+    api.load_playbook(playbook)  # fail here, with exit 4, rather than in every worker
+    os.environ.update(
+        DEALCOACH_PLAYBOOK=str(playbook or ""), DEALCOACH_API_TOKEN=token or "", DEALCOACH_MAX_BODY_BYTES=str(max_body_bytes),
+        DEALCOACH_MAX_BATCH=str(max_batch), DEALCOACH_TIMEOUT_SECONDS=str(timeout_seconds),
+    )
+    uvicorn.run(
+        "dealcoach.service.app:app_from_env", factory=True, host=host, port=port,
+        workers=workers or default_jobs(), log_level="warning", access_log=False,
+    )
+
+
+@cli.command()
 @click.argument("code", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules(code: str | None, fmt: str) -> None:

@@ -120,8 +120,13 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
 
 def problems_from(error: ValidationError, model: type[BaseModel] = Deal) -> list[InputProblem]:
     """Turn pydantic's errors into (path, message) pairs a rep can act on."""
+    return problems_from_errors(error.errors(include_url=False), model)
+
+
+def problems_from_errors(errors: list[dict], model: type[BaseModel] = Deal) -> list[InputProblem]:
+    """The same for pydantic-style error dicts (e.g. a web framework's, with the location made relative)."""
     problems = []
-    for issue in error.errors(include_url=False):
+    for issue in errors:
         loc = tuple(issue["loc"])
         kind = issue["type"]
         if kind == "extra_forbidden":

@@ -1,0 +1,1 @@
+"""The HTTP decision service (dealcoach serve): review, gate and batch over a versioned JSON API."""

@@ -1,0 +1,324 @@
+"""The HTTP decision service: a versioned JSON API over the same engine as the CLI.
+
+- POST /v1/review, /v1/gate?to=STAGE, /v1/review/batch; GET /v1/rules,
+  /v1/rules/{code}, /v1/schema, /v1/health. OpenAPI at /openapi.json, docs at /docs.
+- Every answer carries the rule-set version and a decision id. A blocked gate
+  is a normal 200 answer with the reasons.
+- Errors are application/problem+json (RFC 9457) with the offending field
+  paths; no stack trace ever reaches a caller.
+- Limits: request body size, batch size, per-request time. An optional bearer
+  token protects everything but /v1/health.
+- durable-rules is process-global and not thread-safe: evaluations in one
+  process are serialised by the engine adapter; parallelism is worker
+  processes (`dealcoach serve --workers N`), each with its own engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..engine import api
+from ..engine.errors import DealcoachError, DealInputError, InputProblem
+from ..engine.loading import problems_from_errors
+from ..engine.model import Deal
+from ..engine.rendering import Renderer
+from ..engine.report import GateResult, Report
+from ..engine.version import VERSION
+from ..rules import catalog, documentation
+
+PROBLEM = "application/problem+json"
+log = logging.getLogger("dealcoach.service")
+LangQuery = Annotated[Literal["zh", "en"] | None, Query(description="Render each finding's text in zh or en.")]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How one service process runs (environment variables DEALCOACH_* when started by `dealcoach serve`)."""
+
+    playbook_dir: str | None = None
+    token: str | None = None
+    max_body_bytes: int = 1_000_000
+    max_batch: int = 100
+    timeout_seconds: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            playbook_dir=env.get("DEALCOACH_PLAYBOOK") or None,
+            token=env.get("DEALCOACH_API_TOKEN") or None,
+            max_body_bytes=int(env.get("DEALCOACH_MAX_BODY_BYTES", cls.max_body_bytes)),
+            max_batch=int(env.get("DEALCOACH_MAX_BATCH", cls.max_batch)),
+            timeout_seconds=float(env.get("DEALCOACH_TIMEOUT_SECONDS", cls.timeout_seconds)),
+        )
+
+
+# -- answers -----------------------------------------------------------------
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457); `errors` lists the offending fields."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] = []
+
+
+class ReviewAnswer(BaseModel):
+    decision_id: str
+    ruleset_version: str
+    report: Report
+
+
+class GateAnswer(BaseModel):
+    decision_id: str
+    ruleset_version: str
+    gate: GateResult
+
+
+class BatchRequest(BaseModel):
+    deals: list[dict[str, Any]] = Field(description="Deal records, each as for /v1/review.")
+
+
+class BatchItem(BaseModel):
+    index: int
+    deal_id: str | None
+    ok: bool
+    report: Report | None = None
+    errors: list[dict[str, str]] = []
+
+
+class BatchAnswer(BaseModel):
+    decision_id: str
+    ruleset_version: str
+    results: list[BatchItem]
+
+
+class RuleInfo(BaseModel):
+    code: str
+    symbol: str
+    kind: str
+    severity: str
+    section: str
+    gate_only: bool
+    summary: str
+    doc: str
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    ruleset_version: str
+
+
+def problem(status: int, title: str, detail: str, errors: list[InputProblem] | None = None) -> JSONResponse:
+    body = Problem(
+        title=title, status=status, detail=detail, errors=[{"path": p.path, "message": p.message} for p in errors or []]
+    )
+    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over `limit` bytes (declared or streamed) with 413."""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await self._refuse(scope, receive, send)
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope, receive, send):
+        response = problem(413, "Request body too large", f"the limit is {self.limit} bytes")
+        await response(scope, receive, send)
+
+
+# -- the application -------------------------------------------------------------
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The ASGI application for one set of settings."""
+    settings = settings or Settings()
+    book = api.load_playbook(settings.playbook_dir)
+    renderer = Renderer(book)
+    version = f"{VERSION}+{book.version_tag}"
+
+    def authorised(request: Request) -> None:
+        if settings.token is None:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip(), settings.token):
+            raise StarletteHTTPException(401, "a valid bearer token is required (Authorization: Bearer <token>)")
+
+    async def timed(function, *args):
+        """Run engine work off the event loop, within the per-request time limit."""
+        with anyio.fail_after(settings.timeout_seconds):
+            return await anyio.to_thread.run_sync(function, *args, abandon_on_cancel=True)
+
+    def localise(report: Report, lang: str | None) -> Report:
+        return renderer.localise(report, lang) if lang else report
+
+    app = FastAPI(
+        title="dealcoach",
+        version=VERSION,
+        description="Rules-based deal coaching for key-account sales: review a deal, gate a stage change.",
+    )
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorised)])
+    problem_responses = {code: {"model": Problem, "content": {PROBLEM: {}}} for code in (400, 401, 413, 422, 504)}
+
+    @v1.post("/review", response_model=ReviewAnswer, responses=problem_responses)
+    async def review(deal: Deal, lang: LangQuery = None):
+        """Review one deal: every finding, block risks first."""
+        report = await timed(lambda: api.review(deal, playbook=book))
+        return ReviewAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, report=localise(report, lang))
+
+    @v1.post("/gate", response_model=GateAnswer, responses=problem_responses)
+    async def gate(deal: Deal, to: Annotated[str, Query(description="Target stage: id, Chinese or English name.")], lang: LangQuery = None):
+        """May the deal advance to stage `to`? A blocked gate is a normal answer with the reasons."""
+        result = await timed(lambda: api.gate(deal, to, playbook=book))
+        if lang:
+            report = renderer.localise(result.report, lang)
+            blocking = [f for f in report.findings if f.severity == "block"]
+            result = result.model_copy(update={"report": report, "blocking": blocking})
+        return GateAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, gate=result)
+
+    @v1.post("/review/batch", response_model=BatchAnswer, responses=problem_responses)
+    async def review_batch(request: BatchRequest, lang: LangQuery = None):
+        """Review up to max_batch deals; a bad deal gets an error item, the others are reviewed."""
+        if len(request.deals) > settings.max_batch:
+            return problem(413, "Batch too large", f"{len(request.deals)} deals; the limit is {settings.max_batch}")
+
+        def work() -> list[BatchItem]:
+            items = []
+            for index, document in enumerate(request.deals):
+                deal_id = document.get("id") if isinstance(document.get("id"), str) else None
+                try:
+                    report = localise(api.review(document, playbook=book), lang)
+                    items.append(BatchItem(index=index, deal_id=deal_id, ok=True, report=report))
+                except DealInputError as error:
+                    errors = [{"path": p.path, "message": p.message} for p in error.problems]
+                    items.append(BatchItem(index=index, deal_id=deal_id, ok=False, errors=errors))
+            return items
+
+        return BatchAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, results=await timed(work))
+
+    @v1.get("/rules", response_model=list[RuleInfo])
+    def rules():
+        """Every finding rule: code, kind, severity, methodology section."""
+        return [_rule_info(r) for r in sorted(catalog().findings.values(), key=lambda r: r.code)]
+
+    @v1.get("/rules/{code}", response_model=RuleInfo, responses={404: {"model": Problem, "content": {PROBLEM: {}}}})
+    def rule(code: str):
+        """One rule by code (DC406) or symbol (sponsors-but-blind)."""
+        for r in catalog().findings.values():
+            if code.upper() == r.code or code.lower() == r.symbol:
+                return _rule_info(r)
+        raise StarletteHTTPException(404, f"{code!r} is not a rule code or symbol")
+
+    @v1.get("/schema")
+    def schema() -> dict:
+        """The JSON Schema of a deal record."""
+        return Deal.model_json_schema()
+
+    @app.get("/v1/health", response_model=Health)
+    def health():
+        """Liveness; needs no token."""
+        return Health(status="ok", version=VERSION, ruleset_version=version)
+
+    app.include_router(v1)
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+def _rule_info(rule) -> RuleInfo:
+    return RuleInfo(
+        code=rule.code, symbol=rule.symbol, kind=rule.kind.value, severity=rule.severity.value,
+        section=rule.section, gate_only=rule.gate_only, summary=rule.summary, doc=documentation(rule.key),
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError):
+        errors = list(error.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem(400, "Malformed JSON", "the request body is not valid JSON")
+        body = [dict(e, loc=tuple(e["loc"])[1:]) for e in errors if tuple(e["loc"])[:1] == ("body",)]
+        other = [e for e in errors if tuple(e["loc"])[:1] != ("body",)]
+        problems = problems_from_errors(body) + [
+            InputProblem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in other
+        ]
+        return problem(422, "Invalid deal", "the request does not describe a valid deal", problems)
+
+    @app.exception_handler(DealInputError)
+    async def bad_deal(request: Request, error: DealInputError):
+        return problem(422, "Invalid deal", "the deal does not fit the stage model", error.problems)
+
+    @app.exception_handler(api.UnknownStageError)
+    async def bad_stage(request: Request, error: api.UnknownStageError):
+        return problem(422, "Unknown stage", str(error), [InputProblem("to", str(error))])
+
+    @app.exception_handler(TimeoutError)
+    async def too_slow(request: Request, error: TimeoutError):
+        return problem(504, "Timed out", "the request took longer than the service's time limit")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        titles = {401: "Unauthorised", 404: "Not found", 405: "Method not allowed"}
+        response = problem(error.status_code, titles.get(error.status_code, "Error"), str(error.detail))
+        if error.status_code == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(DealcoachError)
+    async def engine_error(request: Request, error: DealcoachError):
+        log.error("engine error on %s: %s", request.url.path, error)
+        return problem(500, "Internal error", "dealcoach could not evaluate this deal; the error is logged")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception):
+        log.exception("unexpected error on %s", request.url.path)
+        return problem(500, "Internal error", "unexpected error; the error is logged")
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (what `dealcoach serve` runs in every worker)."""
+    return create_app(Settings.from_env())
