@@ -68,9 +68,18 @@ class _Commands(click.Group):
             raise Failure(f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR) from None
 
 
-def _document(source: str, as_of: dt.date | None) -> dict:
-    """A deal document from a file path or `-` (standard input); --as-of replaces the file's evaluation date."""
+def _document(source: str, as_of: dt.date | None, crm: str | None = None, mapping: str | None = None) -> dict:
+    """A deal document from a file path or `-` (standard input); --as-of replaces the file's evaluation date.
+
+    With --from, the file is a CRM record, converted through the CRM's mapping.
+    """
     data = read_document(source)
+    if crm is not None:
+        from .crm import convert, load_mapping
+
+        if as_of is None:
+            raise click.UsageError("--from needs --as-of: a CRM record has no evaluation date, and dealcoach never reads the clock")
+        return convert(crm, data, as_of=as_of.isoformat(), mapping=load_mapping(crm, mapping), source=_label(source))
     if not isinstance(data, dict):
         raise DealInputError(_label(source), [InputProblem("", f"expected a mapping of deal fields, got {type(data).__name__}")])
     if as_of is not None:
@@ -82,9 +91,9 @@ def _label(source: str) -> str:
     return "<stdin>" if source == "-" else source
 
 
-def _read(source: str, playbook, as_of: dt.date | None) -> Deal:
+def _read(source: str, playbook, as_of: dt.date | None, crm: str | None = None, mapping: str | None = None) -> Deal:
     """A validated deal from a file path or `-`."""
-    return validate_deal(_document(source, as_of), playbook, _label(source))
+    return validate_deal(_document(source, as_of, crm, mapping), playbook, _label(source))
 
 
 def _json_error(error: DealInputError) -> None:
@@ -101,6 +110,21 @@ as_of_option = click.option(
     callback=lambda ctx, param, value: value.date() if value else None,
     help="Evaluate as of this date (YYYY-MM-DD) instead of the file's as_of.",
 )
+crm_options = [
+    click.option(
+        "--from", "crm", type=click.Choice(["salesforce", "hubspot", "odoo"]),
+        help="DEAL is this CRM's record (see README \"CRM records\"); needs --as-of.",
+    ),
+    click.option("--mapping", type=click.Path(exists=True, dir_okay=False), help="Your CRM mapping file (default: the shipped one)."),
+]
+
+
+def with_crm_options(command):
+    for option in reversed(crm_options):
+        command = option(command)
+    return command
+
+
 playbook_option = click.option(
     "--playbook",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -125,8 +149,12 @@ def cli() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="A YAML/JSON change to the deal: show which findings it would clear and which would appear.",
 )
+@with_crm_options
 @playbook_option
-def review(deal: str, lang: str, fmt: str, as_of: dt.date | None, change_file: str | None, playbook: Path | None) -> None:
+def review(
+    deal: str, lang: str, fmt: str, as_of: dt.date | None, change_file: str | None, crm: str | None, mapping: str | None,
+    playbook: Path | None,
+) -> None:
     """Coach one deal: findings ranked, blocking risks first, each with why it fired.
 
     DEAL is a YAML or JSON deal file, or - for standard input. With --what-if,
@@ -135,12 +163,12 @@ def review(deal: str, lang: str, fmt: str, as_of: dt.date | None, change_file: s
     book = api.load_playbook(playbook)
     try:
         if change_file is None:
-            result = api.review(_read(deal, book, as_of), playbook=book)
+            result = api.review(_read(deal, book, as_of, crm, mapping), playbook=book)
         else:
             change = read_document(change_file)
             if not isinstance(change, dict):
                 raise DealInputError(change_file, [InputProblem("", "a what-if change is a mapping of deal fields to change")])
-            result = api.what_if(_document(deal, as_of), change, playbook=book)
+            result = api.what_if(_document(deal, as_of, crm, mapping), change, playbook=book)
     except DealInputError as error:
         if fmt != "json":
             raise
@@ -155,15 +183,17 @@ def review(deal: str, lang: str, fmt: str, as_of: dt.date | None, change_file: s
 @lang_option
 @format_option
 @as_of_option
+@with_crm_options
 @playbook_option
 @click.pass_context
 def gate(
-    ctx: click.Context, deal: str, to_stage: str, lang: str, fmt: str, as_of: dt.date | None, playbook: Path | None
+    ctx: click.Context, deal: str, to_stage: str, lang: str, fmt: str, as_of: dt.date | None, crm: str | None,
+    mapping: str | None, playbook: Path | None,
 ) -> None:
     """May DEAL advance to stage --to? Exit 0 if yes, 1 if not (see README "Exit codes")."""
     book = api.load_playbook(playbook)
     try:
-        result = api.gate(_read(deal, book, as_of), to_stage, playbook=book)
+        result = api.gate(_read(deal, book, as_of, crm, mapping), to_stage, playbook=book)
     except DealInputError as error:
         if fmt != "json":
             raise
@@ -259,10 +289,11 @@ class _NoProgress:
 @click.option("--max-body-bytes", type=click.IntRange(1_000), default=1_000_000, show_default=True)
 @click.option("--max-batch", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--timeout", "timeout_seconds", type=click.FloatRange(0.1, 600), default=10.0, show_default=True, help="Seconds per request.")
+@click.option("--mappings", type=click.Path(exists=True, file_okay=False), help="Directory of CRM mapping files <crm>.yaml.")
 @playbook_option
 def serve(
     host: str, port: int, workers: int | None, token_file: str | None, no_auth: bool, max_body_bytes: int,
-    max_batch: int, timeout_seconds: float, playbook: Path | None,
+    max_batch: int, timeout_seconds: float, mappings: str | None, playbook: Path | None,
 ) -> None:
     """Run the HTTP decision service (API docs at /docs, OpenAPI at /openapi.json).
 
@@ -287,6 +318,7 @@ def serve(
     os.environ.update(
         DEALCOACH_PLAYBOOK=str(playbook or ""), DEALCOACH_API_TOKEN=token or "", DEALCOACH_MAX_BODY_BYTES=str(max_body_bytes),
         DEALCOACH_MAX_BATCH=str(max_batch), DEALCOACH_TIMEOUT_SECONDS=str(timeout_seconds),
+        DEALCOACH_MAPPINGS=mappings or "",
     )
     uvicorn.run(
         "dealcoach.service.app:app_from_env", factory=True, host=host, port=port,

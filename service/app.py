@@ -15,11 +15,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import secrets
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -29,6 +31,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..crm import convert, load_mapping
 from ..engine import api
 from ..engine.errors import DealcoachError, DealInputError, InputProblem
 from ..engine.loading import problems_from_errors
@@ -40,6 +43,8 @@ from ..rules import catalog, documentation
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("dealcoach.service")
+CrmKind = Literal["salesforce", "hubspot", "odoo"]
+AsOfQuery = Annotated[dt.date, Query(description="Evaluation date (YYYY-MM-DD): a CRM record has none, and dealcoach never reads the clock.")]
 LangQuery = Annotated[Literal["zh", "en"] | None, Query(description="Render each finding's text in zh or en.")]
 
 
@@ -48,6 +53,7 @@ class Settings:
     """How one service process runs (environment variables DEALCOACH_* when started by `dealcoach serve`)."""
 
     playbook_dir: str | None = None
+    mapping_dir: str | None = None
     token: str | None = None
     max_body_bytes: int = 1_000_000
     max_batch: int = 100
@@ -58,6 +64,7 @@ class Settings:
         env = os.environ
         return cls(
             playbook_dir=env.get("DEALCOACH_PLAYBOOK") or None,
+            mapping_dir=env.get("DEALCOACH_MAPPINGS") or None,
             token=env.get("DEALCOACH_API_TOKEN") or None,
             max_body_bytes=int(env.get("DEALCOACH_MAX_BODY_BYTES", cls.max_body_bytes)),
             max_batch=int(env.get("DEALCOACH_MAX_BATCH", cls.max_batch)),
@@ -212,6 +219,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @v1.post("/gate", response_model=GateAnswer, responses=problem_responses)
     async def gate(deal: Deal, to: Annotated[str, Query(description="Target stage: id, Chinese or English name.")], lang: LangQuery = None):
         """May the deal advance to stage `to`? A blocked gate is a normal answer with the reasons."""
+        return await gate_answer(deal, to, lang)
+
+    async def gate_answer(deal: Deal | dict, to: str, lang: str | None) -> GateAnswer:
         result = await timed(lambda: api.gate(deal, to, playbook=book))
         if lang:
             report = renderer.localise(result.report, lang)
@@ -238,6 +248,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return items
 
         return BatchAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, results=await timed(work))
+
+    def from_crm(crm: CrmKind, record: dict[str, Any], as_of: dt.date) -> dict:
+        custom = Path(settings.mapping_dir) / f"{crm}.yaml" if settings.mapping_dir else None
+        mapping = load_mapping(crm, custom if custom and custom.exists() else None)
+        return convert(crm, record, as_of=as_of.isoformat(), mapping=mapping, source=f"{crm} record")
+
+    @v1.post("/crm/{crm}/review", response_model=ReviewAnswer, responses=problem_responses)
+    async def review_crm_record(crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery, lang: LangQuery = None):
+        """Review a CRM's own record (Salesforce Opportunity, HubSpot deal bundle, Odoo crm.lead) through its mapping."""
+        report = await timed(lambda: api.review(from_crm(crm, record, as_of), playbook=book))
+        return ReviewAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, report=localise(report, lang))
+
+    @v1.post("/crm/{crm}/gate", response_model=GateAnswer, responses=problem_responses)
+    async def gate_crm_record(
+        crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery,
+        to: Annotated[str, Query(description="Target stage: id, Chinese or English name.")], lang: LangQuery = None,
+    ):
+        """Gate a CRM record's stage change, e.g. before the CRM saves it."""
+        return await gate_answer(await timed(lambda: from_crm(crm, record, as_of)), to, lang)
 
     @v1.get("/rules", response_model=list[RuleInfo])
     def rules():
@@ -290,7 +319,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DealInputError)
     async def bad_deal(request: Request, error: DealInputError):
-        return problem(422, "Invalid deal", "the deal does not fit the stage model", error.problems)
+        return problem(422, "Invalid deal", f"{error.source}: {len(error.problems)} problem(s), listed in errors", error.problems)
 
     @app.exception_handler(api.UnknownStageError)
     async def bad_stage(request: Request, error: api.UnknownStageError):

@@ -152,3 +152,18 @@ def test_many_concurrent_clients_against_real_worker_processes(tmp_path) -> None
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_crm_records_over_http(client) -> None:
+    from helpers import HERE
+
+    opportunity = json.loads((HERE / "crm" / "salesforce-opportunity.json").read_text(encoding="utf-8"))
+    review = client.post("/v1/crm/salesforce/review", params={"as_of": "2026-11-20"}, json=opportunity)
+    assert review.status_code == 200 and review.json()["report"]["deal_id"] == opportunity["Id"]
+    gate = client.post("/v1/crm/salesforce/gate", params={"as_of": "2026-11-20", "to": "bidding"}, json=opportunity)
+    assert gate.status_code == 200 and gate.json()["gate"]["allowed"] is False
+    opportunity["StageName"] = "Closed Lost"
+    unmapped = client.post("/v1/crm/salesforce/review", params={"as_of": "2026-11-20"}, json=opportunity)
+    assert unmapped.status_code == 422 and unmapped.json()["errors"][0]["path"] == "StageName"
+    assert client.post("/v1/crm/salesforce/review", json=opportunity).status_code == 422  # as_of is required
+    assert client.post("/v1/crm/sap/review", params={"as_of": "2026-11-20"}, json={}).status_code == 422
