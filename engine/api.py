@@ -16,7 +16,7 @@ from . import rendering
 from .errors import DealcoachError, DealInputError, InputProblem
 from .evaluation import evaluate
 from .facts import Position, build_facts, locate
-from .loading import check_against_playbook, read_deal, read_document, validate_deal
+from .loading import check_against_playbook, check_consistency, read_deal, read_document, validate_deal
 from .model import Deal
 from .playbook import Playbook
 from .playbook import load_playbook as _load_playbook
@@ -50,7 +50,7 @@ def load_deal(deal: DealLike, playbook: PlaybookLike = None) -> Deal:
     """Validate a deal given as a Deal, a mapping or a file path."""
     book = load_playbook(playbook)
     if isinstance(deal, Deal):
-        problems = check_against_playbook(deal, book)
+        problems = check_consistency(deal) + check_against_playbook(deal, book)
         if problems:
             raise DealInputError(f"deal {deal.id}", problems)
         return deal

@@ -63,8 +63,40 @@ def decode(raw: bytes, source: str) -> str:
     raise AssertionError("unreachable: the utf-8 case matches every input")
 
 
+MAX_DEPTH = 32
+MAX_NODES = 100_000
+
+
+def check_shape(data: Any, source: str) -> Any:
+    """Refuse documents no deal needs and that cost too much to validate: YAML aliases, deep nesting, huge node counts."""
+    seen: set[int] = set()
+    stack = [(data, 0)]
+    nodes = 0
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise DealInputError(source, [InputProblem("", f"the document has more than {MAX_NODES} values; a deal needs far fewer")])
+        if isinstance(node, (dict, list)):
+            if depth >= MAX_DEPTH:
+                raise DealInputError(source, [InputProblem("", f"the document is nested deeper than {MAX_DEPTH} levels")])
+            if id(node) in seen:
+                raise DealInputError(source, [InputProblem("", "YAML aliases (&anchor / *alias) are not allowed in a deal file")])
+            seen.add(id(node))
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return data
+
+
 def parse_text(text: str, source: str) -> Any:
     """JSON when it looks like JSON, YAML otherwise."""
+    try:
+        return _parse(text, source)
+    except RecursionError:
+        raise DealInputError(source, [InputProblem("", f"the document is nested deeper than {MAX_DEPTH} levels")]) from None
+
+
+def _parse(text: str, source: str) -> Any:
     if not text.strip():
         raise DealInputError(source, [InputProblem("", "the file is empty; `dealcoach init` writes an example")])
     if text.lstrip().startswith(("{", "[")):
@@ -137,8 +169,28 @@ def problems_from_errors(errors: list[dict], model: type[BaseModel] = Deal) -> l
         elif kind in ("unknown_term", "value_error", "assertion_error"):
             message = issue["msg"].removeprefix("Value error, ")
         else:
-            message = f"{issue['msg']}; got {issue['input']!r}"
+            given = repr(issue["input"])
+            message = f"{issue['msg']}; got {given if len(given) <= 80 else given[:77] + '...'}"
         problems.append(InputProblem(_path(loc), message))
+    return problems
+
+
+def check_consistency(deal: Deal) -> list[InputProblem]:
+    """Cross-field rules of a deal record: unique contact ids, known committee members, dates not after as_of."""
+    problems = []
+    if deal.stage_entered > deal.as_of:
+        problems.append(InputProblem("stage_entered", f"{deal.stage_entered} is after as_of {deal.as_of}"))
+    ids = [contact.id for contact in deal.contacts]
+    for index, contact in enumerate(deal.contacts):
+        if ids.index(contact.id) != index:
+            problems.append(InputProblem(f"contacts[{index}].id", f"{contact.id!r} is already the id of contacts[{ids.index(contact.id)}]"))
+        if contact.last_contact and contact.last_contact > deal.as_of:
+            problems.append(InputProblem(f"contacts[{index}].last_contact", f"{contact.last_contact} is after as_of {deal.as_of}"))
+    for index, member in enumerate(deal.decision.committee):
+        if member not in ids:
+            problems.append(
+                InputProblem(f"decision.committee[{index}]", f"{member!r} is not a contact id; known: {', '.join(ids) or 'none'}")
+            )
     return problems
 
 
@@ -175,11 +227,12 @@ def validate_deal(data: Any, playbook: Playbook, source: str = "<deal>") -> Deal
     """A parsed document → a Deal that the engine may judge, or DealInputError."""
     if not isinstance(data, dict):
         raise DealInputError(source, [InputProblem("", f"expected a mapping of deal fields, got {type(data).__name__}")])
+    check_shape(data, source)
     try:
         deal = Deal.model_validate(data)
     except ValidationError as error:
         raise DealInputError(source, problems_from(error)) from None
-    problems = check_against_playbook(deal, playbook)
+    problems = check_consistency(deal) + check_against_playbook(deal, playbook)
     if problems:
         raise DealInputError(source, problems)
     return deal

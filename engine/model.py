@@ -195,21 +195,3 @@ class Deal(Record):
     price_pressure: PricePressure = PricePressure()
     milestones: list[Text] = Field(default_factory=list, max_length=200)
     receivables: list[Receivable] = Field(default_factory=list, max_length=500)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Deal:
-        if self.stage_entered > self.as_of:
-            raise ValueError(f"stage_entered {self.stage_entered} is after as_of {self.as_of}")
-        ids = [contact.id for contact in self.contacts]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"contact ids must be unique; repeated: {', '.join(repeated)}")
-        unknown = [member for member in self.decision.committee if member not in ids]
-        if unknown:
-            raise ValueError(
-                f"decision.committee names unknown contacts: {', '.join(unknown)}; known: {', '.join(ids) or 'none'}"
-            )
-        for contact in self.contacts:
-            if contact.last_contact and contact.last_contact > self.as_of:
-                raise ValueError(f"contact {contact.id}: last_contact {contact.last_contact} is after as_of {self.as_of}")
-        return self

@@ -48,8 +48,9 @@ class Item:
         if self.line is not None:
             try:
                 return json.loads(self.line, parse_constant=_no_constant)
-            except ValueError as error:
-                raise DealInputError(self.source, [InputProblem("", f"malformed JSON line: {error}")]) from None
+            except (ValueError, RecursionError) as error:
+                reason = error if isinstance(error, ValueError) else "nested too deeply"
+                raise DealInputError(self.source, [InputProblem("", f"malformed JSON line: {reason}")]) from None
         if self.path is not None:
             return read_document(self.path)
         return self.document

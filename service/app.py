@@ -331,7 +331,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
-        titles = {401: "Unauthorised", 404: "Not found", 405: "Method not allowed"}
+        titles = {400: "Bad request", 401: "Unauthorised", 404: "Not found", 405: "Method not allowed"}
         response = problem(error.status_code, titles.get(error.status_code, "Error"), str(error.detail))
         if error.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
