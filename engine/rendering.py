@@ -12,7 +12,10 @@ import json
 from collections.abc import Callable
 from functools import lru_cache
 
+import html
+
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from .errors import PlaybookError
 from .playbook import LANGUAGES, Playbook
@@ -37,7 +40,9 @@ def group_of(finding: Finding) -> str:
 
 @lru_cache(maxsize=16)
 def _environment(template_dirs: tuple) -> jinja2.Environment:
-    return jinja2.Environment(
+    """A sandboxed environment: a company's templates are code-adjacent input (no Python internals, no files
+    outside the template directories, which FileSystemLoader enforces by refusing names with '..')."""
+    return SandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -115,6 +120,10 @@ class Renderer:
                 text = "".join(template.blocks[block](template.new_context(context))).strip()
             except jinja2.UndefinedError as error:
                 raise PlaybookError(f"template {name}, block {block}: {error.message}") from None
+            except SecurityError as error:
+                raise PlaybookError(f"template {name}, block {block}: not allowed in a template: {error}") from None
+            except jinja2.TemplateNotFound as error:
+                raise PlaybookError(f"template {name}, block {block}: includes {error.name!r}, which is not in the playbook") from None
             text = " ".join(line.strip() for line in text.splitlines() if line.strip())
             parts[block] = text[:1].upper() + text[1:]  # a branch may start mid-sentence
         return FindingText(**parts)
@@ -126,7 +135,7 @@ class Renderer:
 
     # -- whole documents ---------------------------------------------------
 
-    def render(self, result: Report | GateResult | WhatIfResult | Rollup, *, lang: str, fmt: str) -> str:
+    def _render(self, result: Report | GateResult | WhatIfResult | Rollup, *, lang: str, fmt: str) -> str:
         if fmt not in FORMATS:
             raise PlaybookError(f"format {fmt!r} is not supported; allowed: {', '.join(FORMATS)}")
         if isinstance(result, Rollup):
@@ -161,6 +170,12 @@ class Renderer:
         if fmt == "json":
             return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2)
         return self._report_document(report, lang, markdown=fmt == "markdown")
+
+    def render(self, result: Report | GateResult | WhatIfResult | Rollup, *, lang: str, fmt: str) -> str:
+        """`result` as text, markdown or JSON in `lang`. Markdown escapes <, > and & so that a name
+        like `<script>` stays text wherever the markdown is shown as HTML."""
+        document = self._render(result, lang=lang, fmt=fmt)
+        return html.escape(document, quote=False) if fmt == "markdown" else document
 
     def _chain(self, steps: list[ChainStep], lang: str) -> str:
         parts = []

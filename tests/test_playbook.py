@@ -141,3 +141,41 @@ def test_template_without_a_block_is_an_error(tmp_path) -> None:
 def test_missing_term_is_an_error() -> None:
     with pytest.raises(PlaybookError, match="term 'stance.furious' is missing from the en term table"):
         Renderer(load_playbook()).term("en", "stance.furious")
+
+
+def _one_template(tmp_path, body: str):
+    folder = tmp_path / "templates" / "findings" / "zh"
+    folder.mkdir(parents=True)
+    (folder / "DC102.j2").write_text(
+        "{% block title %}" + body + "{% endblock %}{% block why %}x{% endblock %}{% block action %}x{% endblock %}"
+        "{% block clears %}x{% endblock %}",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "not allowed in a template"),
+        ("{{ term.__globals__ }}", "not allowed in a template"),
+        ("{% include '../../../../../../etc/passwd' %}", "which is not in the playbook"),
+        ("{% include '/etc/passwd' %}", "which is not in the playbook"),
+    ],
+)
+def test_company_templates_are_sandboxed(tmp_path, body: str, expected: str) -> None:
+    playbook = _one_template(tmp_path, body)
+    with pytest.raises(PlaybookError, match=expected):
+        dealcoach.render_text(dealcoach.review(str(EXAMPLE_ZH)), lang="zh", playbook=playbook)
+
+
+def test_broken_template_names_file_and_line(tmp_path) -> None:
+    playbook = _one_template(tmp_path, "{% if %}")
+    with pytest.raises(PlaybookError, match=r"DC102\.j2, line 1: "):
+        dealcoach.render_text(dealcoach.review(str(EXAMPLE_ZH)), lang="zh", playbook=playbook)
+
+
+def test_markdown_keeps_a_script_tag_as_text(deal: dict) -> None:
+    deal["contacts"] = [{"id": "x", "name": "<script>alert(1)</script>", "roles": ["technical_gatekeeper"], "stance": "opposes"}]
+    text = dealcoach.render(dealcoach.review(deal), lang="en", fmt="markdown")
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
