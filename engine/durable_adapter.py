@@ -31,6 +31,19 @@ from .errors import RuleError
 
 OnMatch = Callable[[str, dict], Iterable[dict]]
 
+
+def _check_numbers(fact: dict) -> None:
+    """Refuse floats that JSON would write in exponent notation: the C engine misparses them and crashes.
+
+    Python writes a float with an exponent when it is below 1e-4 or from 1e16 up (seen: 1e-07 gave a
+    garbage session handle, then a segmentation fault).
+    """
+    for value in fact.values():
+        if type(value) is float and value != 0 and not 1e-4 <= abs(value) < 1e16:
+            raise RuleError(f"fact {fact.get('id')!r} holds {value!r}, a number the engine cannot read; round it first")
+        if type(value) is dict:
+            _check_numbers(value)
+
 _lock = threading.RLock()
 _compiled: dict[str, CompiledRuleset] = {}
 _session_ids = itertools.count(1)
@@ -70,7 +83,10 @@ class Session:
             return
         for fact in facts:
             fact["sid"] = self.sid
-        code, state_handle = _engine.assert_facts(self._handle, json.dumps(facts, ensure_ascii=False))
+        for fact in facts:
+            _check_numbers(fact)
+        payload = json.dumps(facts, ensure_ascii=False, allow_nan=False)
+        code, state_handle = _engine.assert_facts(self._handle, payload)
         # 1: some fact matched no rule's first test. Driven through these
         # low-level calls, the other facts are still processed and their
         # actions run below on this thread (through durable's Host they would

@@ -18,6 +18,12 @@ from .vocabulary import STATE_GRADE_RANK, CoachCaveat, PowerCircle, Role, Suppor
 POWER_RANK = {circle: rank for rank, circle in enumerate(PowerCircle)}
 
 
+def money(value: float) -> float:
+    """An amount to the cent. The engine's JSON parser misreads exponent notation (1e-07), which
+    Python writes for very small floats; money rounded to cents never needs it below 1e16."""
+    return round(value, 2)
+
+
 def tri_state(value: bool | None) -> str:
     """True / False / None as "yes" / "no" / "unknown"."""
     return "unknown" if value is None else ("yes" if value else "no")
@@ -142,7 +148,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
         {
             "t": "deal",
             "id": "deal",
-            "amount": deal.amount,
+            "amount": money(deal.amount),
             "stage_index": position.stage_index,
             "step_index": position.step_index,
             "stage_lead": position.stage_index - position.step_index,
@@ -248,7 +254,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
                 "t": "receivable",
                 "id": f"receivable:{index}",
                 "rid": str(index),
-                "outstanding": receivable.amount - receivable.paid,
+                "outstanding": money(receivable.amount - receivable.paid),
                 "partly_paid": 0 < receivable.paid < receivable.amount,
                 "days_overdue": (deal.as_of - receivable.due).days,
             },

@@ -32,7 +32,7 @@ from .vocabulary import (
 )
 
 Money = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
-Identifier = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\s]+$")]
+Identifier = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 

@@ -197,3 +197,19 @@ def test_gate_only_flag_matches_the_rules_that_read_the_gate() -> None:
     for code, rule in book.findings.items():
         reads_gate = any(info.fact_type == "gate" for info in aliases[code].values())
         assert rule.gate_only == reads_gate, code
+
+
+def test_tiny_amounts_do_not_reach_the_engine_in_exponent_notation(deal: dict) -> None:
+    """durable-rules' JSON parser misreads 1e-07 and then crashes; money is rounded to cents first."""
+    deal["amount"] = 1e-7
+    deal["receivables"] = [{"amount": 5e-5, "due": "2026-10-01"}]
+    assert dealcoach.review(deal).findings
+
+
+def test_adapter_refuses_exponent_floats() -> None:
+    from durable.lang import c, m, when_all
+
+    ruleset = durable_adapter.compiled_ruleset("test-exponent", lambda: {"r": when_all(c.x << (m.t == "thing")).define()})
+    with ruleset.session() as session:
+        with pytest.raises(RuleError, match="a number the engine cannot read"):
+            session.run([{"t": "thing", "id": "1", "v": 1e-7}], lambda name, match: [])
