@@ -215,10 +215,11 @@ def gate(
 @lang_option
 @click.option("--with-text", is_flag=True, help="Include each finding's rendered text (in --lang) in the results.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run: keep the complete results in --output, review the rest.")
 @playbook_option
 def pipeline(
     source: str, jobs: int | None, output: str | None, summary_path: str | None, summary_format: str,
-    lang: str, with_text: bool, quiet: bool, playbook: Path | None,
+    lang: str, with_text: bool, quiet: bool, resume: bool, playbook: Path | None,
 ) -> None:
     """Review many deals: a directory of deal files, a JSON-Lines file, or - (JSON Lines on stdin).
 
@@ -233,14 +234,23 @@ def pipeline(
         raise click.BadParameter(f"{source!r} does not exist", param_hint="INPUT")
     book = api.load_playbook(playbook)
     jobs = jobs or pipeline_run.default_jobs()
-    out = open(output, "w", encoding="utf-8", buffering=1) if output else sys.stdout  # noqa: SIM115
+    if resume and not output:
+        raise click.UsageError("--resume needs --output: the file an interrupted run wrote")
     rollup = RollupBuilder()
     failed = written = 0
+    done: set[str] = set()
+    if resume:
+        for record in pipeline_run.resume_point(Path(output)):
+            done.add(record["source"])
+            rollup.add(pipeline_run.digest(record))
+            failed += 0 if record["ok"] else 1
+    out = open(output, "a" if resume else "w", encoding="utf-8", buffering=1) if output else sys.stdout  # noqa: SIM115
     total = pipeline_run.count_inputs(source)
+    total = total - len(done) if total is not None else None
     show_progress = not quiet and sys.stderr.isatty()
+    items = (item for item in pipeline_run.read_inputs(source) if item.source not in done)
     records = pipeline_run.review_all(
-        pipeline_run.read_inputs(source), jobs=jobs, playbook_dir=str(playbook) if playbook else None,
-        lang=lang if with_text else None,
+        items, jobs=jobs, playbook_dir=str(playbook) if playbook else None, lang=lang if with_text else None
     )
     try:
         with click.progressbar(length=total or 0, file=sys.stderr, label="reviewing") if show_progress and total else _NoProgress() as bar:

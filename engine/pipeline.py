@@ -231,3 +231,27 @@ def review_all(
             yield from pending.popleft().result()
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def resume_point(output: Path) -> list[dict]:
+    """The complete records an interrupted run left in `output`; a torn last line is cut off the file.
+
+    Every record is one line, written whole and flushed, so after a kill only
+    the last line can be incomplete.
+    """
+    if not output.exists():
+        return []
+    records: list[dict] = []
+    keep = 0
+    with output.open("rb") as handle:
+        for raw in handle:
+            if not raw.endswith(b"\n"):
+                break
+            try:
+                records.append(json.loads(raw))
+            except ValueError:
+                break
+            keep += len(raw)
+    with output.open("r+b") as handle:
+        handle.truncate(keep)
+    return records

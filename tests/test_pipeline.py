@@ -129,3 +129,18 @@ def test_summary_formats_to_a_file(tmp_path, fmt: str) -> None:
 
 def test_missing_input_is_a_usage_error(tmp_path) -> None:
     assert CliRunner().invoke(cli, ["pipeline", str(tmp_path / "nope")]).exit_code == 2
+
+
+def test_resume_after_a_kill_keeps_complete_lines_and_finishes(tmp_path) -> None:
+    source = lines_file(tmp_path)
+    out = tmp_path / "out.jsonl"
+    full = CliRunner().invoke(cli, ["pipeline", source, "-o", str(out), "--jobs", "1"])
+    assert full.exit_code == 0
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    torn = "".join(lines[:2]) + lines[2][: len(lines[2]) // 2]  # what a kill mid-write leaves
+    out.write_text(torn, encoding="utf-8")
+    resumed = CliRunner().invoke(cli, ["pipeline", source, "-o", str(out), "--jobs", "1", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert out.read_text(encoding="utf-8") == "".join(lines)
+    assert "评估 6 单" in resumed.output
+    assert CliRunner().invoke(cli, ["pipeline", source, "--resume"]).exit_code == 2
