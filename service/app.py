@@ -333,6 +333,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: StarletteHTTPException):
         titles = {400: "Bad request", 401: "Unauthorised", 404: "Not found", 405: "Method not allowed"}
         response = problem(error.status_code, titles.get(error.status_code, "Error"), str(error.detail))
+        for name, value in (error.headers or {}).items():  # e.g. Allow on a 405
+            response.headers[name] = value
         if error.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
