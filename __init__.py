@@ -10,6 +10,7 @@
 """
 
 from .engine.api import (
+    changes,
     gate,
     load_deal,
     load_playbook,
@@ -20,11 +21,12 @@ from .engine.api import (
 )
 from .engine.errors import DealcoachError, DealInputError, PlaybookError, RuleError
 from .engine.model import Deal
-from .engine.report import Finding, GateResult, Report, WhatIfResult
+from .engine.report import Changes, Finding, GateResult, Report, WhatIfResult
 
 from .engine.version import VERSION as __version__
 
 __all__ = [
+    "Changes",
     "Deal",
     "DealInputError",
     "DealcoachError",
@@ -34,6 +36,7 @@ __all__ = [
     "Report",
     "RuleError",
     "__version__",
+    "changes",
     "gate",
     "load_deal",
     "load_playbook",

@@ -149,11 +149,15 @@ def cli() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="A YAML/JSON change to the deal: show which findings it would clear and which would appear.",
 )
+@click.option(
+    "--since", "previous_file", type=click.Path(exists=True, dir_okay=False),
+    help="The same deal's previous version: show new and cleared risks, done actions, stage and grade movement.",
+)
 @with_crm_options
 @playbook_option
 def review(
-    deal: str, lang: str, fmt: str, as_of: dt.date | None, change_file: str | None, crm: str | None, mapping: str | None,
-    playbook: Path | None,
+    deal: str, lang: str, fmt: str, as_of: dt.date | None, change_file: str | None, previous_file: str | None,
+    crm: str | None, mapping: str | None, playbook: Path | None,
 ) -> None:
     """Coach one deal: findings ranked, blocking risks first, each with why it fired.
 
@@ -162,7 +166,12 @@ def review(
     """
     book = api.load_playbook(playbook)
     try:
-        if change_file is None:
+        if change_file and previous_file:
+            raise click.UsageError("--what-if and --since answer different questions: use one at a time")
+        if previous_file is not None:
+            previous = _read(previous_file, book, None)  # a deal file, with its own as_of
+            result = api.changes(previous, _read(deal, book, as_of, crm, mapping), playbook=book)
+        elif change_file is None:
             result = api.review(_read(deal, book, as_of, crm, mapping), playbook=book)
         else:
             change = read_document(change_file)

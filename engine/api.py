@@ -20,7 +20,8 @@ from .loading import check_against_playbook, check_consistency, read_deal, read_
 from .model import Deal
 from .playbook import Playbook
 from .playbook import load_playbook as _load_playbook
-from .report import GateResult, Report, StagePosition, UnmetMilestone, WhatIfResult
+from .report import Changes, Finding, GateResult, Report, StagePosition, UnmetMilestone, WhatIfResult
+from .rulebook import Kind
 from .version import VERSION
 from .whatif import merge_patch
 
@@ -152,6 +153,17 @@ def _identity(finding) -> tuple[str, str | None]:
     return finding.code, finding.subject
 
 
+def _diff(before: Report, after: Report) -> tuple[list[Finding], list[Finding], list[Finding]]:
+    """(findings gone, findings new, findings still there), a finding being its code and subject."""
+    old = {_identity(f) for f in before.findings}
+    new = {_identity(f) for f in after.findings}
+    return (
+        [f for f in before.findings if _identity(f) not in new],
+        [f for f in after.findings if _identity(f) not in old],
+        [f for f in after.findings if _identity(f) in old],
+    )
+
+
 def what_if(deal: DealLike, change: Mapping[str, Any], *, playbook: PlaybookLike = None) -> WhatIfResult:
     """Review the deal, apply `change` (see engine.whatif), review again, and compare."""
     book = load_playbook(playbook)
@@ -159,23 +171,35 @@ def what_if(deal: DealLike, change: Mapping[str, Any], *, playbook: PlaybookLike
     before = review(validate_deal(document, book, "deal"), playbook=book)
     changed = validate_deal(merge_patch(document, dict(change)), book, "deal after the what-if change")
     after = review(changed, playbook=book)
-    old = {_identity(f) for f in before.findings}
-    new = {_identity(f) for f in after.findings}
-    return WhatIfResult(
-        change=dict(change),
-        before=before,
-        after=after,
-        cleared=[f for f in before.findings if _identity(f) not in new],
-        appeared=[f for f in after.findings if _identity(f) not in old],
-        remaining=[f for f in after.findings if _identity(f) in old],
+    cleared, appeared, remaining = _diff(before, after)
+    return WhatIfResult(change=dict(change), before=before, after=after, cleared=cleared, appeared=appeared, remaining=remaining)
+
+
+def changes(previous: DealLike | Report, current: DealLike | Report, *, playbook: PlaybookLike = None) -> Changes:
+    """What changed since the previous review: new and cleared risks, done and new actions, stage and grade movement."""
+    book = load_playbook(playbook)
+    before = previous if isinstance(previous, Report) else review(previous, playbook=book)
+    after = current if isinstance(current, Report) else review(current, playbook=book)
+    gone, new, _ = _diff(before, after)
+    same_model = before.stage_model == after.stage_model
+    return Changes(
+        previous=before,
+        current=after,
+        days_between=(after.as_of - before.as_of).days,
+        stage_moved=after.stage.index - before.stage.index if same_model else None,
+        buying_step_moved=after.buying_step.index - before.buying_step.index if same_model else None,
+        new_risks=[f for f in new if f.kind == Kind.RISK],
+        cleared_risks=[f for f in gone if f.kind == Kind.RISK],
+        new_actions=[f for f in new if f.kind == Kind.ACTION],
+        done_actions=[f for f in gone if f.kind == Kind.ACTION],
     )
 
 
-def render(result: Report | GateResult | WhatIfResult, *, lang: str = "zh", fmt: str = "text", playbook: PlaybookLike = None) -> str:
+def render(result: Report | GateResult | WhatIfResult | Changes, *, lang: str = "zh", fmt: str = "text", playbook: PlaybookLike = None) -> str:
     """A report or gate result as text, markdown or JSON, in Chinese or English."""
     return rendering.Renderer(load_playbook(playbook)).render(result, lang=lang, fmt=fmt)
 
 
-def render_text(result: Report | GateResult | WhatIfResult, *, lang: str = "zh", playbook: PlaybookLike = None) -> str:
+def render_text(result: Report | GateResult | WhatIfResult | Changes, *, lang: str = "zh", playbook: PlaybookLike = None) -> str:
     """Shorthand for render(..., fmt="text")."""
     return render(result, lang=lang, fmt="text", playbook=playbook)

@@ -19,7 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from .errors import PlaybookError
 from .playbook import LANGUAGES, Playbook
-from .report import ChainStep, Finding, FindingText, GateResult, Report, WhatIfResult
+from .report import ChainStep, Changes, Finding, FindingText, GateResult, Report, WhatIfResult
 from .rollup import Rollup
 from .rulebook import Kind, Severity
 
@@ -135,13 +135,29 @@ class Renderer:
 
     # -- whole documents ---------------------------------------------------
 
-    def _render(self, result: Report | GateResult | WhatIfResult | Rollup, *, lang: str, fmt: str) -> str:
+    def _render(self, result: Report | GateResult | WhatIfResult | Rollup | Changes, *, lang: str, fmt: str) -> str:
         if fmt not in FORMATS:
             raise PlaybookError(f"format {fmt!r} is not supported; allowed: {', '.join(FORMATS)}")
         if isinstance(result, Rollup):
             if fmt == "json":
                 return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2)
             return self._rollup_document(result, lang, markdown=fmt == "markdown")
+        if isinstance(result, Changes):
+            previous, current = self.localise(result.previous, lang), self.localise(result.current, lang)
+            texts = {(f.code, f.subject): f for f in (*previous.findings, *current.findings)}
+            localised = result.model_copy(
+                update={
+                    "previous": previous,
+                    "current": current,
+                    **{
+                        group: [texts[(f.code, f.subject)] for f in getattr(result, group)]
+                        for group in ("new_risks", "cleared_risks", "new_actions", "done_actions")
+                    },
+                }
+            )
+            if fmt == "json":
+                return json.dumps(localised.model_dump(mode="json"), ensure_ascii=False, indent=2)
+            return self._changes_document(localised, lang, markdown=fmt == "markdown")
         if isinstance(result, WhatIfResult):
             before, after = self.localise(result.before, lang), self.localise(result.after, lang)
             texts = {(f.code, f.subject): f for f in (*before.findings, *after.findings)}
@@ -171,7 +187,7 @@ class Renderer:
             return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2)
         return self._report_document(report, lang, markdown=fmt == "markdown")
 
-    def render(self, result: Report | GateResult | WhatIfResult | Rollup, *, lang: str, fmt: str) -> str:
+    def render(self, result: Report | GateResult | WhatIfResult | Rollup | Changes, *, lang: str, fmt: str) -> str:
         """`result` as text, markdown or JSON in `lang`. Markdown escapes <, > and & so that a name
         like `<script>` stays text wherever the markdown is shown as HTML."""
         document = self._render(result, lang=lang, fmt=fmt)
@@ -244,6 +260,39 @@ class Renderer:
         lines += [summary if report.findings else self.term(lang, "label.none"), ""]
         lines += self._groups(report.findings, lang, markdown)
         lines.append(f"{self.term(lang, 'label.ruleset')} {report.ruleset_version}")
+        return "\n".join(lines) + "\n"
+
+    def _changes_document(self, result: Changes, lang: str, markdown: bool) -> str:
+        t = lambda key: self.term(lang, key)  # noqa: E731
+        before, after = result.previous, result.current
+        lines = self._header(after, lang, markdown)
+        title = t("changes.title").format(date=before.as_of.isoformat(), days=result.days_between)
+        lines += [f"## {title}" if markdown else f"【{title}】", ""]
+
+        def movement(moved: int | None, old: str, new: str) -> str:
+            if moved is None or moved == 0:
+                return t("changes.unchanged").format(name=new)
+            return t("changes.forward" if moved > 0 else "changes.back").format(old=old, new=new, steps=abs(moved))
+
+        colon = "：" if lang == "zh" else ": "
+        lines.append(f"{t('label.stage')}{colon}{movement(result.stage_moved, before.stage.name[lang], after.stage.name[lang])}")
+        step = movement(result.buying_step_moved, before.buying_step.name[lang], after.buying_step.name[lang])
+        lines.append(f"{t('label.buying_step')}{colon}{step}")
+        if before.grade != after.grade:
+            lines.append(f"{t('label.grade')}{colon}{before.grade or '-'} → {after.grade or '-'}")
+        lines.append("")
+        for group in ("new_risks", "cleared_risks", "done_actions", "new_actions"):
+            findings = getattr(result, group)
+            heading = t(f"changes.{group}").format(count=len(findings))
+            lines += [f"### {heading}" if markdown else f"■ {heading}", ""]
+            for finding in findings:
+                assert finding.text is not None
+                mark = "‼ " if finding.severity == "block" and group == "new_risks" else ""
+                lines.append(f"- {mark}[{finding.code} · {finding.section}] {finding.text.title}")
+            if not findings:
+                lines.append(t("changes.none"))
+            lines.append("")
+        lines.append(f"{t('label.ruleset')} {after.ruleset_version}")
         return "\n".join(lines) + "\n"
 
     def _what_if_document(self, result: WhatIfResult, lang: str, markdown: bool) -> str:

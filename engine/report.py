@@ -131,3 +131,17 @@ class WhatIfResult(_Out):
     cleared: list[Finding]
     appeared: list[Finding]
     remaining: list[Finding]
+
+
+class Changes(_Out):
+    """What changed between two reviews of the same deal (e.g. last week's and this week's)."""
+
+    previous: Report
+    current: Report
+    days_between: int
+    stage_moved: int | None
+    buying_step_moved: int | None
+    new_risks: list[Finding]
+    cleared_risks: list[Finding]
+    new_actions: list[Finding]
+    done_actions: list[Finding]

@@ -37,7 +37,7 @@ from ..engine.errors import DealcoachError, DealInputError, InputProblem
 from ..engine.loading import problems_from_errors
 from ..engine.model import Deal
 from ..engine.rendering import Renderer
-from ..engine.report import GateResult, Report
+from ..engine.report import Changes, GateResult, Report
 from ..engine.version import VERSION
 from ..rules import catalog, documentation
 
@@ -95,6 +95,17 @@ class GateAnswer(BaseModel):
     decision_id: str
     ruleset_version: str
     gate: GateResult
+
+
+class ChangesRequest(BaseModel):
+    previous: Deal = Field(description="The deal as it was at the last review.")
+    current: Deal = Field(description="The deal now.")
+
+
+class ChangesAnswer(BaseModel):
+    decision_id: str
+    ruleset_version: str
+    changes: Changes
 
 
 class BatchRequest(BaseModel):
@@ -228,6 +239,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             blocking = [f for f in report.findings if f.severity == "block"]
             result = result.model_copy(update={"report": report, "blocking": blocking})
         return GateAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, gate=result)
+
+    @v1.post("/review/changes", response_model=ChangesAnswer, responses=problem_responses)
+    async def review_changes(request: ChangesRequest, lang: LangQuery = None):
+        """What changed since the previous version of the deal: new and cleared risks, done actions, movement."""
+        result = await timed(lambda: api.changes(request.previous, request.current, playbook=book))
+        if lang:
+            result = Changes.model_validate_json(renderer.render(result, lang=lang, fmt="json"))
+        return ChangesAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, changes=result)
 
     @v1.post("/review/batch", response_model=BatchAnswer, responses=problem_responses)
     async def review_batch(request: BatchRequest, lang: LangQuery = None):

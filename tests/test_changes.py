@@ -1,0 +1,60 @@
+"""Changes since the last review: new and cleared risks, done actions, stage and grade movement."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+import dealcoach
+from dealcoach.cli import cli
+from dealcoach.service.app import Settings, create_app
+
+from helpers import EXAMPLE_ZH, read_yaml
+
+
+def week_later() -> dict:
+    deal = read_yaml(EXAMPLE_ZH)
+    deal["as_of"] = "2026-11-27"
+    deal["buying_step"] = "set_specifications"
+    deal["milestones"] = [*deal["milestones"], "customer_graded", "insider_developed"]
+    for contact in deal["contacts"]:
+        if contact["id"] == "wang":
+            contact["coach_conditions"]["wants_us_to_win"] = True
+        if contact["id"] == "liu":
+            contact["stance"] = "opposes"
+    return deal
+
+
+def test_changes_between_two_versions() -> None:
+    result = dealcoach.changes(read_yaml(EXAMPLE_ZH), week_later())
+    assert result.days_between == 7 and result.stage_moved == 0 and result.buying_step_moved == 1
+    assert {f.code for f in result.cleared_risks} == {"DC102", "DC104", "DC407"}
+    assert [f.code for f in result.done_actions] == ["DC410"]
+    assert [(f.code, f.subject) for f in result.new_risks] == [("DC304", "liu")]
+    assert result.new_risks[0].severity == "block"
+
+
+def test_cli_since() -> None:
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        with open("now.json", "w", encoding="utf-8") as handle:
+            json.dump(week_later(), handle, ensure_ascii=False)
+        text = runner.invoke(cli, ["review", "now.json", "--since", str(EXAMPLE_ZH)])
+        assert text.exit_code == 0, text.output
+        assert "【与上次评估（2026-11-20，7 天前）相比】" in text.output
+        assert "供应商初步调查、筛选 → 制定采购指标（前进 1 步）" in text.output
+        assert "- ‼ [DC304 · M3.1]" in text.output
+        data = json.loads(runner.invoke(cli, ["review", "now.json", "--since", str(EXAMPLE_ZH), "--format", "json", "--lang", "en"]).output)
+        assert data["new_risks"][0]["text"]["title"] and data["buying_step_moved"] == 1
+        both = runner.invoke(cli, ["review", "now.json", "--since", str(EXAMPLE_ZH), "--what-if", "now.json"])
+        assert both.exit_code == 2
+
+
+def test_http_changes() -> None:
+    client = TestClient(create_app(Settings()))
+    answer = client.post("/v1/review/changes?lang=en", json={"previous": read_yaml(EXAMPLE_ZH), "current": week_later()})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["changes"]["new_risks"][0]["code"] == "DC304" and body["changes"]["new_risks"][0]["text"]["title"]
