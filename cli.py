@@ -225,10 +225,14 @@ def gate(
 @click.option("--with-text", is_flag=True, help="Include each finding's rendered text (in --lang) in the results.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run: keep the complete results in --output, review the rest.")
+@click.option(
+    "--previous", "previous_results", type=click.Path(exists=True, dir_okay=False),
+    help="A previous run's results (JSON Lines): the roll-up adds new blocking risks, deals moved forward, deals slipped.",
+)
 @playbook_option
 def pipeline(
     source: str, jobs: int | None, output: str | None, summary_path: str | None, summary_format: str,
-    lang: str, with_text: bool, quiet: bool, resume: bool, playbook: Path | None,
+    lang: str, with_text: bool, quiet: bool, resume: bool, previous_results: str | None, playbook: Path | None,
 ) -> None:
     """Review many deals: a directory of deal files, a JSON-Lines file, or - (JSON Lines on stdin).
 
@@ -245,7 +249,14 @@ def pipeline(
     jobs = jobs or pipeline_run.default_jobs()
     if resume and not output:
         raise click.UsageError("--resume needs --output: the file an interrupted run wrote")
-    rollup = RollupBuilder()
+    previous = None
+    if previous_results:
+        previous = {
+            record["deal_id"]: pipeline_run.digest(record)["report"]
+            for record in pipeline_run.resume_point(Path(previous_results), truncate=False)
+            if record.get("ok")
+        }
+    rollup = RollupBuilder(previous=previous)
     failed = written = 0
     done: set[str] = set()
     if resume:

@@ -81,6 +81,7 @@ def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None)
         amount=deal.amount,
         currency=deal.currency,
         as_of=deal.as_of,
+        expected_close=deal.expected_close,
         stage_model=position.model.id,
         stage=_stage(position, position.stage_index),
         buying_step=_step(position, position.step_index),

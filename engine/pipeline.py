@@ -181,8 +181,8 @@ def digest(record: dict) -> dict:
     if not record["ok"]:
         return record
     report = record["report"]
-    keep = ("deal_id", "deal_name", "owner", "currency", "amount", "stage_model", "stage", "buying_step", "grade")
-    findings = [{k: f[k] for k in ("code", "symbol", "kind", "severity", "params")} for f in report["findings"]]
+    keep = ("deal_id", "deal_name", "owner", "currency", "amount", "stage_model", "stage", "buying_step", "grade", "expected_close")
+    findings = [{k: f.get(k) for k in ("code", "subject", "symbol", "kind", "severity", "params")} for f in report["findings"]]
     return {"ok": True, "source": record["source"], "report": {**{k: report[k] for k in keep}, "findings": findings}}
 
 
@@ -233,8 +233,8 @@ def review_all(
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def resume_point(output: Path) -> list[dict]:
-    """The complete records an interrupted run left in `output`; a torn last line is cut off the file.
+def resume_point(output: Path, truncate: bool = True) -> list[dict]:
+    """The complete records a run left in `output`; a torn last line is cut off the file (unless truncate=False).
 
     Every record is one line, written whole and flushed, so after a kill only
     the last line can be incomplete.
@@ -252,6 +252,7 @@ def resume_point(output: Path) -> list[dict]:
             except ValueError:
                 break
             keep += len(raw)
-    with output.open("r+b") as handle:
-        handle.truncate(keep)
+    if truncate:
+        with output.open("r+b") as handle:
+            handle.truncate(keep)
     return records

@@ -20,7 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from .errors import PlaybookError
 from .playbook import LANGUAGES, Playbook
 from .report import ChainStep, Changes, Finding, FindingText, GateResult, Report, WhatIfResult
-from .rollup import Rollup
+from .rollup import Rollup, RollupChanges
 from .rulebook import Kind, Severity
 
 FORMATS = ("text", "markdown", "json")
@@ -378,11 +378,36 @@ class Renderer:
                 "  " + t("rollup.owner_line").format(owner=o.owner, deals=o.deals, blocking=o.blocking, blocked=o.deals_blocked)
                 for o in rollup.owners
             ] + [""]
+        if rollup.changes is not None:
+            lines += self._rollup_changes(rollup.changes, lang, heading)
         if rollup.deals_failed:
             lines += [heading(t("rollup.failed").format(count=len(rollup.deals_failed))), ""]
             lines += [f"- {f.source}: {'; '.join(f.problems)}" for f in rollup.deals_failed]
             lines.append("")
         return "\n".join(lines)
+
+    def _rollup_changes(self, changes: RollupChanges, lang: str, heading) -> list[str]:
+        t = lambda key: self.term(lang, key)  # noqa: E731
+        lines = [heading(t("rollup.changes").format(count=changes.deals_compared)), ""]
+
+        def who(d) -> str:
+            owner = (f"（{d.owner}）" if lang == "zh" else f" ({d.owner})") if d.owner else ""
+            return f"- {d.deal_id} {d.name}{owner}: "
+
+        lines.append(t("rollup.new_blocking").format(count=changes.new_blocking_risks, deals=len(changes.with_new_blocking)))
+        lines += [who(d) + ", ".join(f"{c} {t('rule.' + c)}" for c in d.detail["codes"]) for d in changes.with_new_blocking[:LIST_LIMIT]]
+        lines.append(t("rollup.moved").format(count=len(changes.moved_forward)))
+        lines += [
+            who(d) + t("rollup.moved_detail").format(stage=d.detail["from"][lang], steps=d.detail["steps"])
+            for d in changes.moved_forward[:LIST_LIMIT]
+        ]
+        lines.append(t("rollup.slipped").format(count=len(changes.slipped)))
+        for d in changes.slipped[:LIST_LIMIT]:
+            if "steps" in d.detail:
+                lines.append(who(d) + t("rollup.back_detail").format(stage=d.detail["from"][lang], steps=-d.detail["steps"]))
+            else:
+                lines.append(who(d) + t("rollup.close_detail").format(old=d.detail["close_from"], new=d.detail["close_to"]))
+        return [*lines, ""]
 
     def _gate_document(self, gate: GateResult, lang: str, markdown: bool) -> str:
         t = lambda key: self.term(lang, key)  # noqa: E731

@@ -86,6 +86,7 @@ class Report(_Out):
     amount: float
     currency: str
     as_of: dt.date
+    expected_close: dt.date | None = None
     stage_model: str
     stage: StagePosition
     buying_step: StagePosition

@@ -64,6 +64,16 @@ class FailedDeal(_Out):
     problems: list[str]
 
 
+class RollupChanges(_Out):
+    """Against a previous run: new blocking risks, deals that moved forward, deals that slipped."""
+
+    deals_compared: int
+    new_blocking_risks: int
+    with_new_blocking: list[DealLine]
+    moved_forward: list[DealLine]
+    slipped: list[DealLine]
+
+
 class Rollup(_Out):
     """The summary a sales director reads."""
 
@@ -77,6 +87,7 @@ class Rollup(_Out):
     stuck: list[DealLine]
     ahead_of_customer: list[DealLine]
     owners: list[OwnerCount]
+    changes: RollupChanges | None = None
 
 
 def _add(amounts: dict[str, float], currency: str, amount: float) -> None:
@@ -86,8 +97,15 @@ def _add(amounts: dict[str, float], currency: str, amount: float) -> None:
 class RollupBuilder:
     """Accumulates result records; `build()` gives the Rollup."""
 
-    def __init__(self, top: int = 10):
+    def __init__(self, top: int = 10, previous: dict[str, dict] | None = None):
+        """`previous`: last run's report digests by deal id, to compare against."""
         self.top = top
+        self.previous = previous
+        self.compared = 0
+        self.new_blocking = 0
+        self.with_new_blocking: list[DealLine] = []
+        self.moved: list[DealLine] = []
+        self.slipped: list[DealLine] = []
         self.reviewed = 0
         self.failed: list[FailedDeal] = []
         self.stages: dict[tuple[str, int, str], tuple[dict, int, dict]] = {}
@@ -133,11 +151,31 @@ class RollupBuilder:
                 self.stuck.append(DealLine(**line, detail=finding["params"]))
             elif finding["code"] == "DC102":
                 self.ahead.append(DealLine(**line, detail={"buying_step": report["buying_step"]["name"]}))
+        if self.previous is not None and report["deal_id"] in self.previous:
+            self._compare(self.previous[report["deal_id"]], report, line)
         owner = self.owners[report.get("owner") or "-"]
         blocking = sum(1 for f in report["findings"] if f["severity"] == BLOCK)
         owner[0] += 1
         owner[1] += blocking
         owner[2] += 1 if blocking else 0
+
+    def _compare(self, before: dict, after: dict, line: dict) -> None:
+        self.compared += 1
+        blocking = lambda report: {(f["code"], f.get("subject")) for f in report["findings"] if f["severity"] == BLOCK}  # noqa: E731
+        new = sorted(blocking(after) - blocking(before), key=lambda item: (item[0], item[1] or ""))
+        if new:
+            self.new_blocking += len(new)
+            self.with_new_blocking.append(DealLine(**line, detail={"codes": [code for code, _ in new]}))
+        if before["stage_model"] == after["stage_model"]:
+            moved = after["stage"]["index"] - before["stage"]["index"]
+            detail = {"from": before["stage"]["name"], "steps": moved}
+            if moved > 0:
+                self.moved.append(DealLine(**line, detail=detail))
+            elif moved < 0:
+                self.slipped.append(DealLine(**line, detail=detail))
+                return
+        if before.get("expected_close") and after.get("expected_close") and after["expected_close"] > before["expected_close"]:
+            self.slipped.append(DealLine(**line, detail={"close_from": before["expected_close"], "close_to": after["expected_close"]}))
 
     def build(self) -> Rollup:
         by_stage = [
@@ -166,5 +204,12 @@ class RollupBuilder:
             owners=sorted(
                 (OwnerCount(owner=o, deals=v[0], blocking=v[1], deals_blocked=v[2]) for o, v in self.owners.items()),
                 key=lambda o: (-o.blocking, o.owner),
+            ),
+            changes=None if self.previous is None else RollupChanges(
+                deals_compared=self.compared,
+                new_blocking_risks=self.new_blocking,
+                with_new_blocking=self.with_new_blocking,
+                moved_forward=self.moved,
+                slipped=self.slipped,
             ),
         )

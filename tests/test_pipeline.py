@@ -144,3 +144,32 @@ def test_resume_after_a_kill_keeps_complete_lines_and_finishes(tmp_path) -> None
     assert out.read_text(encoding="utf-8") == "".join(lines)
     assert "评估 6 单" in resumed.output
     assert CliRunner().invoke(cli, ["pipeline", source, "--resume"]).exit_code == 2
+
+
+def test_roll_up_against_a_previous_run(tmp_path) -> None:
+    from test_changes import week_later
+
+    from helpers import EXAMPLE_ZH
+
+    before = tmp_path / "before.jsonl"
+    before.write_text(json.dumps(read_yaml(EXAMPLE_ZH), ensure_ascii=False) + "\n", encoding="utf-8")
+    later = week_later()
+    later["stage"] = "bidding"
+    later["expected_close"] = "2027-05-31"
+    after = tmp_path / "after.jsonl"
+    after.write_text(json.dumps(later, ensure_ascii=False) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["pipeline", str(before), "-o", str(tmp_path / "r1.jsonl"), "-j", "1"]).exit_code == 0
+    result = runner.invoke(
+        cli, ["pipeline", str(after), "-o", str(tmp_path / "r2.jsonl"), "-j", "1", "--previous", str(tmp_path / "r1.jsonl"),
+              "--summary-format", "json"],
+    )
+    changes = json.loads(result.output)["changes"]
+    assert changes["deals_compared"] == 1
+    assert changes["with_new_blocking"][0]["detail"]["codes"][0] == "DC304"
+    assert changes["moved_forward"][0]["detail"]["steps"] == 1
+    assert changes["slipped"][0]["detail"] == {"close_from": "2027-03-31", "close_to": "2027-05-31"}  # moved, yet later
+    text = runner.invoke(
+        cli, ["pipeline", str(after), "-o", str(tmp_path / "r3.jsonl"), "-j", "1", "--previous", str(tmp_path / "r1.jsonl")]
+    ).output
+    assert "与上次相比（比较了 1 单）" in text and "从「提案阶段」前进 1 步" in text
