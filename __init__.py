@@ -10,6 +10,7 @@
 """
 
 from .engine.api import (
+    brief,
     changes,
     gate,
     load_deal,
@@ -36,6 +37,7 @@ __all__ = [
     "Report",
     "RuleError",
     "__version__",
+    "brief",
     "changes",
     "gate",
     "load_deal",

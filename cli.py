@@ -311,6 +311,38 @@ class _NoProgress:
 
 
 @cli.command()
+@click.argument("deal", metavar="DEAL")
+@click.option("--attendees", "-a", required=True, help="Contact ids of the people in the meeting, comma-separated.")
+@click.option("--date", "meeting_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Meeting date (YYYY-MM-DD).")
+@click.option("--purpose", required=True, help="What the meeting is for, in a few words.")
+@lang_option
+@click.option("--format", "fmt", type=click.Choice(["html", "markdown", "json"]), default="markdown", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the brief here (default: stdout).")
+@as_of_option
+@with_crm_options
+@playbook_option
+def brief(
+    deal: str, attendees: str, meeting_date, purpose: str, lang: str, fmt: str, output: str | None,
+    as_of: dt.date | None, crm: str | None, mapping: str | None, playbook: Path | None,
+) -> None:
+    """A one-page pre-meeting brief: the deal at a glance, each attendee, the meeting objective, the questions to ask.
+
+    HTML prints on one A4 page; markdown fits one 企业微信 / 钉钉 / 飞书 message (4,096 bytes).
+    """
+    from .engine.brief_rendering import BriefRenderer
+
+    book = api.load_playbook(playbook)
+    people = [a.strip() for a in attendees.split(",") if a.strip()]
+    result = api.brief(_read(deal, book, as_of, crm, mapping), people, meeting_date.date(), purpose, playbook=book)
+    text = BriefRenderer(Renderer(book)).render(result, lang=lang, fmt=fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the machine's cores).")

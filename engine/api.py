@@ -6,6 +6,7 @@ JSON file. Errors are DealcoachError subclasses with specific messages.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from ..rules import catalog
 from . import rendering
+from .brief import Brief, build_brief
 from .errors import DealcoachError, DealInputError, InputProblem
 from .evaluation import evaluate
 from .facts import Position, build_facts, locate
@@ -152,6 +154,17 @@ def _document(deal: DealLike) -> dict:
 
 def _identity(finding) -> tuple[str, str | None]:
     return finding.code, finding.subject
+
+
+def brief(
+    deal: DealLike, attendees: list[str], meeting_date: dt.date, purpose: str, *, playbook: PlaybookLike = None
+) -> Brief:
+    """The pre-meeting brief for a meeting with `attendees` (contact ids) on `meeting_date`."""
+    book = load_playbook(playbook)
+    checked = load_deal(deal, book)
+    report = review(checked, playbook=book)
+    order = [m.id for stage in book.stage_models[checked.stage_model].stages for m in stage.milestones]
+    return build_brief(checked, report, attendees, meeting_date, purpose, order)
 
 
 def _diff(before: Report, after: Report) -> tuple[list[Finding], list[Finding], list[Finding]]:

@@ -27,12 +27,13 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..crm import convert, load_mapping
 from ..engine import api
+from ..engine.brief_rendering import BriefRenderer
 from ..engine.errors import DealcoachError, DealInputError, InputProblem
 from ..engine.loading import problems_from_errors
 from ..engine.model import Deal
@@ -247,6 +248,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if lang:
             result = Changes.model_validate_json(renderer.render(result, lang=lang, fmt="json"))
         return ChangesAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, changes=result)
+
+    @v1.post("/brief", responses=problem_responses)
+    async def brief(
+        deal: Deal,
+        attendees: Annotated[str, Query(description="Contact ids, comma-separated.")],
+        date: Annotated[dt.date, Query(description="Meeting date.")],
+        purpose: Annotated[str, Query(max_length=200)],
+        lang: Annotated[Literal["zh", "en"], Query()] = "zh",
+        format: Annotated[Literal["json", "markdown", "html"], Query()] = "json",  # noqa: A002 - the query parameter's name
+    ):
+        """A one-page pre-meeting brief (JSON, Markdown for group chats, or printable HTML)."""
+        people = [a.strip() for a in attendees.split(",") if a.strip()]
+        result = await timed(lambda: api.brief(deal, people, date, purpose, playbook=book))
+        text = BriefRenderer(renderer).render(result, lang=lang, fmt=format)
+        media = {"json": "application/json", "markdown": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}[format]
+        return Response(text, media_type=media)
 
     @v1.post("/review/batch", response_model=BatchAnswer, responses=problem_responses)
     async def review_batch(request: BatchRequest, lang: LangQuery = None):
