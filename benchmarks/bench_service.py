@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import socket
 import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -31,6 +31,26 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextmanager
+def running_service(workers: int):
+    """`dealcoach serve` on a free loopback port, up and answering /v1/health; yields (process, base URL)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cli = str(Path(sys.executable).with_name("dealcoach"))
+    server = subprocess.Popen([cli, "serve", "--port", str(port), "--workers", str(workers)])
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield server, base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 async def drive(base: str, path: str, params: dict, deals: list[dict], concurrency: int, seconds: float) -> dict:
@@ -74,19 +94,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    cli = str(Path(sys.executable).with_name("dealcoach"))
-    server = subprocess.Popen([cli, "serve", "--port", str(port), "--workers", str(args.workers)])
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with running_service(args.workers) as (_, base):
         deals = generate.deals(500, seed=11)
-        targets = [json.loads(json.dumps(d)) for d in deals]
+        targets = list(deals)
         print(f"server: {args.workers} workers; client: 1 process, {args.concurrency} connections, {args.seconds:.0f} s per endpoint")
         asyncio.run(drive(base, "/v1/review", {}, targets, args.concurrency, 2))  # warm-up
         for name, path, params in (("review", "/v1/review", {}), ("gate", "/v1/gate", {"to": "proposal"})):
@@ -95,9 +105,6 @@ def main() -> None:
             result = asyncio.run(drive(base, path, params, targets, args.concurrency, args.seconds))
             print(f"  {name:<7} {result['requests']:6d} requests  {result['per_second']:6.0f}/s  "
                   f"p50 {result['p50_ms']:5.1f} ms  p99 {result['p99_ms']:5.1f} ms  errors {result['errors']}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

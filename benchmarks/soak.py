@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
-from bench_service import drive, free_port  # noqa: E402
+from bench_service import drive, running_service  # noqa: E402
 
 CLI = str(Path(sys.executable).with_name("dealcoach"))
 
@@ -77,18 +77,7 @@ def worker_rss_mb(server: subprocess.Popen) -> float:
 
 
 def http(minutes: float, concurrency: int) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([CLI, "serve", "--port", str(port), "--workers", "2"])
-    try:
-        import httpx
-
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with running_service(2) as (server, base):
         deals = generate.deals(400, seed=5)
         asyncio.run(drive(base, "/v1/review", {}, deals, concurrency, 5))  # warm-up
         samples = [worker_rss_mb(server)]
@@ -107,9 +96,6 @@ def http(minutes: float, concurrency: int) -> None:
               f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, errors {result['errors']}")
         print("  server + workers resident MB: " + ", ".join(f"{mb:.0f}" for mb in samples)
               + f"  (growth {samples[-1] - samples[0]:+.1f} MB)")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def main() -> None:

@@ -8,28 +8,14 @@ templates compare nothing); the HTML template is the playbook's
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from .brief import Brief
 from .errors import PlaybookError
-from .rendering import Renderer
+from .rendering import Renderer, environment
 
 CHAT_LIMIT = 4096  # bytes: 企业微信 / 钉钉 / 飞书 cap a message at about this
 BRIEF_FORMATS = ("html", "markdown", "json")
-
-
-@lru_cache(maxsize=16)
-def _html_environment(template_dirs: tuple) -> jinja2.Environment:
-    return SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
-        undefined=jinja2.StrictUndefined,
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 class BriefRenderer:
@@ -113,7 +99,7 @@ class BriefRenderer:
         return self._markdown(view)
 
     def _html(self, view: dict) -> str:
-        env = _html_environment(self.renderer.playbook.template_dirs)
+        env = environment(self.renderer.playbook.template_dirs, html=True)
         try:
             return env.get_template("brief/brief.html.j2").render(**view)
         except jinja2.TemplateNotFound:

@@ -39,13 +39,14 @@ def group_of(finding: Finding) -> str:
 
 
 @lru_cache(maxsize=16)
-def _environment(template_dirs: tuple) -> jinja2.Environment:
+def environment(template_dirs: tuple, html: bool = False) -> jinja2.Environment:
     """A sandboxed environment: a company's templates are code-adjacent input (no Python internals, no files
-    outside the template directories, which FileSystemLoader enforces by refusing names with '..')."""
+    outside the template directories, which FileSystemLoader enforces by refusing names with '..').
+    HTML templates autoescape every value."""
     return SandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        autoescape=html,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
@@ -57,7 +58,7 @@ class Renderer:
 
     def __init__(self, playbook: Playbook):
         self.playbook = playbook
-        self.env = _environment(playbook.template_dirs)
+        self.env = environment(playbook.template_dirs)
 
     def term(self, lang: str, key: str) -> str:
         """A term in `lang`; a missing one is an error (caught by the term-table tests)."""
@@ -135,6 +136,14 @@ class Renderer:
 
     # -- whole documents ---------------------------------------------------
 
+    def _localise_comparison(self, result, lang: str, reports: tuple[str, str], groups: tuple[str, ...]):
+        """A comparison (what-if, changes) with both reports and every listed finding rendered in `lang`."""
+        first, second = (self.localise(getattr(result, name), lang) for name in reports)
+        texts = {(f.code, f.subject): f for f in (*first.findings, *second.findings)}
+        update = {reports[0]: first, reports[1]: second}
+        update.update({group: [texts[(f.code, f.subject)] for f in getattr(result, group)] for group in groups})
+        return result.model_copy(update=update)
+
     def _render(self, result: Report | GateResult | WhatIfResult | Rollup | Changes, *, lang: str, fmt: str) -> str:
         if fmt not in FORMATS:
             raise PlaybookError(f"format {fmt!r} is not supported; allowed: {', '.join(FORMATS)}")
@@ -143,34 +152,14 @@ class Renderer:
                 return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2)
             return self._rollup_document(result, lang, markdown=fmt == "markdown")
         if isinstance(result, Changes):
-            previous, current = self.localise(result.previous, lang), self.localise(result.current, lang)
-            texts = {(f.code, f.subject): f for f in (*previous.findings, *current.findings)}
-            localised = result.model_copy(
-                update={
-                    "previous": previous,
-                    "current": current,
-                    **{
-                        group: [texts[(f.code, f.subject)] for f in getattr(result, group)]
-                        for group in ("new_risks", "cleared_risks", "new_actions", "done_actions")
-                    },
-                }
+            localised = self._localise_comparison(
+                result, lang, ("previous", "current"), ("new_risks", "cleared_risks", "new_actions", "done_actions")
             )
             if fmt == "json":
                 return json.dumps(localised.model_dump(mode="json"), ensure_ascii=False, indent=2)
             return self._changes_document(localised, lang, markdown=fmt == "markdown")
         if isinstance(result, WhatIfResult):
-            before, after = self.localise(result.before, lang), self.localise(result.after, lang)
-            texts = {(f.code, f.subject): f for f in (*before.findings, *after.findings)}
-            localised = result.model_copy(
-                update={
-                    "before": before,
-                    "after": after,
-                    **{
-                        group: [texts[(f.code, f.subject)] for f in getattr(result, group)]
-                        for group in ("cleared", "appeared", "remaining")
-                    },
-                }
-            )
+            localised = self._localise_comparison(result, lang, ("before", "after"), ("cleared", "appeared", "remaining"))
             if fmt == "json":
                 return json.dumps(localised.model_dump(mode="json"), ensure_ascii=False, indent=2)
             return self._what_if_document(localised, lang, markdown=fmt == "markdown")
