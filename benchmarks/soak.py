@@ -44,14 +44,18 @@ def pipeline_kill(deals: int, kill_after: float) -> None:
                 handle.write(json.dumps(deal, ensure_ascii=False) + "\n")
         run = subprocess.Popen([CLI, "pipeline", str(source), "-o", str(out), "-j", "2", "-q"], stderr=subprocess.DEVNULL)
         time.sleep(kill_after)
+        workers = Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()
         run.send_signal(signal.SIGKILL)
         run.wait()
+        time.sleep(3)
+        orphans = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
         raw = out.read_bytes()
         lines = raw.split(b"\n")
         complete = lines[:-1]
         torn = len(lines[-1])
         parsed = sum(1 for line in complete if json.loads(line))
-        print(f"  killed after {kill_after:.0f} s: {parsed} complete lines, all parse; torn tail: {torn} bytes")
+        print(f"  killed after {kill_after:.0f} s: {parsed} complete lines, all parse; torn tail: {torn} bytes; "
+              f"worker processes left running 3 s later: {len(orphans)} of {len(workers)}")
         started = time.perf_counter()
         done = subprocess.run([CLI, "pipeline", str(source), "-o", str(out), "-j", "2", "-q", "--resume", "--summary", os.devnull])
         records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]

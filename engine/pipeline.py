@@ -8,11 +8,14 @@ others are reviewed. Each worker process builds the rule set once.
 
 from __future__ import annotations
 
+import codecs
 import json
 import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DealcoachError, DealInputError, InputProblem
-from .loading import decode, read_document
+from .loading import MAX_BYTES, read_document
 
 DEAL_SUFFIXES = (".yaml", ".yml", ".json")
 LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -56,10 +59,22 @@ class Item:
         return self.document
 
 
-def _lines(text: str, label: str) -> Iterator[Item]:
-    for number, line in enumerate(text.splitlines(), 1):
+def _lines(stream: Iterable[bytes], label: str) -> Iterator[Item]:
+    """One item per non-blank line, read lazily; each line is held to the size limit of one deal file."""
+    for number, raw in enumerate(stream, 1):
+        source = f"{label}:{number}"
+        if number == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        if len(raw) > MAX_BYTES:
+            yield Item(source, error=DealInputError(source, [InputProblem("", f"line is {len(raw)} bytes; the limit is {MAX_BYTES}")]))
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            yield Item(source, error=DealInputError(source, [InputProblem("", f"not valid UTF-8 text at byte {error.start}")]))
+            continue
         if line.strip():
-            yield Item(f"{label}:{number}", line=line)
+            yield Item(source, line=line)
 
 
 def _no_constant(name: str) -> None:
@@ -69,7 +84,7 @@ def _no_constant(name: str) -> None:
 def read_inputs(source: str) -> Iterator[Item]:
     """Every deal in `source`, in a stable order (directory: by file name; lines: as written)."""
     if source == "-":
-        yield from _lines(decode(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
+        yield from _lines(sys.stdin.buffer, "<stdin>")
         return
     path = Path(source)
     if path.is_dir():
@@ -79,14 +94,12 @@ def read_inputs(source: str) -> Iterator[Item]:
         return
     if path.suffix.lower() in LINES_SUFFIXES:
         try:
-            raw = path.read_bytes()
+            handle = path.open("rb")
         except OSError as error:
             yield Item(source, error=DealInputError(source, [InputProblem("", f"cannot read the file: {error.strerror}")]))
             return
-        try:
-            yield from _lines(decode(raw, source), source)
-        except DealInputError as error:
-            yield Item(source, error=error)
+        with handle:
+            yield from _lines(handle, source)
         return
     yield Item(source, path=source)
 
@@ -120,6 +133,7 @@ def _init_worker(playbook_dir: str | None, lang: str | None, in_pool: bool = Fal
 
     if in_pool:  # Ctrl-C is the parent's to handle: it keeps every result already written
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _exit_with_parent()
 
     from ..rules import catalog
     from .evaluation import compiled
@@ -127,6 +141,19 @@ def _init_worker(playbook_dir: str | None, lang: str | None, in_pool: bool = Fal
     _worker_playbook = api.load_playbook(playbook_dir)
     _worker_lang = lang
     compiled(catalog(), _worker_playbook.thresholds)
+
+
+def _exit_with_parent() -> None:
+    """A worker whose parent was killed (SIGKILL leaves no chance to stop the pool) exits within a second."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def review_item(item: Item) -> dict:

@@ -173,3 +173,16 @@ def test_roll_up_against_a_previous_run(tmp_path) -> None:
         cli, ["pipeline", str(after), "-o", str(tmp_path / "r3.jsonl"), "-j", "1", "--previous", str(tmp_path / "r1.jsonl")]
     ).output
     assert "与上次相比（比较了 1 单）" in text and "从「提案阶段」前进 1 步" in text
+
+
+def test_a_big_json_lines_file_is_read_line_by_line(tmp_path) -> None:
+    """Only each line is held to one deal file's size limit, not the whole batch."""
+    from dealcoach.engine.loading import MAX_BYTES
+
+    deal = json.dumps(read_yaml(EXAMPLES[0]), ensure_ascii=False)
+    copies = MAX_BYTES // len(deal.encode()) + 10
+    source = tmp_path / "big.jsonl"
+    source.write_text("\n".join(deal for _ in range(copies)) + "\n" + "x" * (MAX_BYTES + 1) + "\n", encoding="utf-8")
+    items = list(pipeline_run.read_inputs(str(source)))
+    assert len(items) == copies + 1 and all(item.line for item in items[:-1])
+    assert "the limit is" in items[-1].error.problems[0].message
