@@ -216,9 +216,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Run engine work within the per-request time limit.
 
         It runs on the event loop's own thread: one evaluation takes about 2 ms and
-        never releases the GIL, so a worker thread would only add GIL hand-overs
-        (measured: 222 -> see benchmarks/bench_service.py). Work over the limit is
-        answered 504; a batch checks the limit between deals.
+        never releases the GIL, so a worker thread would only add GIL hand-overs.
+        Work over the limit is answered 504; a batch checks the limit between deals.
         """
         started = time.monotonic()
         result = function(*args)
