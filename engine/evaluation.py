@@ -73,13 +73,15 @@ class _Evaluation:
     findings: list[Finding] = field(default_factory=list)
     activations: set[tuple] = field(default_factory=set)
     ledger_fact: dict = field(default_factory=dict)
+    counted: dict[str, list[_Derived]] = field(default_factory=dict)
 
     def ledger(self) -> dict:
-        counts = dict.fromkeys(self.compiled.ledger_fields, 0)
+        counted: dict[str, list[_Derived]] = {name: [] for name in self.compiled.ledger_fields}
         for record in self.derived.values():
-            if record.name in counts:
-                counts[record.name] += 1
-        self.ledger_fact = {"t": LEDGER, "id": LEDGER, **counts}
+            if record.name in counted:
+                counted[record.name].append(record)
+        self.counted = counted
+        self.ledger_fact = {"t": LEDGER, "id": LEDGER, **{name: len(records) for name, records in counted.items()}}
         return self.ledger_fact
 
     def _full(self, fact_id: str) -> dict:
@@ -97,7 +99,7 @@ class _Evaluation:
             info = self.compiled.aliases[rule_key][alias]
             if info.fact_type == LEDGER:
                 for name in info.fields:
-                    counted = [r for r in self.derived.values() if r.name == name]
+                    counted = self.counted[name]
                     chain.append(ChainStep(step="counted", rule=name, fact=None, count=len(counted)))
                     for record in counted:
                         evidence |= record.evidence
