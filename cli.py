@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import contextmanager
 import sys
 from importlib import resources
 from pathlib import Path
@@ -96,8 +97,16 @@ def _read(source: str, playbook, as_of: dt.date | None, crm: str | None = None, 
     return validate_deal(_document(source, as_of, crm, mapping), playbook, _label(source))
 
 
-def _json_error(error: DealInputError) -> None:
-    click.echo(json.dumps({"error": "invalid_deal", **error.as_dict()}, ensure_ascii=False, indent=2))
+@contextmanager
+def json_input_errors(fmt: str):
+    """With --format json, an invalid deal is answered as JSON on stdout (for CRMs), still with exit 3."""
+    try:
+        yield
+    except DealInputError as error:
+        if fmt != "json":
+            raise
+        click.echo(json.dumps({"error": "invalid_deal", **error.as_dict()}, ensure_ascii=False, indent=2))
+        raise click.exceptions.Exit(error.exit_code) from None
 
 
 lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True, help="Output language.")
@@ -165,7 +174,7 @@ def review(
     the deal is reviewed before and after the change and the difference shown.
     """
     book = api.load_playbook(playbook)
-    try:
+    with json_input_errors(fmt):
         if change_file and previous_file:
             raise click.UsageError("--what-if and --since answer different questions: use one at a time")
         if previous_file is not None:
@@ -178,11 +187,6 @@ def review(
             if not isinstance(change, dict):
                 raise DealInputError(change_file, [InputProblem("", "a what-if change is a mapping of deal fields to change")])
             result = api.what_if(_document(deal, as_of, crm, mapping), change, playbook=book)
-    except DealInputError as error:
-        if fmt != "json":
-            raise
-        _json_error(error)
-        raise click.exceptions.Exit(error.exit_code) from None
     click.echo(Renderer(book).render(result, lang=lang, fmt=fmt), nl=False)
 
 
@@ -202,12 +206,8 @@ def gate(
     """May DEAL advance to stage --to? Exit 0 if yes, 1 if not (see README "Exit codes")."""
     book = api.load_playbook(playbook)
     try:
-        result = api.gate(_read(deal, book, as_of, crm, mapping), to_stage, playbook=book)
-    except DealInputError as error:
-        if fmt != "json":
-            raise
-        _json_error(error)
-        raise click.exceptions.Exit(error.exit_code) from None
+        with json_input_errors(fmt):
+            result = api.gate(_read(deal, book, as_of, crm, mapping), to_stage, playbook=book)
     except api.UnknownStageError as error:
         raise click.BadParameter(str(error), param_hint="--to") from None
     click.echo(Renderer(book).render(result, lang=lang, fmt=fmt), nl=False)

@@ -18,7 +18,7 @@ from .brief import Brief, build_brief
 from .errors import DealcoachError, DealInputError, InputProblem
 from .evaluation import evaluate
 from .facts import Position, build_facts, locate
-from .loading import check_against_playbook, check_consistency, read_deal, read_document, validate_deal
+from .loading import check_deal, read_deal, read_document, validate_deal
 from .model import Deal
 from .playbook import Playbook
 from .playbook import load_playbook as _load_playbook
@@ -53,10 +53,7 @@ def load_deal(deal: DealLike, playbook: PlaybookLike = None) -> Deal:
     """Validate a deal given as a Deal, a mapping or a file path."""
     book = load_playbook(playbook)
     if isinstance(deal, Deal):
-        problems = check_consistency(deal) + check_against_playbook(deal, book)
-        if problems:
-            raise DealInputError(f"deal {deal.id}", problems)
-        return deal
+        return check_deal(deal, book, f"deal {deal.id}")
     if isinstance(deal, Mapping):
         return validate_deal(dict(deal), book)
     return read_deal(deal, book)
@@ -98,7 +95,11 @@ def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None)
 def review(deal: DealLike, *, playbook: PlaybookLike = None) -> Report:
     """The coaching for one deal: every finding, block risks first."""
     book = load_playbook(playbook)
-    checked = load_deal(deal, book)
+    return _review_checked(load_deal(deal, book), book)
+
+
+def _review_checked(checked: Deal, book: Playbook) -> Report:
+    """Review a deal that load_deal or validate_deal has already checked."""
     position = locate(checked, book.stage_models[checked.stage_model])
     return _report(checked, book, position, gate_to=None)
 
@@ -162,7 +163,7 @@ def brief(
     """The pre-meeting brief for a meeting with `attendees` (contact ids) on `meeting_date`."""
     book = load_playbook(playbook)
     checked = load_deal(deal, book)
-    report = review(checked, playbook=book)
+    report = _review_checked(checked, book)
     order = [m.id for stage in book.stage_models[checked.stage_model].stages for m in stage.milestones]
     return build_brief(checked, report, attendees, meeting_date, purpose, order)
 
@@ -182,9 +183,9 @@ def what_if(deal: DealLike, change: Mapping[str, Any], *, playbook: PlaybookLike
     """Review the deal, apply `change` (see engine.whatif), review again, and compare."""
     book = load_playbook(playbook)
     document = _document(deal)
-    before = review(validate_deal(document, book, "deal"), playbook=book)
+    before = _review_checked(validate_deal(document, book, "deal"), book)
     changed = validate_deal(merge_patch(document, dict(change)), book, "deal after the what-if change")
-    after = review(changed, playbook=book)
+    after = _review_checked(changed, book)
     cleared, appeared, remaining = _diff(before, after)
     return WhatIfResult(change=dict(change), before=before, after=after, cleared=cleared, appeared=appeared, remaining=remaining)
 

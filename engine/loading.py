@@ -232,6 +232,11 @@ def validate_deal(data: Any, playbook: Playbook, source: str = "<deal>") -> Deal
         deal = Deal.model_validate(data)
     except ValidationError as error:
         raise DealInputError(source, problems_from(error)) from None
+    return check_deal(deal, playbook, source)
+
+
+def check_deal(deal: Deal, playbook: Playbook, source: str) -> Deal:
+    """The checks pydantic cannot make (cross-field rules, the stage model); the deal, or DealInputError."""
     problems = check_consistency(deal) + check_against_playbook(deal, playbook)
     if problems:
         raise DealInputError(source, problems)
