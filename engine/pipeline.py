@@ -124,11 +124,12 @@ def count_inputs(source: str) -> int | None:
 
 _worker_playbook: Any = None
 _worker_lang: str | None = None
+_worker_renderer: Any = None
 
 
 def _init_worker(playbook_dir: str | None, lang: str | None, in_pool: bool = False) -> None:
     """Load the playbook and compile the rule set once per process."""
-    global _worker_playbook, _worker_lang
+    global _worker_playbook, _worker_lang, _worker_renderer
     from . import api
 
     if in_pool:  # Ctrl-C is the parent's to handle: it keeps every result already written
@@ -137,9 +138,11 @@ def _init_worker(playbook_dir: str | None, lang: str | None, in_pool: bool = Fal
 
     from ..rules import catalog
     from .evaluation import compiled
+    from .rendering import Renderer
 
     _worker_playbook = api.load_playbook(playbook_dir)
     _worker_lang = lang
+    _worker_renderer = Renderer(_worker_playbook)
     compiled(catalog(), _worker_playbook.thresholds)
 
 
@@ -159,7 +162,6 @@ def _exit_with_parent() -> None:
 def review_item(item: Item) -> dict:
     """One result record: the report as JSON data, or an error naming the deal and the fields."""
     from . import api
-    from .rendering import Renderer
 
     try:
         document = item.parsed()
@@ -169,7 +171,7 @@ def review_item(item: Item) -> dict:
     try:
         report = api.review(document if isinstance(document, dict) else _not_a_mapping(item, document), playbook=_worker_playbook)
         if _worker_lang is not None:
-            report = Renderer(_worker_playbook).localise(report, _worker_lang)
+            report = _worker_renderer.localise(report, _worker_lang)
     except DealcoachError as error:
         return _error_record(item.source, deal_id, error)
     return {"source": item.source, "deal_id": report.deal_id, "ok": True, "report": report.model_dump(mode="json")}

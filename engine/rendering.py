@@ -144,37 +144,37 @@ class Renderer:
         update.update({group: [texts[(f.code, f.subject)] for f in getattr(result, group)] for group in groups})
         return result.model_copy(update=update)
 
+    def localise_result(self, result: Report | GateResult | WhatIfResult | Changes, lang: str):
+        """Any review result with every finding's text filled in `lang` (for JSON answers and documents alike)."""
+        if isinstance(result, Changes):
+            return self._localise_comparison(
+                result, lang, ("previous", "current"), ("new_risks", "cleared_risks", "new_actions", "done_actions")
+            )
+        if isinstance(result, WhatIfResult):
+            return self._localise_comparison(result, lang, ("before", "after"), ("cleared", "appeared", "remaining"))
+        if isinstance(result, GateResult):
+            report = self.localise(result.report, lang)
+            return result.model_copy(
+                update={"report": report, "blocking": [f for f in report.findings if f.severity == Severity.BLOCK]}
+            )
+        return self.localise(result, lang)
+
     def _render(self, result: Report | GateResult | WhatIfResult | Rollup | Changes, *, lang: str, fmt: str) -> str:
         if fmt not in FORMATS:
             raise PlaybookError(f"format {fmt!r} is not supported; allowed: {', '.join(FORMATS)}")
-        if isinstance(result, Rollup):
-            if fmt == "json":
-                return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2)
-            return self._rollup_document(result, lang, markdown=fmt == "markdown")
-        if isinstance(result, Changes):
-            localised = self._localise_comparison(
-                result, lang, ("previous", "current"), ("new_risks", "cleared_risks", "new_actions", "done_actions")
-            )
-            if fmt == "json":
-                return json.dumps(localised.model_dump(mode="json"), ensure_ascii=False, indent=2)
-            return self._changes_document(localised, lang, markdown=fmt == "markdown")
-        if isinstance(result, WhatIfResult):
-            localised = self._localise_comparison(result, lang, ("before", "after"), ("cleared", "appeared", "remaining"))
-            if fmt == "json":
-                return json.dumps(localised.model_dump(mode="json"), ensure_ascii=False, indent=2)
-            return self._what_if_document(localised, lang, markdown=fmt == "markdown")
-        if isinstance(result, GateResult):
-            report = self.localise(result.report, lang)
-            gate = result.model_copy(
-                update={"report": report, "blocking": [f for f in report.findings if f.severity == Severity.BLOCK]}
-            )
-            if fmt == "json":
-                return json.dumps(gate.model_dump(mode="json"), ensure_ascii=False, indent=2)
-            return self._gate_document(gate, lang, markdown=fmt == "markdown")
-        report = self.localise(result, lang)
+        localised = result if isinstance(result, Rollup) else self.localise_result(result, lang)
         if fmt == "json":
-            return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2)
-        return self._report_document(report, lang, markdown=fmt == "markdown")
+            return json.dumps(localised.model_dump(mode="json"), ensure_ascii=False, indent=2)
+        markdown = fmt == "markdown"
+        if isinstance(localised, Rollup):
+            return self._rollup_document(localised, lang, markdown=markdown)
+        if isinstance(localised, Changes):
+            return self._changes_document(localised, lang, markdown=markdown)
+        if isinstance(localised, WhatIfResult):
+            return self._what_if_document(localised, lang, markdown=markdown)
+        if isinstance(localised, GateResult):
+            return self._gate_document(localised, lang, markdown=markdown)
+        return self._report_document(localised, lang, markdown=markdown)
 
     def render(self, result: Report | GateResult | WhatIfResult | Rollup | Changes, *, lang: str, fmt: str) -> str:
         """`result` as text, markdown or JSON in `lang`. Markdown escapes <, > and & so that a name

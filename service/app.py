@@ -250,9 +250,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def gate_answer(deal: Deal | dict, to: str, lang: str | None) -> Response:
         result = await timed(lambda: api.gate(deal, to, playbook=book))
         if lang:
-            report = renderer.localise(result.report, lang)
-            blocking = [f for f in report.findings if f.severity == "block"]
-            result = result.model_copy(update={"report": report, "blocking": blocking})
+            result = renderer.localise_result(result, lang)
         return as_json(GateAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, gate=result))
 
     @v1.post("/review/changes", response_model=ChangesAnswer, responses=problem_responses)
@@ -260,7 +258,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """What changed since the previous version of the deal: new and cleared risks, done actions, movement."""
         result = await timed(lambda: api.changes(request.previous, request.current, playbook=book))
         if lang:
-            result = Changes.model_validate_json(renderer.render(result, lang=lang, fmt="json"))
+            result = renderer.localise_result(result, lang)
         return as_json(ChangesAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, changes=result))
 
     @v1.post("/brief", responses=problem_responses)
