@@ -22,11 +22,13 @@ from .loading import check_deal, read_deal, read_document, validate_deal
 from .model import Deal
 from .playbook import Playbook
 from .playbook import load_playbook as _load_playbook
-from .report import Changes, Finding, GateResult, Report, StagePosition, UnmetMilestone, WhatIfResult
+from .report import Changes, Finding, GateResult, Person, Report, StagePosition, UnmetMilestone, WhatIfResult
 from .rulebook import Kind
 from .version import VERSION
+from .vocabulary import SupporterKind
 from .whatif import merge_patch
 
+SUPPORTER_KINDS = tuple(kind.value for kind in SupporterKind)
 DealLike = Deal | Mapping[str, Any] | str | Path
 PlaybookLike = Playbook | str | Path | None
 
@@ -72,6 +74,17 @@ def _step(position: Position, index: int) -> StagePosition:
 def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None) -> Report:
     outcome = evaluate(catalog(), book.thresholds, build_facts(deal, position, gate_to=gate_to))
     grades = [d.params["letter"] for d in outcome.derived if d.name == "grade"]
+    qualified: dict[str, list[str]] = {}
+    for derived in outcome.derived:
+        if derived.name in SUPPORTER_KINDS:
+            qualified.setdefault(derived.subject, []).append(derived.name)
+    people = [
+        Person(
+            id=c.id, name=c.name, title=c.title, roles=[r.value for r in c.roles],
+            qualified=[k for k in SUPPORTER_KINDS if k in qualified.get(c.id, ())], stance=c.stance.value, active=c.active,
+        )
+        for c in deal.contacts
+    ]
     return Report(
         deal_id=deal.id,
         deal_name=deal.name,
@@ -89,6 +102,7 @@ def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None)
         ruleset_version=f"{VERSION}+{book.version_tag}",
         findings=outcome.findings,
         derived=outcome.derived,
+        people=people,
     )
 
 

@@ -25,6 +25,7 @@ from .rulebook import Kind, Severity
 
 FORMATS = ("text", "markdown", "json")
 BLOCKS = ("title", "why", "action", "clears")
+OPTIONAL_BLOCKS = ("short", "first", "item")
 GROUPS = ("block", "risk", "action", "info")
 LIST_LIMIT = 20  # deals listed per roll-up section in text and markdown; JSON lists all
 
@@ -36,6 +37,13 @@ def group_of(finding: Finding) -> str:
     if finding.severity == Severity.INFO:
         return "info"
     return "risk" if finding.kind == Kind.RISK else "action"
+
+
+def deadline(finding: Finding, report: Report) -> str:
+    """By when a finding's first move is due: now when the close is a week away, else by severity."""
+    if report.expected_close is not None and 0 <= (report.expected_close - report.as_of).days <= 7:
+        return "now"
+    return {Severity.BLOCK: "this_week", Severity.WARN: "two_weeks"}.get(finding.severity, "this_month")
 
 
 @lru_cache(maxsize=16)
@@ -82,7 +90,15 @@ class Renderer:
                 return name
             return f"{name}（{title}）" if lang == "zh" else f"{name} ({title})"
 
+        separator_ = separator
+
+        def named(kind: str) -> str:
+            """Names of the active contacts with this buying role or (qualified) supporter kind, or ''."""
+            names = [p.name for p in report.people if p.active and (kind in p.roles or kind in p.qualified)]
+            return separator_.join(names)
+
         return {
+            "named": named,
             "who": who,
             "term": lambda kind, value: self.term(lang, f"{kind}.{value}"),
             "terms": lambda kind, values: separator.join(self.term(lang, f"{kind}.{v}") for v in values),
@@ -112,10 +128,14 @@ class Renderer:
                 "days_in_stage": report.days_in_stage,
             },
             "thresholds": self.playbook.thresholds.model_dump(),
+            "owner": report.owner or self.term(lang, "label.we"),
+            "by": self.term(lang, f"by.{deadline(finding, report)}"),
         }
         parts = {}
-        for block in BLOCKS:
+        for block in (*BLOCKS, *OPTIONAL_BLOCKS):
             if block not in template.blocks:
+                if block in OPTIONAL_BLOCKS:
+                    continue
                 raise PlaybookError(f"template {name} has no block {block!r}")
             try:
                 text = "".join(template.blocks[block](template.new_context(context))).strip()

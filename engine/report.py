@@ -46,6 +46,9 @@ class FindingText(_Out):
     why: str
     action: str
     clears: str
+    short: str = ""
+    first: str = ""
+    item: str = ""
 
 
 class Finding(_Out):
@@ -66,6 +69,18 @@ class Finding(_Out):
     def sort_key(self) -> tuple:
         """Block risks first, then warnings, then actions; stable by code and subject."""
         return (self.severity.rank, 0 if self.kind == Kind.RISK else 1, self.code, self.subject or "")
+
+
+class Person(_Out):
+    """A contact as the coaching names them: who, their buying roles, and which supporter they really are."""
+
+    id: str
+    name: str
+    title: str | None = None
+    roles: list[str] = []
+    qualified: list[str] = []  # insider / sponsor / coach, as the rules derived them (not as marked)
+    stance: str = "unknown"
+    active: bool = True
 
 
 class StagePosition(_Out):
@@ -96,6 +111,7 @@ class Report(_Out):
     language: str | None = None
     findings: list[Finding]
     derived: list[DerivedFact] = []
+    people: list[Person] = []
 
     @property
     def blocking(self) -> list[Finding]:

@@ -46,6 +46,69 @@ class Severity(StrEnum):
         return ("block", "warn", "info").index(self.value)
 
 
+class Phase(StrEnum):
+    """Where a deal stands in the sale, whatever the stage model calls its stages (M2.1, M2.2).
+
+    Each stage of a stage model belongs to one phase; a rule declares the phases
+    its advice is right for, and is not shown outside them.
+    """
+
+    QUALIFY = "qualify"  # 开发 / 线索确认: is it real, is it ours, grade it
+    ENTRY = "entry"  # 销售进入 / 需求培育: map the organisation, build relationships, need and funds
+    PROPOSAL = "proposal"  # 提案 / 方案评估: influence the specs, deliver the solution
+    BIDDING = "bidding"  # 投标: the bid, clarifications, the votes
+    NEGOTIATION = "negotiation"  # 商务谈判 (and 签订合同 before signing): price, terms, payment, signing
+    AFTER_CONTRACT = "after_contract"  # 工程实施: delivery, acceptance, collection, the next purchase
+
+
+ALL_PHASES: frozenset[Phase] = frozenset(Phase)
+PRE_SALE: frozenset[Phase] = frozenset(Phase) - {Phase.AFTER_CONTRACT}
+EARLY: frozenset[Phase] = frozenset({Phase.QUALIFY, Phase.ENTRY, Phase.PROPOSAL})
+
+
+class Subject(StrEnum):
+    """What a finding is about: the whole deal, one contact, one milestone or one receivable."""
+
+    DEAL = "deal"
+    CONTACT = "contact"
+    MILESTONE = "milestone"
+    RECEIVABLE = "receivable"
+
+
+class Mark(StrEnum):
+    """What a finding means to the roll-up, the gate and the report header."""
+
+    UNMET_MILESTONE = "unmet_milestone"  # the gate's target lies beyond this unreached milestone
+    NEXT_MILESTONE = "next_milestone"  # the milestone to win next (the review's purpose)
+    STALLED = "stalled"  # in the stage longer than the model allows
+    AHEAD_OF_CUSTOMER = "ahead_of_customer"  # our stage ahead of the customer's buying step
+    BELOW_FUNNEL = "below_funnel"  # too small for the funnel and the forecast
+
+
+class Topic(StrEnum):
+    """What a finding is about, for ranking by the stage's focus and the meeting's purpose."""
+
+    PROCESS = "process"
+    PEOPLE = "people"
+    SUPPORTERS = "supporters"
+    OBJECTIVE = "objective"
+    BUDGET = "budget"
+    QUALIFICATION = "qualification"
+    COMPETITION = "competition"
+    TENDER = "tender"
+    PRICE = "price"
+    PAYMENT = "payment"
+    RELATIONSHIP = "relationship"
+    DELIVERY = "delivery"
+
+
+# Who can answer an information gap (brief): buying roles, supporter kinds and derived supporters.
+ASKABLE = frozenset(
+    {"decision_maker", "technical_gatekeeper", "purchaser", "user", "opinion_leader", "procurement_organiser",
+     "insider", "sponsor", "coach"}
+)
+
+
 @dataclass(frozen=True)
 class Emit:
     """What an action returns: the subject (e.g. a contact id) and template parameters."""
@@ -90,7 +153,16 @@ class Derivation:
 
 @dataclass(frozen=True)
 class FindingRule:
-    """A rule that produces a finding (see README "Rules")."""
+    """A rule that produces a finding (see README "Rules").
+
+    Its traits are read by the engine instead of rule codes:
+    `subject` what the finding is about (contact findings make one card per person);
+    `phases` where its advice is right (not shown elsewhere); `yields_to` codes that,
+    when found on the same deal, say the same or the opposite more urgently (this rule
+    is then not shown); `topics` for ranking; `asks` who can answer this information
+    gap, in order (brief); `mark` its meaning to roll-up, gate and header;
+    `clears_fields` the record fields whose change clears it (JSON only, never prose).
+    """
 
     code: str
     symbol: str
@@ -102,6 +174,13 @@ class FindingRule:
     when: Callable[[Thresholds], Any]
     then: Callable[[Match], Emit] = _no_params
     gate_only: bool = False
+    subject: Subject = Subject.DEAL
+    phases: frozenset[Phase] = ALL_PHASES
+    yields_to: tuple[str, ...] = ()
+    topics: frozenset[Topic] = frozenset()
+    asks: tuple[str, ...] = ()
+    mark: Mark | None = None
+    clears_fields: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -177,6 +256,29 @@ class Rulebook:
         clashes = set(self.derivations) & {*BASE_FACTS, LEDGER}
         if clashes:
             raise ValueError(f"derivation names clash with fact types: {sorted(clashes)}")
+        for rule in self.findings.values():
+            unknown = set(rule.yields_to) - set(self.findings)
+            if unknown or rule.code in rule.yields_to:
+                raise ValueError(f"rule {rule.code} yields to unknown or to itself: {sorted(unknown or {rule.code})}")
+            if set(rule.asks) - ASKABLE:
+                raise ValueError(f"rule {rule.code} asks {sorted(set(rule.asks) - ASKABLE)}; allowed: {sorted(ASKABLE)}")
+            if not rule.phases:
+                raise ValueError(f"rule {rule.code} applies to no phase")
+        self._check_yield_cycles()
+
+    def _check_yield_cycles(self) -> None:
+        """A yields to B yields to A would hide both: refuse it."""
+        def reach(code: str, seen: tuple[str, ...]) -> None:
+            for target in self.findings[code].yields_to:
+                if target in seen:
+                    raise ValueError(f"rules yield to each other in a circle: {' -> '.join((*seen, target))}")
+                reach(target, (*seen, target))
+        for code in self.findings:
+            reach(code, (code,))
+
+    def marked(self, mark: Mark) -> frozenset[str]:
+        """Codes of the finding rules that carry `mark`."""
+        return frozenset(code for code, rule in self.findings.items() if rule.mark == mark)
 
     def _check(self, rule: Rule) -> None:
         if rule.key in self.rules:

@@ -7,7 +7,7 @@ Clears when: the receivable is paid (paid equals amount) — or, if it is not ye
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, Severity, Subject, Topic
 from ..conditions import is_a
 
 
@@ -24,6 +24,9 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M9.1",
+    subject=Subject.RECEIVABLE,
+    topics=frozenset({Topic.PAYMENT}),
+    clears_fields=("receivables",),
     summary="A receivable is overdue: collect it now.",
     rationale="Overdue money is collected fastest in the first days; every week makes it harder.",
     when=_when,

@@ -6,7 +6,7 @@ Clears when: the receivable is paid.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, Severity, Subject, Topic
 from ..conditions import is_a
 
 
@@ -22,6 +22,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.BLOCK,
     section="M9.1",
+    subject=Subject.RECEIVABLE,
+    topics=frozenset({Topic.PAYMENT}),
+    clears_fields=("receivables",),
     summary="A receivable is overdue beyond the bad-debt limit.",
     rationale="Past six months, an unpaid receivable is bad debt; escalate now.",
     when=_when,

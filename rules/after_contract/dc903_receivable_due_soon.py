@@ -7,7 +7,7 @@ Clears when: the receivable is paid, or the due date has passed (then DC901 appl
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, Severity, Subject, Topic
 from ..conditions import is_a
 
 
@@ -24,6 +24,9 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.INFO,
     section="M9.1",
+    subject=Subject.RECEIVABLE,
+    topics=frozenset({Topic.PAYMENT}),
+    clears_fields=("receivables",),
     summary="A receivable falls due soon: be there early.",
     rationale="Payment delays start with missing paperwork; prepare before the due date.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: a contact has the role decision_maker.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import ledger
 
 
@@ -22,6 +22,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M3.1",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE}),
+    asks=("insider", "procurement_organiser", "coach"),
+    clears_fields=("contacts",),
     summary="No contact is identified as the decision maker.",
     rationale="Without knowing who decides, nobody can plan who to win and in what order.",
     when=_when,

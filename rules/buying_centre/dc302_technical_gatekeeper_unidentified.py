@@ -7,7 +7,7 @@ Clears when: a contact has the role technical_gatekeeper.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import ledger
 
 
@@ -21,6 +21,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M3.1",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE}),
+    asks=("user", "insider", "procurement_organiser"),
+    clears_fields=("contacts",),
     summary="No contact is identified as the technical gatekeeper.",
     rationale="The person who can veto on specifications is not on our map.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: the contact's last_contact is within key_person_stale_days of as_of
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, active_contact
 
 
@@ -26,6 +26,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M4.8",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE}),
+    clears_fields=("contacts.last_contact",),
     summary="A decision maker or technical gatekeeper we have not met, or not met recently.",
     rationale="Key persons decide the deal; coverage means regular, purposeful contact.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: the contact's stance is no longer opposes.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, Severity, Subject, Topic
 from ..conditions import about, is_a
 
 
@@ -25,6 +25,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.BLOCK,
     section="M3.1",
+    subject=Subject.CONTACT,
+    topics=frozenset({Topic.PEOPLE}),
+    clears_fields=("contacts.stance",),
     summary="A decision maker or technical gatekeeper opposes us.",
     rationale="A key person against us holds a veto over the deal.",
     when=_when,

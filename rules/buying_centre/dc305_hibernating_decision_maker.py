@@ -7,7 +7,7 @@ Clears when: the contact is active on the project again.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, is_a
 
 
@@ -21,6 +21,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M3.2",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE}),
+    clears_fields=("contacts.active", "contacts.last_contact"),
     summary="A decision maker is not involved in the project right now.",
     rationale="A decision maker out of sight can still overturn the deal at the end.",
     when=_when,

@@ -7,7 +7,7 @@ Clears when: another influential supporter stands beside him (review again), or 
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, active_contact
 
 
@@ -23,6 +23,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M3.4",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.SUPPORTERS}),
+    clears_fields=("contacts.avoids_conflict",),
     summary="An influential supporter who avoids conflict will give way under pressure.",
     rationale="Support that folds under internal conflict cannot carry a contested decision.",
     when=_when,

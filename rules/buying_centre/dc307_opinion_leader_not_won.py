@@ -7,7 +7,7 @@ Clears when: the opinion leader's stance is supports.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, active_contact
 
 
@@ -21,6 +21,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M3.1",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE}),
+    clears_fields=("contacts.stance",),
     summary="An opinion leader does not support us yet.",
     rationale="Opinion leaders move others; winning one wins several votes.",
     when=_when,

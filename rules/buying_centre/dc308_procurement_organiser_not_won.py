@@ -8,7 +8,7 @@ Clears when: the procurement organiser's stance is supports.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, active_contact
 
 
@@ -24,6 +24,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M3.1",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE, Topic.TENDER}),
+    clears_fields=("contacts.stance",),
     summary="The procurement organiser does not support us yet.",
     rationale="The person who runs the process controls its information and the evaluation report.",
     when=_when,

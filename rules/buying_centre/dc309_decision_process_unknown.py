@@ -8,7 +8,7 @@ Clears when: decision.mode is known, or decision.last_purchase_known is true.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a
 
 
@@ -22,6 +22,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M3.5",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE}),
+    asks=("procurement_organiser", "decision_maker", "insider", "coach"),
+    clears_fields=("decision.mode", "decision.last_purchase_known"),
     summary="Decision process unknown: learn how the last similar purchase was decided.",
     rationale="Past decisions are the best predictor of how this one will be made.",
     when=_when,

@@ -7,7 +7,7 @@ Clears when: the committee members who support us reach committee_size // 2 + 1.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a, ledger
 
 
@@ -24,6 +24,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M3.5",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE, Topic.TENDER}),
+    clears_fields=("contacts.stance", "decision.committee"),
     summary="Majority vote: we do not yet have enough committee members on our side.",
     rationale="The arithmetic of the vote decides; every missing vote must be won by name.",
     when=_when,

@@ -6,7 +6,7 @@ Clears when: no committee member's stance is opposes.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, is_a
 
 
@@ -23,6 +23,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.BLOCK,
     section="M3.5",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE, Topic.TENDER}),
+    clears_fields=("contacts.stance",),
     summary="Unanimity is required and a committee member opposes us.",
     rationale="One opposing vote is enough to lose under unanimity.",
     when=_when,

@@ -7,7 +7,7 @@ Clears when: every core-circle committee member's stance is supports.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, is_a
 
 
@@ -24,6 +24,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M3.5",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE}),
+    clears_fields=("contacts.stance",),
     summary="The dominant party decides and a core-circle committee member does not support us.",
     rationale="Under a dominant-party rule the core circle's view is the decision.",
     when=_when,

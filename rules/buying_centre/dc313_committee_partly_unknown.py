@@ -6,7 +6,7 @@ Clears when: decision.committee names as many contacts as decision.committee_siz
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a, ledger
 
 
@@ -23,6 +23,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M3.5",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE}),
+    asks=("procurement_organiser", "insider", "coach"),
+    clears_fields=("decision.committee",),
     summary="Some members of the decision committee are not identified.",
     rationale="An unknown member is an uncounted vote.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: at least min_contacts_mapped active contacts have a role or a power
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a, ledger
 
 
@@ -25,6 +25,9 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M4.8",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE}),
+    clears_fields=("contacts",),
     summary="Too few people of the buying centre are mapped for this stage.",
     rationale="Without the org chart and each person's role, nobody can tell who decides, who vetoes and who helps.",
     when=_when,

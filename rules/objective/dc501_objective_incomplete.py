@@ -7,7 +7,7 @@ Clears when: objective.who, what, how_much and when are all filled in.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import EARLY, Emit, FindingRule, Kind, Severity, Topic
 from ..conditions import is_a
 
 PARTS = ("who", "what", "how_much", "when")
@@ -26,6 +26,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M5.1",
+    phases=EARLY,
+    topics=frozenset({Topic.OBJECTIVE}),
+    asks=("decision_maker", "user"),
+    clears_fields=("objective.who", "objective.what", "objective.how_much", "objective.when"),
     summary="The sales objective is missing who, what, how much or when.",
     rationale="An objective without time and money cannot be planned, resourced or forecast.",
     when=_when,

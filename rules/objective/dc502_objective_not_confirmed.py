@@ -8,7 +8,7 @@ Clears when: objective.confirmed_by_customer is true.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, Phase, Severity, Topic
 from ..conditions import is_a
 
 
@@ -22,6 +22,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M5.5",
+    phases=frozenset({Phase.QUALIFY, Phase.ENTRY, Phase.PROPOSAL, Phase.BIDDING}),
+    topics=frozenset({Topic.OBJECTIVE}),
+    asks=("decision_maker", "user", "sponsor"),
+    clears_fields=("objective.confirmed_by_customer",),
     summary="The customer has not confirmed the objective.",
     rationale="An unconfirmed objective is our imagination; funnel reviews with this rule typically drop a third of deals.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: objective.shaped_by is us (the customer has adopted our framing) â€
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import EARLY, FindingRule, Kind, Severity, Topic
 from ..conditions import is_a
 
 
@@ -22,6 +22,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.BLOCK,
     section="M5.2",
+    phases=EARLY,
+    topics=frozenset({Topic.OBJECTIVE, Topic.COMPETITION}),
+    clears_fields=("objective.shaped_by",),
     summary="A competitor shaped the customer's objective: compete on the objective, not on their terms.",
     rationale="The one who shapes the objective controls the deal; tactics on a rival's ground rarely win.",
     when=_when,

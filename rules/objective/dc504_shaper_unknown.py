@@ -7,7 +7,7 @@ Clears when: objective.shaped_by is us, competitor or nobody.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import EARLY, FindingRule, Kind, Severity, Topic
 from ..conditions import is_a
 
 
@@ -24,6 +24,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M5.3",
+    phases=EARLY,
+    topics=frozenset({Topic.OBJECTIVE, Topic.COMPETITION}),
+    asks=("technical_gatekeeper", "user", "insider", "coach"),
+    clears_fields=("objective.shaped_by",),
     summary="We do not know who shaped the customer's requirements.",
     rationale="Not knowing who wrote the requirements is itself evidence of poor coverage.",
     when=_when,

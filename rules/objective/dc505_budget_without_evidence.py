@@ -7,7 +7,7 @@ Clears when: budget.evidence is customer_document or customer_statement.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a
 
 
@@ -21,6 +21,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M5.5",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.BUDGET}),
+    asks=("purchaser", "decision_maker", "coach"),
+    clears_fields=("budget.evidence",),
     summary="The budget has no evidence from the customer's side.",
     rationale="A budget we estimated ourselves is imagination, not evidence.",
     when=_when,

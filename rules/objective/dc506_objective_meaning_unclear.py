@@ -8,7 +8,7 @@ Clears when: objective.meaning_agreed is true.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import EARLY, FindingRule, Kind, Severity, Topic
 from ..conditions import is_a
 
 
@@ -25,6 +25,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M5.4",
+    phases=EARLY,
+    topics=frozenset({Topic.OBJECTIVE}),
+    asks=("user", "technical_gatekeeper"),
+    clears_fields=("objective.meaning_agreed",),
     summary="Solution sale: what the objective means to this customer is not agreed.",
     rationale="A solution proposal built on a different reading of the objective answers the wrong question.",
     when=_when,

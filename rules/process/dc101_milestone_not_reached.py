@@ -8,7 +8,7 @@ Clears when: the milestone is recorded in `milestones`.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, Mark, Severity, Subject, Topic
 from ..conditions import about_milestone, is_a
 
 
@@ -25,6 +25,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.BLOCK,
     section="M1.2",
+    subject=Subject.MILESTONE,
+    topics=frozenset({Topic.PROCESS}),
+    mark=Mark.UNMET_MILESTONE,
+    clears_fields=("milestones", "stage"),
     summary="The gate's target stage lies beyond a milestone the customer has not reached.",
     rationale="Milestones are exit criteria; skipping one sharply cuts the chance of winning.",
     when=_when,

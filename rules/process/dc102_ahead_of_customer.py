@@ -8,7 +8,7 @@ Clears when: the stage is moved back to the one matching the customer's buying s
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, Mark, Severity, Topic
 from ..conditions import is_a
 
 
@@ -22,6 +22,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.BLOCK,
     section="M1.1",
+    topics=frozenset({Topic.PROCESS}),
+    mark=Mark.AHEAD_OF_CUSTOMER,
+    clears_fields=("stage", "buying_step"),
     summary="Our stage is ahead of the customer's buying step.",
     rationale="Progress is measured by how far the customer has moved, not how busy we are.",
     when=_when,

@@ -7,7 +7,7 @@ Clears when: the customer's buying_step reaches the target stage's step.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, Severity, Topic
 from ..conditions import is_a
 
 
@@ -21,6 +21,8 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.BLOCK,
     section="M1.1",
+    topics=frozenset({Topic.PROCESS}),
+    clears_fields=("buying_step",),
     summary="The target stage is ahead of where the customer is in its purchase.",
     rationale="A stage is earned by the customer's progress; the target has not been earned yet.",
     when=_when,

@@ -7,7 +7,7 @@ Clears when: the milestone is recorded in `milestones`, or the stage is moved ba
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about_milestone, is_a
 
 
@@ -24,6 +24,11 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M1.2",
+    subject=Subject.MILESTONE,
+    phases=PRE_SALE,
+    yields_to=("DC102",),
+    topics=frozenset({Topic.PROCESS}),
+    clears_fields=("milestones", "stage"),
     summary="The deal has moved past a milestone the customer never reached.",
     rationale="Unmet exit criteria of earlier stages are the weak points of the deal.",
     when=_when,

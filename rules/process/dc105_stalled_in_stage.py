@@ -7,7 +7,7 @@ Clears when: the deal reaches the stage's milestones and moves on, or stage_ente
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, Mark, Severity, Topic
 from ..conditions import is_a
 
 
@@ -21,6 +21,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M1.3",
+    topics=frozenset({Topic.PROCESS}),
+    mark=Mark.STALLED,
+    clears_fields=("stage", "stage_entered", "milestones"),
     summary="The deal has been in its stage longer than the stage model's limit.",
     rationale="A deal that stops moving is stuck before a milestone; the longer it sits, the less likely it moves.",
     when=_when,

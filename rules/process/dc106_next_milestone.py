@@ -7,7 +7,7 @@ Clears when: the milestone is recorded in `milestones`.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, Mark, Severity, Subject, Topic
 from ..conditions import about_milestone, is_a
 
 
@@ -24,6 +24,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.INFO,
     section="M1.2",
+    subject=Subject.MILESTONE,
+    topics=frozenset({Topic.PROCESS}),
+    mark=Mark.NEXT_MILESTONE,
+    clears_fields=("milestones",),
     summary="A milestone of the current stage is still to be reached.",
     rationale="The current stage's milestones are the exit criteria the next stage gate checks.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: not clearable by later work; record entry_step honestly and qualify
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, Phase, Severity, Topic
 from ..conditions import is_a
 
 
@@ -25,6 +25,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M2.1",
+    phases=frozenset({Phase.QUALIFY, Phase.ENTRY, Phase.PROPOSAL, Phase.BIDDING}),
+    topics=frozenset({Topic.COMPETITION, Topic.TENDER}),
+    clears_fields=("entry_step",),
     summary="A customised solution, and we entered only after the requirements were fixed.",
     rationale="Late entry on a non-standard solution means competing on specifications someone else wrote.",
     when=_when,

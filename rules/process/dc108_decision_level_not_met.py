@@ -8,7 +8,7 @@ Clears when: a decision maker's last_contact is within key_person_stale_days of 
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, Severity, Topic
 from ..conditions import is_a, ledger
 
 
@@ -25,6 +25,8 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M2.1",
+    topics=frozenset({Topic.PEOPLE}),
+    clears_fields=("contacts",),
     summary="The customer is in a decision window and we have not met the decision level.",
     rationale="Internal brewing and evaluation are the two chances to shape the decision at the top; miss them and others shape it.",
     when=_when,

@@ -7,7 +7,7 @@ Clears when: budget.funds_in_place is true.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a
 
 
@@ -24,6 +24,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M2.4",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.BUDGET}),
+    clears_fields=("budget.funds_in_place",),
     summary="State-owned customer: the funds are not confirmed in place.",
     rationale="In a state-owned enterprise only money in place turns a plan into a purchase.",
     when=_when,

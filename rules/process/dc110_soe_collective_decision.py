@@ -8,7 +8,7 @@ Clears when: decision.mode is collective or mixed, or the amount is below soe_co
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a
 
 
@@ -25,6 +25,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M2.4",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE}),
+    clears_fields=("decision.mode",),
     summary="Large state-owned purchase: expect a collective decision by the leadership team.",
     rationale="Large purchases at state-owned customers go to the leadership team; plan for every member, not one.",
     when=_when,

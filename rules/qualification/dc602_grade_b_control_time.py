@@ -7,7 +7,7 @@ Clears when: informational; it changes with expected_close (a different grade gi
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a
 
 
@@ -21,6 +21,9 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.INFO,
     section="M6.4",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.QUALIFICATION}),
+    clears_fields=("expected_close", "customer_state"),
     summary="Grade B: control the time: references, a tailored solution, trials.",
     rationale="Resources follow the grade: the nearer and surer the close, the more we commit.",
     when=_when,

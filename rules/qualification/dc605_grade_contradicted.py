@@ -8,7 +8,7 @@ Clears when: expected_close is moved to match the customer's state, or customer_
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a
 
 LETTERS = "ABCD"
@@ -27,6 +27,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M6.4",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.QUALIFICATION}),
+    clears_fields=("expected_close", "customer_state"),
     summary="The close date says one grade, the customer's state a later one.",
     rationale="A close date the customer's own state contradicts is a forecast without evidence.",
     when=_when,

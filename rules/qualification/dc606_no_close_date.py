@@ -7,7 +7,7 @@ Clears when: expected_close is set.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a
 
 
@@ -21,6 +21,9 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M6.4",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.QUALIFICATION}),
+    clears_fields=("expected_close",),
     summary="No expected close date: the deal cannot be graded.",
     rationale="Without a close date there is no grade, no resource plan and no forecast.",
     when=_when,

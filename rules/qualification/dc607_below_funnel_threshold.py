@@ -8,7 +8,7 @@ Clears when: amount reaches funnel_min_amount.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, Mark, PRE_SALE, Severity, Topic
 from ..conditions import is_a
 
 
@@ -22,6 +22,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.INFO,
     section="M6.5",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.QUALIFICATION}),
+    mark=Mark.BELOW_FUNNEL,
+    clears_fields=("amount",),
     summary="Below the funnel threshold: keep it out of the funnel and the forecast.",
     rationale="A funnel cluttered with small orders costs more to manage than it tells.",
     when=_when,

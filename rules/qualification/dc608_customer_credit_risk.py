@@ -7,7 +7,7 @@ Clears when: customer.credit is good (with evidence), or payment terms secure th
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, Severity, Topic
 from ..conditions import is_a
 
 
@@ -21,6 +21,8 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M6.3",
+    topics=frozenset({Topic.PAYMENT}),
+    clears_fields=("customer.credit",),
     summary="The customer's finances or credit are a risk.",
     rationale="Credit risk decides whether a won deal turns into money.",
     when=_when,

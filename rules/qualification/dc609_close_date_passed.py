@@ -7,7 +7,7 @@ Clears when: expected_close is set to a date after as_of, with the customer's ev
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a
 
 
@@ -24,6 +24,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M6.4",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.QUALIFICATION}),
+    clears_fields=("expected_close",),
     summary="The expected close date has passed and the deal is still open.",
     rationale="A stale close date hides a slipped deal from the forecast.",
     when=_when,

@@ -7,7 +7,7 @@ Clears when: a second active contact supports us, or the friend's support rests 
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, active_contact, ledger
 
 
@@ -24,6 +24,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M7.2",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.RELATIONSHIP}),
+    clears_fields=("contacts.stance", "contacts.caveats"),
     summary="The deal's only supporter is a personal friend.",
     rationale="Friendship is personal and moves with the person; an order needs organisational ground.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: customer.relationship is supplier or partner.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, Severity, Topic
 from ..conditions import is_a
 
 
@@ -22,6 +22,8 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M7.2",
+    topics=frozenset({Topic.RELATIONSHIP}),
+    clears_fields=("customer.relationship",),
     summary="Our relationship with the customer is personal, not organisational.",
     rationale="Personal goodwill has to be lifted into organisational trust before it can carry an order.",
     when=_when,

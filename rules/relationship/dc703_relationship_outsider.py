@@ -8,7 +8,7 @@ Clears when: customer.relationship is friend, supplier or partner.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a
 
 
@@ -22,6 +22,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M7.2",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.RELATIONSHIP}),
+    clears_fields=("customer.relationship",),
     summary="The customer still treats us as an outsider.",
     rationale="No trust, no business: an outsider is not chosen.",
     when=_when,

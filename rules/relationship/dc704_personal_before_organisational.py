@@ -9,7 +9,7 @@ Clears when: organisational_value_agreed is true.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, is_a
 
 
@@ -26,6 +26,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M7.1",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.RELATIONSHIP}),
+    clears_fields=("organisational_value_agreed",),
     summary="A person's interest is being served before the organisation's value is agreed.",
     rationale="Organisational interest first, personal interest second: the reverse order does not hold.",
     when=_when,

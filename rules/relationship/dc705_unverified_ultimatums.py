@@ -7,7 +7,7 @@ Clears when: price_pressure.verified is true.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, Phase, Severity, Topic
 from ..conditions import is_a
 
 
@@ -23,6 +23,11 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M7.5",
+    phases=frozenset({Phase.PROPOSAL, Phase.BIDDING, Phase.NEGOTIATION}),
+    yields_to=("DC706",),
+    topics=frozenset({Topic.PRICE}),
+    asks=("insider", "coach", "sponsor"),
+    clears_fields=("price_pressure.verified",),
     summary="Repeated price ultimatums, not verified: verify before conceding.",
     rationale="A pressure tactic answered with a concession teaches the customer to repeat it.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: a contact qualifies as coach, or price_pressure.verified is true.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, Phase, Severity, Topic
 from ..conditions import is_a, ledger
 
 
@@ -26,6 +26,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.BLOCK,
     section="M7.5",
+    phases=frozenset({Phase.BIDDING, Phase.NEGOTIATION}),
+    topics=frozenset({Topic.PRICE}),
+    clears_fields=("price_pressure.verified", "contacts.supporter"),
     summary="A late price concession is asked and no coach can verify the pressure.",
     rationale="An unverifiable concession at the end is money given away to a tactic.",
     when=_when,

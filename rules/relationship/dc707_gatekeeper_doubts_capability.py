@@ -8,7 +8,7 @@ Clears when: the gatekeeper's coach_conditions.trusts_our_capability is true.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, active_contact
 
 
@@ -24,6 +24,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M7.4",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.PEOPLE}),
+    clears_fields=("contacts.coach_conditions.trusts_our_capability",),
     summary="The technical gatekeeper doubts our capability: build trust with proof.",
     rationale="Doubt at the technical gate is answered by third-party proof and reference sites.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: one active contact is marked insider, at least watches, and shares 
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import ledger
 
 
@@ -22,6 +22,9 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M4.1",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.SUPPORTERS}),
+    clears_fields=("contacts.supporter", "contacts.power", "contacts.shares_information"),
     summary="No insider: find one before anything else.",
     rationale="Insiders supply schedule, budget, organisation and competitor information; the key-person strategy starts there.",
     when=_when,

@@ -7,7 +7,7 @@ Clears when: a second qualified insider is developed.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, is_a, ledger
 
 
@@ -21,6 +21,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.INFO,
     section="M4.2",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.SUPPORTERS}),
+    clears_fields=("contacts.supporter",),
     summary="Only one insider: develop more and cross-check what they say.",
     rationale="A single source of inside information cannot be verified and can be lost overnight.",
     when=_when,

@@ -6,7 +6,7 @@ Clears when: another active insider or a qualified coach is developed.
 
 from durable.lang import c, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, is_a
 
 
@@ -20,6 +20,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.BLOCK,
     section="M4.7",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.SUPPORTERS}),
+    clears_fields=("contacts.supporter", "contacts.active"),
     summary="Our insider has left the project and we have no other insider or coach.",
     rationale="Without anyone inside, the sale can no longer be steered.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: the contact's power circle is watcher or above and shares_informati
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, active_contact
 
 
@@ -25,6 +25,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M4",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.SUPPORTERS}),
+    clears_fields=("contacts.power", "contacts.shares_information"),
     summary="Marked insider, but sees nothing or does not share information.",
     rationale="Both conditions of an insider are required; otherwise the information we count on does not exist.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: the contact supports us and is in the political or core circle or i
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, active_contact
 
 
@@ -25,6 +25,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M4",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.SUPPORTERS}),
+    clears_fields=("contacts.power", "contacts.stance"),
     summary="Marked sponsor, but without power or influence, or not on our side.",
     rationale="A sponsor's value is power used in our favour; either half missing means no sponsor.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: a qualified insider or a qualified coach is developed.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, Severity
+from ...engine.rulebook import Emit, FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import is_a, ledger
 
 
@@ -22,6 +22,9 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.BLOCK,
     section="M4.3",
+    phases=PRE_SALE,
+    topics=frozenset({Topic.SUPPORTERS}),
+    clears_fields=("contacts.supporter",),
     summary="Sponsors but no insider or coach: we cannot see what happens inside.",
     rationale="Support without information leaves the sale out of our control.",
     when=_when,

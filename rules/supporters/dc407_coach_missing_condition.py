@@ -8,7 +8,7 @@ Clears when: all three coach_conditions are true for the contact.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, active_contact, unmet_coach_conditions
 
 
@@ -25,6 +25,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M4.4",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.SUPPORTERS}),
+    clears_fields=("contacts.coach_conditions",),
     summary="Marked coach, but not all three coach conditions are met.",
     rationale="Only a contact meeting all three conditions can validate the deal and co-write the plan.",
     when=_when,

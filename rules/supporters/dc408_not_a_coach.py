@@ -8,7 +8,7 @@ Clears when: the contact is re-qualified for this deal and the caveat is removed
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, is_a
 
 
@@ -22,6 +22,10 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M4.5",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    topics=frozenset({Topic.SUPPORTERS}),
+    clears_fields=("contacts.coach_conditions", "contacts.caveats"),
     summary="Marked coach, but the relationship is one that M4.5 says is not coaching.",
     rationale="Look-alike coaches give false confidence exactly when verification matters.",
     when=_when,

@@ -8,7 +8,7 @@ Clears when: a contact qualifies as coach, or as sponsor (then DC410 guides the 
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Topic
 from ..conditions import ledger
 
 
@@ -22,6 +22,10 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M4",
+    phases=PRE_SALE,
+    yields_to=("DC401", "DC403", "DC406"),
+    topics=frozenset({Topic.SUPPORTERS}),
+    clears_fields=("contacts.supporter",),
     summary="No coach and no sponsor: win a sponsor, then develop him into a coach.",
     rationale="Without a coach nobody can confirm the deal is real or tell us where each decision person stands.",
     when=_when,

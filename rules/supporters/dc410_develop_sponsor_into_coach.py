@@ -8,7 +8,7 @@ Clears when: a contact qualifies as coach.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, Severity
+from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
 from ..conditions import about, is_a, ledger, unmet_coach_conditions
 
 
@@ -22,6 +22,11 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.WARN,
     section="M4.6",
+    subject=Subject.CONTACT,
+    phases=PRE_SALE,
+    yields_to=("DC406",),
+    topics=frozenset({Topic.SUPPORTERS}),
+    clears_fields=("contacts.coach_conditions",),
     summary="We have a sponsor but no coach: develop the sponsor into a coach.",
     rationale="A sponsor is the shortest path to a coach; the plan names the conditions still missing.",
     when=_when,
