@@ -2,8 +2,9 @@
 
 Facts carry only plain JSON types of one kind per field (durable-rules compares
 strings and numbers silently wrongly): dates become day counts against
-`as_of`, unknown booleans become the string "unknown", lists stay lists of
-canonical enum values. Nothing here reads the clock.
+`as_of`, booleans that can be unknown become "yes" / "no" / "unknown" (absent
+in the record = unknown, never "no"), unknown power ranks -1, lists stay lists
+of canonical enum values. Nothing here reads the clock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from .model import Contact, Deal
 from .playbook import STAGE_TAGS, StageModel
 from .vocabulary import STATE_GRADE_RANK, CoachCaveat, PowerCircle, Role, SupporterKind
 
-POWER_RANK = {circle: rank for rank, circle in enumerate(PowerCircle)}
+# Power circles as numbers for comparisons (M3.3). Unknown power is -1: below every known circle, so
+# "at least a watcher" (rank >= 1) and "political or core" (rank >= 2) never hold for it; a rule that
+# means "known to be weak" must test rank >= 0 as well.
+POWER_RANK = {
+    PowerCircle.UNKNOWN: -1,
+    PowerCircle.UNAWARE: 0,
+    PowerCircle.WATCHER: 1,
+    PowerCircle.POLITICAL: 2,
+    PowerCircle.CORE: 3,
+}
 
 
 def money(value: float) -> float:
@@ -92,7 +102,8 @@ CONTACT_SOURCES: dict[str, tuple[str, ...]] = {
     "power_rank": (".power",),
     "has_caveat": (".caveats",),
     "has_role": (".roles",),
-    "never_contacted": (".last_contact",),
+    "met": (".met", ".last_contact"),
+    "has_last_contact": (".last_contact",),
     "days_since_contact": (".last_contact", "as_of"),
     "on_committee": ("decision.committee",),
 }
@@ -128,7 +139,8 @@ def _contact_fact(contact: Contact, deal: Deal) -> dict:
         "shares_information": tri_state(contact.shares_information),
         "avoids_conflict": tri_state(contact.avoids_conflict),
         "personal_interest_engaged": contact.personal_interest_engaged,
-        "never_contacted": contact.last_contact is None,
+        "met": tri_state(contact.contacted),
+        "has_last_contact": contact.last_contact is not None,
         "days_since_contact": (deal.as_of - contact.last_contact).days if contact.last_contact else 0,
         "active": contact.active,
         "on_committee": contact.id in deal.decision.committee,
@@ -160,7 +172,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "has_entry_step": entry_index is not None,
             "entry_tag": {tag: tag in entry_tags for tag in STAGE_TAGS},
             "solution": deal.solution.value,
-            "state_owned": deal.customer.state_owned,
+            "state_owned": tri_state(deal.customer.state_owned),
             "credit": deal.customer.credit.value if deal.customer.credit else "unknown",
             "relationship": deal.customer.relationship.value if deal.customer.relationship else "unknown",
             "customer_state": deal.customer_state.value if deal.customer_state else "unknown",
@@ -218,7 +230,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "has_what": objective.what is not None,
             "has_how_much": objective.how_much is not None,
             "has_when": objective.when is not None,
-            "confirmed_by_customer": objective.confirmed_by_customer,
+            "confirmed_by_customer": tri_state(objective.confirmed_by_customer),
             "shaped_by": objective.shaped_by.value,
             "meaning_agreed": tri_state(objective.meaning_agreed),
         },

@@ -62,7 +62,7 @@ class Contact(Record):
     name: Text
     title: Text | None = None
     roles: list[term(Role)] = Field(default_factory=list)  # type: ignore[valid-type]
-    power: term(PowerCircle) = PowerCircle.UNAWARE  # type: ignore[valid-type]
+    power: term(PowerCircle) = PowerCircle.UNKNOWN  # type: ignore[valid-type]
     stance: term(Stance) = Stance.UNKNOWN  # type: ignore[valid-type]
     supporter: list[term(SupporterKind)] = Field(default_factory=list)  # type: ignore[valid-type]
     coach_conditions: CoachConditions = CoachConditions()
@@ -72,6 +72,11 @@ class Contact(Record):
     personal_interest_engaged: bool = False
     brain: term(BrainQuadrant) | None = None  # type: ignore[valid-type]
     last_contact: dt.date | None = None
+    met: bool | None = Field(
+        default=None,
+        description="Whether we have ever met this person: false = never met; absent = not recorded "
+        "(a last_contact date also means we have met).",
+    )
     active: bool = True
 
     _lists = field_validator("roles", "supporter", "caveats", mode="before")(_as_list)
@@ -83,13 +88,24 @@ class Contact(Record):
             raise ValueError("lists each value once; remove the repeated one")
         return values
 
+    @model_validator(mode="after")
+    def _met_agrees_with_last_contact(self) -> Contact:
+        if self.met is False and self.last_contact is not None:
+            raise ValueError("met: false (never met) but last_contact gives a date; keep one of them")
+        return self
+
+    @property
+    def contacted(self) -> bool | None:
+        """Have we met this person: True, False (never) or None (not recorded)."""
+        return True if self.last_contact is not None else self.met
+
 
 class Customer(Record):
     """The buying organisation."""
 
     name: Text
     industry: Text | None = None
-    state_owned: bool = False
+    state_owned: bool | None = Field(default=None, description="State-owned (国企): true or false; absent = not recorded.")
     credit: term(Credit) | None = None  # type: ignore[valid-type]
     relationship: term(Relationship) | None = None  # type: ignore[valid-type]
 
@@ -99,7 +115,7 @@ class Budget(Record):
 
     amount: Money | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
-    evidence: term(BudgetEvidence) = BudgetEvidence.NONE  # type: ignore[valid-type]
+    evidence: term(BudgetEvidence) = BudgetEvidence.UNKNOWN  # type: ignore[valid-type]
     source: Text | None = None
     plan_approved: bool | None = None
     funds_in_place: bool | None = None
@@ -112,7 +128,9 @@ class Objective(Record):
     what: Text | None = None
     how_much: Money | None = None
     when: dt.date | None = None
-    confirmed_by_customer: bool = False
+    confirmed_by_customer: bool | None = Field(
+        default=None, description="Has the customer confirmed the objective: true or false; absent = not recorded."
+    )
     shaped_by: term(ShapedBy) = ShapedBy.UNKNOWN  # type: ignore[valid-type]
     meaning_agreed: bool | None = None
 

@@ -27,12 +27,13 @@ class Role(StrEnum):
 
 
 class PowerCircle(StrEnum):
-    """How much a person can move the outcome (M3.3), weakest first."""
+    """How much a person can move the outcome (M3.3), weakest first; `unknown` = not found out yet."""
 
     UNAWARE = "unaware"
     WATCHER = "watcher"
     POLITICAL = "political"
     CORE = "core"
+    UNKNOWN = "unknown"
 
 
 class Stance(StrEnum):
@@ -71,12 +72,13 @@ class BrainQuadrant(StrEnum):
 
 
 class BudgetEvidence(StrEnum):
-    """What a budget figure rests on (M5.5), strongest first."""
+    """What a budget figure rests on (M5.5), strongest first; `unknown` = not recorded."""
 
     CUSTOMER_DOCUMENT = "customer_document"
     CUSTOMER_STATEMENT = "customer_statement"
     OUR_ESTIMATE = "our_estimate"
     NONE = "none"
+    UNKNOWN = "unknown"
 
 
 class ShapedBy(StrEnum):
@@ -171,6 +173,7 @@ ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
         "看着事情发生的人": PowerCircle.WATCHER, "旁观者": PowerCircle.WATCHER,
         "政治圈": PowerCircle.POLITICAL, "能让事情发生的人": PowerCircle.POLITICAL,
         "核心圈": PowerCircle.CORE, "掌控结果的人": PowerCircle.CORE,
+        "不清楚": PowerCircle.UNKNOWN, "未知": PowerCircle.UNKNOWN,
     },
     Stance: {
         "支持": Stance.SUPPORTS, "支持我方": Stance.SUPPORTS, "support": Stance.SUPPORTS, "supportive": Stance.SUPPORTS,
@@ -194,6 +197,7 @@ ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
         "客户口头": BudgetEvidence.CUSTOMER_STATEMENT, "客户说的": BudgetEvidence.CUSTOMER_STATEMENT,
         "我方估计": BudgetEvidence.OUR_ESTIMATE, "我们估计": BudgetEvidence.OUR_ESTIMATE,
         "无": BudgetEvidence.NONE, "没有": BudgetEvidence.NONE,
+        "不清楚": BudgetEvidence.UNKNOWN, "未知": BudgetEvidence.UNKNOWN,
     },
     ShapedBy: {
         "我方": ShapedBy.US, "我们": ShapedBy.US, "竞争对手": ShapedBy.COMPETITOR,
