@@ -1,7 +1,10 @@
 """DC105 stalled-in-stage — the deal has stayed in its stage longer than the stage model allows (M1.3).
 
 Why: staying in one stage too long is itself a warning sign: the rep is stuck
-before a milestone, and a manager should step in.
+before a milestone, and a manager should step in. Before the contract the cause
+is on the way to the order (approval, funds, a decision, a competitor); after it
+(the customer's step is tagged `after_contract`) it is acceptance or payment
+holding up, so the text follows the customer's step.
 Clears when: the deal reaches the stage's milestones and moves on, or stage_entered is corrected.
 """
 
@@ -28,6 +31,10 @@ RULE = FindingRule(
     rationale="A deal that stops moving is stuck before a milestone; the longer it sits, the less likely it moves.",
     when=_when,
     then=lambda match: Emit(
-        params={"days": match["deal"]["days_in_stage"], "limit": match["deal"]["stall_days"]}
+        params={
+            "days": match["deal"]["days_in_stage"],
+            "limit": match["deal"]["stall_days"],
+            "after_contract": match["deal"]["step_tag"]["after_contract"],
+        }
     ),
 )
