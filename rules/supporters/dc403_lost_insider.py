@@ -23,7 +23,9 @@ RULE = FindingRule(
     subject=Subject.CONTACT,
     phases=PRE_SALE,
     topics=frozenset({Topic.SUPPORTERS}),
-    clears_fields=("contacts.supporter", "contacts.active"),
+    clears_fields=(
+        "contacts.supporter", "contacts.active", "contacts.power", "contacts.shares_information", "contacts.coach_conditions", "contacts.caveats",
+    ),
     summary="Our insider has left the project and we have no other insider or coach.",
     rationale="Without anyone inside, the sale can no longer be steered.",
     when=_when,
