@@ -2,6 +2,10 @@
 
 Why: time and resources are never enough; the grade says how much to invest:
 control the time: references, a tailored solution, trials.
+It yields to findings that say hold back: the customer's state says a later
+grade (DC605), late entry or a competitor's objective (DC107, DC503), SOE funds
+not in place (DC109), below the funnel (DC607). The text follows the customer's
+state when it is known (waiting on a decision, incumbent failing).
 Clears when: informational; it changes with expected_close (a different grade gives different advice).
 """
 
@@ -22,10 +26,13 @@ RULE = FindingRule(
     severity=Severity.INFO,
     section="M6.4",
     phases=PRE_SALE,
+    yields_to=("DC605", "DC107", "DC503", "DC109", "DC607"),
     topics=frozenset({Topic.QUALIFICATION}),
     clears_fields=("expected_close", "customer_state"),
     summary="Grade B: control the time: references, a tailored solution, trials.",
     rationale="Resources follow the grade: the nearer and surer the close, the more we commit.",
     when=_when,
-    then=lambda match: Emit(params={"days_to_close": match["deal"]["days_to_close"]}),
+    then=lambda match: Emit(
+        params={"days_to_close": match["deal"]["days_to_close"], "state": match["deal"]["customer_state"]}
+    ),
 )

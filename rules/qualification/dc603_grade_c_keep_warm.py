@@ -2,6 +2,7 @@
 
 Why: time and resources are never enough; the grade says how much to invest:
 keep attention and maintain relationships at low cost.
+It yields to DC605 when the customer's state says a later grade still.
 Clears when: informational; it changes with expected_close (a different grade gives different advice).
 """
 
@@ -22,10 +23,13 @@ RULE = FindingRule(
     severity=Severity.INFO,
     section="M6.4",
     phases=PRE_SALE,
+    yields_to=("DC605",),
     topics=frozenset({Topic.QUALIFICATION}),
     clears_fields=("expected_close", "customer_state"),
     summary="Grade C: keep attention and maintain relationships at low cost.",
     rationale="Resources follow the grade: the nearer and surer the close, the more we commit.",
     when=_when,
-    then=lambda match: Emit(params={"days_to_close": match["deal"]["days_to_close"]}),
+    then=lambda match: Emit(
+        params={"days_to_close": match["deal"]["days_to_close"], "state": match["deal"]["customer_state"]}
+    ),
 )

@@ -2,6 +2,9 @@
 
 Why: time and resources are never enough; the grade says how much to invest:
 watch when time allows and look for triggers (incumbent quality problems, service failures, upgrades, personnel changes).
+It yields to DC108: when the customer is brewing the project or implementing,
+meeting the decision level now is the cheapest move and the trigger itself
+(M2.1); "watch when time allows" would contradict it.
 Clears when: informational; it changes with expected_close (a different grade gives different advice).
 """
 
@@ -22,10 +25,13 @@ RULE = FindingRule(
     severity=Severity.INFO,
     section="M6.4",
     phases=PRE_SALE,
+    yields_to=("DC108",),
     topics=frozenset({Topic.QUALIFICATION}),
     clears_fields=("expected_close", "customer_state"),
     summary="Grade D: watch when time allows and look for triggers (incumbent quality problems, service failures, upgrades, personnel changes).",
     rationale="Resources follow the grade: the nearer and surer the close, the more we commit.",
     when=_when,
-    then=lambda match: Emit(params={"days_to_close": match["deal"]["days_to_close"]}),
+    then=lambda match: Emit(
+        params={"days_to_close": match["deal"]["days_to_close"], "state": match["deal"]["customer_state"]}
+    ),
 )
