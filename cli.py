@@ -15,7 +15,7 @@ from .engine import api
 from .engine.errors import DealcoachError, DealInputError, InputProblem
 from .engine.loading import read_document, validate_deal
 from .engine.model import Deal
-from .engine.playbook import LANGUAGES
+from .engine.playbook import LANGUAGES, PURPOSES
 from .engine.rendering import FORMATS, Renderer
 from .rules import catalog, documentation
 
@@ -162,11 +162,14 @@ def cli() -> None:
     "--since", "previous_file", type=click.Path(exists=True, dir_okay=False),
     help="The same deal's previous version: show new and cleared risks, done actions, stage and grade movement.",
 )
+@click.option("--purpose", type=click.Choice(PURPOSES), help="The coming meeting's purpose: what serves it is ranked first.")
+@click.option("--all", "show_all", is_flag=True, help="Show every card, not only the first ones, and how each is settled.")
+@click.option("--explain", is_flag=True, help="Show each finding's rule, section, record fields and reasoning.")
 @with_crm_options
 @playbook_option
 def review(
     deal: str, lang: str, fmt: str, as_of: dt.date | None, change_file: str | None, previous_file: str | None,
-    crm: str | None, mapping: str | None, playbook: Path | None,
+    purpose: str | None, show_all: bool, explain: bool, crm: str | None, mapping: str | None, playbook: Path | None,
 ) -> None:
     """Coach one deal: findings ranked, blocking risks first, each with why it fired.
 
@@ -181,18 +184,19 @@ def review(
             previous = _read(previous_file, book, None)  # a deal file, with its own as_of
             result = api.changes(previous, _read(deal, book, as_of, crm, mapping), playbook=book)
         elif change_file is None:
-            result = api.review(_read(deal, book, as_of, crm, mapping), playbook=book)
+            result = api.review(_read(deal, book, as_of, crm, mapping), playbook=book, purpose=purpose)
         else:
             change = read_document(change_file)
             if not isinstance(change, dict):
                 raise DealInputError(change_file, [InputProblem("", "a what-if change is a mapping of deal fields to change")])
             result = api.what_if(_document(deal, as_of, crm, mapping), change, playbook=book)
-    click.echo(Renderer(book).render(result, lang=lang, fmt=fmt), nl=False)
+    click.echo(Renderer(book).render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain), nl=False)
 
 
 @cli.command()
 @click.argument("deal", metavar="DEAL")
 @click.option("--to", "to_stage", required=True, help="Target stage: id, Chinese or English name.")
+@click.option("--explain", is_flag=True, help="Show each blocking finding's rule, section, record fields and reasoning.")
 @lang_option
 @format_option
 @as_of_option
@@ -200,7 +204,7 @@ def review(
 @playbook_option
 @click.pass_context
 def gate(
-    ctx: click.Context, deal: str, to_stage: str, lang: str, fmt: str, as_of: dt.date | None, crm: str | None,
+    ctx: click.Context, deal: str, to_stage: str, explain: bool, lang: str, fmt: str, as_of: dt.date | None, crm: str | None,
     mapping: str | None, playbook: Path | None,
 ) -> None:
     """May DEAL advance to stage --to? Exit 0 if yes, 1 if not (see README "Exit codes")."""
@@ -210,7 +214,7 @@ def gate(
             result = api.gate(_read(deal, book, as_of, crm, mapping), to_stage, playbook=book)
     except api.UnknownStageError as error:
         raise click.BadParameter(str(error), param_hint="--to") from None
-    click.echo(Renderer(book).render(result, lang=lang, fmt=fmt), nl=False)
+    click.echo(Renderer(book).render(result, lang=lang, fmt=fmt, explain=explain), nl=False)
     if not result.allowed:
         ctx.exit(GATE_BLOCKED)
 

@@ -13,17 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from ..rules import catalog
-from . import rendering
+from . import coaching, rendering
 from .brief import Brief, build_brief
 from .errors import DealcoachError, DealInputError, InputProblem
 from .evaluation import evaluate
 from .facts import Position, build_facts, locate
 from .loading import check_deal, read_deal, read_document, validate_deal
 from .model import Deal
-from .playbook import Playbook
+from .playbook import PURPOSES, Playbook
 from .playbook import load_playbook as _load_playbook
 from .report import Changes, Finding, GateResult, Person, Report, StagePosition, UnmetMilestone, WhatIfResult
-from .rulebook import Kind
+from .rulebook import Kind, Mark
 from .version import VERSION
 from .vocabulary import SupporterKind
 from .whatif import merge_patch
@@ -33,10 +33,14 @@ DealLike = Deal | Mapping[str, Any] | str | Path
 PlaybookLike = Playbook | str | Path | None
 
 
-class UnknownStageError(DealcoachError):
-    """A gate target that is not a stage of the deal's stage model (a usage error)."""
+class UsageError(DealcoachError):
+    """A call the API cannot answer as asked (exit 2 on the command line)."""
 
     exit_code = 2
+
+
+class UnknownStageError(UsageError):
+    """A gate target that is not a stage of the deal's stage model (a usage error)."""
 
 
 @lru_cache(maxsize=16)
@@ -71,8 +75,19 @@ def _step(position: Position, index: int) -> StagePosition:
     return StagePosition(index=index, id=step.id, name=step.name.model_dump())
 
 
-def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None) -> Report:
-    outcome = evaluate(catalog(), book.thresholds, build_facts(deal, position, gate_to=gate_to))
+def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None, purpose: str | None = None) -> Report:
+    rulebook = catalog()
+    outcome = evaluate(rulebook, book.thresholds, build_facts(deal, position, gate_to=gate_to))
+    reached = [found[1].id for spelling in deal.milestones if (found := position.model.find_milestone(spelling))]
+    phase = coaching.deal_phase(position.model, position.stage_index, reached)
+    days_to_close = (deal.expected_close - deal.as_of).days if deal.expected_close else None
+    findings, cards, suppressed = coaching.coach(
+        rulebook, book, outcome.findings, phase=phase, days_to_close=days_to_close, purpose=purpose
+    )
+    milestone_order = [m.id for stage in position.model.stages for m in stage.milestones]
+    next_milestones = sorted(
+        {f.params["milestone"] for f in findings if f.mark == Mark.NEXT_MILESTONE}, key=milestone_order.index
+    )
     grades = [d.params["letter"] for d in outcome.derived if d.name == "grade"]
     qualified: dict[str, list[str]] = {}
     for derived in outcome.derived:
@@ -85,6 +100,7 @@ def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None)
         )
         for c in deal.contacts
     ]
+    grade = grades[0] if grades else None
     return Report(
         deal_id=deal.id,
         deal_name=deal.name,
@@ -98,24 +114,34 @@ def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None)
         stage=_stage(position, position.stage_index),
         buying_step=_step(position, position.step_index),
         days_in_stage=(deal.as_of - deal.stage_entered).days,
-        grade=grades[0] if grades else None,
+        grade=grade,
         ruleset_version=f"{VERSION}+{book.version_tag}",
-        findings=outcome.findings,
+        phase=phase.value,
+        purpose=purpose,
+        next_milestones=next_milestones,
+        stake=coaching.stake(cards, grade, deal.amount, book.priority, book.thresholds.funnel_min_amount),
+        findings=findings,
+        cards=cards,
+        suppressed=suppressed,
         derived=outcome.derived,
         people=people,
     )
 
 
-def review(deal: DealLike, *, playbook: PlaybookLike = None) -> Report:
-    """The coaching for one deal: every finding, block risks first."""
+def review(deal: DealLike, *, playbook: PlaybookLike = None, purpose: str | None = None) -> Report:
+    """The coaching for one deal: findings in priority order, on cards, folded beyond the playbook's limit.
+
+    `purpose` (one of PURPOSES, e.g. "negotiation") ranks first what serves the coming meeting."""
     book = load_playbook(playbook)
-    return _review_checked(load_deal(deal, book), book)
+    return _review_checked(load_deal(deal, book), book, purpose)
 
 
-def _review_checked(checked: Deal, book: Playbook) -> Report:
+def _review_checked(checked: Deal, book: Playbook, purpose: str | None = None) -> Report:
     """Review a deal that load_deal or validate_deal has already checked."""
+    if purpose is not None and purpose not in PURPOSES:
+        raise UsageError(f"purpose {purpose!r} is not known; allowed: {', '.join(PURPOSES)}")
     position = locate(checked, book.stage_models[checked.stage_model])
-    return _report(checked, book, position, gate_to=None)
+    return _report(checked, book, position, gate_to=None, purpose=purpose)
 
 
 def gate(deal: DealLike, to: str, *, playbook: PlaybookLike = None) -> GateResult:
@@ -132,7 +158,7 @@ def gate(deal: DealLike, to: str, *, playbook: PlaybookLike = None) -> GateResul
     report = _report(checked, book, position, gate_to=target if advance else None)
     unmet = []
     for finding in report.findings:
-        if finding.code == "DC101":
+        if finding.mark == Mark.UNMET_MILESTONE:
             stage_index = finding.params["stage_index"]
             milestone = model.find_milestone(finding.params["milestone"])
             assert milestone is not None
@@ -179,7 +205,7 @@ def brief(
     checked = load_deal(deal, book)
     report = _review_checked(checked, book)
     order = [m.id for stage in book.stage_models[checked.stage_model].stages for m in stage.milestones]
-    return build_brief(checked, report, attendees, meeting_date, purpose, order)
+    return build_brief(catalog(), checked, report, attendees, meeting_date, purpose, order)
 
 
 def _diff(before: Report, after: Report) -> tuple[list[Finding], list[Finding], list[Finding]]:
@@ -224,9 +250,15 @@ def changes(previous: DealLike | Report, current: DealLike | Report, *, playbook
     )
 
 
-def render(result: Report | GateResult | WhatIfResult | Changes, *, lang: str = "zh", fmt: str = "text", playbook: PlaybookLike = None) -> str:
-    """A report or gate result as text, markdown or JSON, in Chinese or English."""
-    return rendering.Renderer(load_playbook(playbook)).render(result, lang=lang, fmt=fmt)
+def render(
+    result: Report | GateResult | WhatIfResult | Changes, *, lang: str = "zh", fmt: str = "text", playbook: PlaybookLike = None,
+    show_all: bool = False, explain: bool = False,
+) -> str:
+    """A report or gate result as text, markdown or JSON, in Chinese or English.
+
+    Text and markdown show the first cards only unless `show_all`; `explain` adds each finding's rule,
+    record paths and reasoning. JSON always holds everything, folded findings marked `"folded": true`."""
+    return rendering.Renderer(load_playbook(playbook)).render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain)
 
 
 def render_text(result: Report | GateResult | WhatIfResult | Changes, *, lang: str = "zh", playbook: PlaybookLike = None) -> str:

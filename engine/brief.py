@@ -16,25 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from .errors import DealInputError, InputProblem
 from .model import Deal
 from .report import Finding, Report
-from .rulebook import Severity
-
-# Information gaps (findings that mean "we do not know X") and who can tell us, in the order to ask.
-GAPS: dict[str, tuple[str, ...]] = {
-    "DC301": ("insider", "procurement_organiser", "coach"),
-    "DC309": ("procurement_organiser", "decision_maker", "insider", "coach"),
-    "DC505": ("purchaser", "decision_maker", "coach"),
-    "DC109": ("purchaser", "decision_maker"),
-    "DC502": ("decision_maker", "user", "sponsor"),
-    "DC501": ("decision_maker", "user"),
-    "DC504": ("technical_gatekeeper", "user", "insider", "coach"),
-    "DC506": ("user", "technical_gatekeeper"),
-    "DC313": ("procurement_organiser", "insider", "coach"),
-    "DC302": ("user", "insider", "procurement_organiser"),
-    "DC705": ("insider", "coach", "sponsor"),
-}
-# Findings about one person that a meeting with that person works on directly.
-PERSONAL = ("DC304", "DC303", "DC407", "DC410", "DC404", "DC405", "DC307", "DC308", "DC306", "DC707", "DC311", "DC312", "DC701", "DC704")
-
+from .rulebook import Mark, Rulebook, Severity, Subject
 
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -80,22 +62,28 @@ def _kinds(contact) -> set[str]:
 
 
 def build_brief(
-    deal: Deal, report: Report, attendees: list[str], meeting_date: dt.date, purpose: str, milestone_order: list[str]
+    rulebook: Rulebook, deal: Deal, report: Report, attendees: list[str], meeting_date: dt.date, purpose: str,
+    milestone_order: list[str],
 ) -> Brief:
-    """The brief for a meeting with `attendees` (contact ids of the deal)."""
+    """The brief for a meeting with `attendees` (contact ids of the deal).
+
+    Information gaps are the findings whose rule `asks` someone; a person's risks are
+    the findings whose rule is about a contact; questions come in the findings' priority order.
+    """
     people = {c.id: c for c in deal.contacts}
     unknown = [a for a in attendees if a not in people]
     if unknown:
         known = ", ".join(people) or "none"
         raise DealInputError("brief", [InputProblem("attendees", f"not contact ids of this deal: {', '.join(unknown)}; known: {known}")])
     findings = report.findings
-    gaps = [f for f in findings if f.code in GAPS]
+    rules = rulebook.findings
+    gaps = [f for f in findings if rules[f.code].asks]
     rows = []
     for contact_id in attendees:
         contact = people[contact_id]
         kinds = _kinds(contact)
-        ask = [f.code for f in gaps if kinds & set(GAPS[f.code])]
-        risks = [f for f in findings if f.subject == contact_id and f.code in PERSONAL]
+        ask = [f.code for f in gaps if kinds & set(rules[f.code].asks)]
+        risks = [f for f in findings if f.subject == contact_id and rules[f.code].subject == Subject.CONTACT]
         rows.append(
             Attendee(
                 id=contact.id, name=contact.name, title=contact.title, roles=[r.value for r in contact.roles],
@@ -108,8 +96,7 @@ def build_brief(
         askers = [row.id for row in rows if finding.code in row.ask]
         if askers and finding.code not in [q.code for q in questions]:
             questions.append(Question(code=finding.code, ask=askers))
-    questions.sort(key=lambda q: list(GAPS).index(q.code))
-    next_milestones = sorted((f.params["milestone"] for f in findings if f.code == "DC106"), key=milestone_order.index)
+    next_milestones = sorted((f.params["milestone"] for f in findings if f.mark == Mark.NEXT_MILESTONE), key=milestone_order.index)
     return Brief(
         meeting_date=meeting_date,
         purpose=purpose,

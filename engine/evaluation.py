@@ -147,6 +147,8 @@ class _Evaluation:
                 params=emitted.params,
                 evidence=sorted(evidence),
                 chain=[*chain, fired],
+                clears_fields=list(rule.clears_fields),
+                mark=rule.mark.value if rule.mark else None,
                 text=None,
             )
         )

@@ -211,7 +211,7 @@ def digest(record: dict) -> dict:
         return record
     report = record["report"]
     keep = ("deal_id", "deal_name", "owner", "currency", "amount", "stage_model", "stage", "buying_step", "grade", "expected_close")
-    findings = [{k: f.get(k) for k in ("code", "subject", "symbol", "kind", "severity", "params")} for f in report["findings"]]
+    findings = [{k: f.get(k) for k in ("code", "subject", "symbol", "kind", "severity", "mark", "params")} for f in report["findings"]]
     return {"ok": True, "source": record["source"], "report": {**{k: report[k] for k in keep}, "findings": findings}}
 
 

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from .errors import PlaybookError
+from .phases import Phase, Topic
 from .vocabulary import fold
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "playbooks" / "default"
@@ -42,6 +43,7 @@ class Milestone(_Strict):
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: Localised
+    signs_contract: bool = False  # reaching it means the contract is signed: pre-sale advice stops
 
 
 class BuyingStep(_Strict):
@@ -71,6 +73,7 @@ class Stage(_Strict):
     milestones: list[Milestone] = Field(default_factory=list)
     stall_days: Annotated[int, Field(ge=1)] | None = None
     tags: list[StageTag] = Field(default_factory=list)
+    phase: Phase | None = None  # where the stage stands in the sale; inferred from tags and position when absent
 
 
 class StageModel(_Strict):
@@ -115,6 +118,20 @@ class StageModel(_Strict):
         wanted = spelling.strip()
         return index.get(wanted, index.get(fold(wanted)))
 
+    def phase_of(self, index: int) -> Phase:
+        """The phase of stage `index`: as declared, else inferred (after_contract and negotiation tags,
+        the first stage qualifies, the last before negotiation bids, the rest enter or propose)."""
+        stage = self.stages[index]
+        if stage.phase is not None:
+            return stage.phase
+        if "after_contract" in stage.tags:
+            return Phase.AFTER_CONTRACT
+        if "negotiation" in stage.tags:
+            return Phase.NEGOTIATION
+        if index == 0:
+            return Phase.QUALIFY
+        return Phase.ENTRY if index == 1 else Phase.PROPOSAL
+
     def find_stage(self, spelling: str) -> int | None:
         """Index of the stage named by id, Chinese or English name."""
         return self._lookup(self._stages, spelling)  # type: ignore[return-value]
@@ -149,6 +166,33 @@ class Thresholds(_Strict):
         return self
 
 
+PURPOSES = ("first_visit", "technical_exchange", "proposal", "negotiation", "tender_clarification", "acceptance")
+
+
+class Priority(_Strict):
+    """The priority model: how a finding's score is made (README "Priority"). A company playbook may tune it.
+
+    score = severity weight
+          + focus, when the rule's topics are the focus of the deal's phase (full for the phase's
+            first topic, two thirds for the others)
+          + urgency × (1 − days to close ÷ urgency_days), for focus and blocking findings when the close is near
+          + purpose, when the rule's topics serve the meeting's purpose (brief, review --purpose)
+    A card scores as its best finding, plus `per_extra_finding` for each other finding it holds (at most 3).
+    """
+
+    severity: dict[Literal["block", "warn", "info"], int] = {"block": 100, "warn": 50, "info": 10}
+    focus: int = Field(30, ge=0, le=1000)
+    urgency: int = Field(20, ge=0, le=1000)
+    urgency_days: int = Field(90, ge=1, le=3650)
+    purpose: int = Field(40, ge=0, le=1000)
+    per_extra_finding: int = Field(5, ge=0, le=100)
+    shown: int = Field(8, ge=1, le=100)  # cards shown by default; blocking cards are always shown
+    first_moves: int = Field(3, ge=1, le=10)  # actions in "do these first"
+    phase_focus: dict[Phase, list[Topic]] = {}
+    purpose_topics: dict[Literal[PURPOSES], list[Topic]] = {}  # type: ignore[valid-type]
+    grade_weight: dict[Literal["A", "B", "C", "D", "-"], float] = {"A": 1.0, "B": 0.8, "C": 0.6, "D": 0.4, "-": 0.7}
+
+
 @dataclass(frozen=True)
 class Playbook:
     """Everything a review needs besides the deal: stage models, thresholds, wording."""
@@ -157,12 +201,14 @@ class Playbook:
     thresholds: Thresholds
     terms: dict[str, dict[str, str]]
     template_dirs: tuple[Path, ...]
+    priority: Priority = Priority()
 
     @cached_property
     def version_tag(self) -> str:
         """Identifies everything that can change a decision: thresholds and stage models."""
         content = {
             "thresholds": self.thresholds.model_dump(),
+            "priority": self.priority.model_dump(mode="json"),
             "stage_models": {k: v.model_dump() for k, v in sorted(self.stage_models.items())},
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
@@ -188,13 +234,17 @@ def _validated(model: type[BaseModel], data: object, path: Path) -> BaseModel:
         raise PlaybookError(f"{path}: invalid {model.__name__}: {problems}") from None
 
 
-def _layer(directory: Path, models: dict, thresholds: dict, terms: dict) -> None:
+def _layer(directory: Path, models: dict, thresholds: dict, terms: dict, priority: dict) -> None:
     settings = directory / "playbook.yaml"
     if settings.exists():
         data = _read_yaml(settings) or {}
-        if not isinstance(data, dict) or set(data) - {"thresholds"}:
-            raise PlaybookError(f"{settings}: expected a mapping with the key 'thresholds'")
+        if not isinstance(data, dict) or set(data) - {"thresholds", "priority"}:
+            raise PlaybookError(f"{settings}: expected a mapping with the keys 'thresholds' and 'priority'")
         thresholds.update(data.get("thresholds") or {})
+        extra = data.get("priority") or {}
+        if not isinstance(extra, dict):
+            raise PlaybookError(f"{settings}: 'priority' must be a mapping")
+        priority.update(extra)
     for path in sorted((directory / "stage_models").glob("*.yaml")):
         model = _validated(StageModel, _read_yaml(path), path)
         models[model.id] = model  # type: ignore[attr-defined]
@@ -218,11 +268,13 @@ def load_playbook(custom_dir: Path | str | None = None) -> Playbook:
     models: dict[str, StageModel] = {}
     thresholds: dict = {}
     terms: dict[str, dict[str, str]] = {language: {} for language in LANGUAGES}
+    priority: dict = {}
     for directory in directories:
-        _layer(directory, models, thresholds, terms)
+        _layer(directory, models, thresholds, terms, priority)
     return Playbook(
         stage_models=models,
         thresholds=_validated(Thresholds, thresholds, directories[-1] / "playbook.yaml"),  # type: ignore[arg-type]
         terms=terms,
         template_dirs=tuple(d / "templates" for d in reversed(directories)),
+        priority=_validated(Priority, priority, directories[-1] / "playbook.yaml"),  # type: ignore[arg-type]
     )

@@ -19,9 +19,9 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from .errors import PlaybookError
 from .playbook import LANGUAGES, Playbook
-from .report import ChainStep, Changes, Finding, FindingText, GateResult, Report, WhatIfResult
+from .report import Card, CardText, ChainStep, Changes, Finding, FindingText, GateResult, Report, WhatIfResult
 from .rollup import Rollup, RollupChanges
-from .rulebook import Kind, Severity
+from .rulebook import Kind, Mark, Severity
 
 FORMATS = ("text", "markdown", "json")
 BLOCKS = ("title", "why", "action", "clears")
@@ -126,6 +126,9 @@ class Renderer:
                 "stage": report.stage.name[lang],
                 "buying_step": report.buying_step.name[lang],
                 "days_in_stage": report.days_in_stage,
+                "currency": report.currency,
+                "amount": report.amount,
+                "phase": report.phase,
             },
             "thresholds": self.playbook.thresholds.model_dump(),
             "owner": report.owner or self.term(lang, "label.we"),
@@ -150,9 +153,48 @@ class Renderer:
         return FindingText(**parts)
 
     def localise(self, report: Report, lang: str) -> Report:
-        """The report with every finding's text filled in `lang`."""
+        """The report with every finding's and every card's text filled in `lang`."""
         findings = [f.model_copy(update={"text": self.finding_text(f, report, lang)}) for f in report.findings]
-        return report.model_copy(update={"findings": findings, "language": lang})
+        by_identity = {(f.code, f.subject): f for f in findings}
+        cards = []
+        for card in report.cards:
+            members = [by_identity[(f.code, f.subject)] for f in card.findings]
+            cards.append(card.model_copy(update={"findings": members, "text": self.card_text(card, members, report, lang)}))
+        return report.model_copy(update={"findings": findings, "cards": cards, "language": lang})
+
+    def card_text(self, card: Card, members: list[Finding], report: Report, lang: str) -> CardText:
+        """One card's text: a person's card names them and lists what is wrong; a rule's card lists its subjects."""
+        texts = [f.text for f in members]
+        assert all(texts)
+        top = texts[0]
+        first = lambda text: text.first or text.title  # noqa: E731
+        if card.kind == "person":
+            person = next((p for p in report.people if p.id == card.subject), None)
+            name = self._helpers(report, lang)["who"](person.name, person.title or "") if person else card.subject
+            shorts = self.term(lang, "card.join").join(t.short or t.title for t in texts)
+            title = self.term(lang, "card.person").format(who=name, items=shorts)
+            also = [first(t) for t in texts[1:]]
+        elif card.kind == "rule":
+            items = self.term(lang, "list.separator").join(t.item or t.title for t in texts)
+            title = self.term(lang, "card.rule").format(short=top.short or top.title, items=items, count=len(texts))
+            also = []
+        else:
+            title, also = top.title, []
+        return CardText(title=title, why=top.why, action=top.action, first=first(top), clears=top.clears, also=also)
+
+    def short_name(self, code: str, lang: str) -> str:
+        """A rule's short name (its template's `short` block), for lists and roll-ups."""
+        name = f"findings/{lang}/{code}.j2"
+        try:
+            template = self.env.get_template(name)
+        except jinja2.TemplateNotFound:
+            raise PlaybookError(f"template {name} is missing") from None
+        if "short" not in template.blocks:
+            return self.term(lang, f"rule.{code}")
+        try:
+            return "".join(template.blocks["short"](template.new_context({}))).strip()
+        except (jinja2.UndefinedError, SecurityError) as error:
+            raise PlaybookError(f"template {name}, block short: must not depend on the finding: {error}") from None
 
     # -- whole documents ---------------------------------------------------
 
@@ -179,7 +221,10 @@ class Renderer:
             )
         return self.localise(result, lang)
 
-    def _render(self, result: Report | GateResult | WhatIfResult | Rollup | Changes, *, lang: str, fmt: str) -> str:
+    def _render(
+        self, result: Report | GateResult | WhatIfResult | Rollup | Changes, *, lang: str, fmt: str,
+        show_all: bool = False, explain: bool = False,
+    ) -> str:
         if fmt not in FORMATS:
             raise PlaybookError(f"format {fmt!r} is not supported; allowed: {', '.join(FORMATS)}")
         localised = result if isinstance(result, Rollup) else self.localise_result(result, lang)
@@ -189,17 +234,21 @@ class Renderer:
         if isinstance(localised, Rollup):
             return self._rollup_document(localised, lang, markdown=markdown)
         if isinstance(localised, Changes):
-            return self._changes_document(localised, lang, markdown=markdown)
+            return self._changes_document(localised, lang, markdown=markdown, explain=explain)
         if isinstance(localised, WhatIfResult):
-            return self._what_if_document(localised, lang, markdown=markdown)
+            return self._what_if_document(localised, lang, markdown=markdown, explain=explain)
         if isinstance(localised, GateResult):
-            return self._gate_document(localised, lang, markdown=markdown)
-        return self._report_document(localised, lang, markdown=markdown)
+            return self._gate_document(localised, lang, markdown=markdown, explain=explain)
+        return self._report_document(localised, lang, markdown=markdown, show_all=show_all, explain=explain)
 
-    def render(self, result: Report | GateResult | WhatIfResult | Rollup | Changes, *, lang: str, fmt: str) -> str:
-        """`result` as text, markdown or JSON in `lang`. Markdown escapes <, > and & so that a name
-        like `<script>` stays text wherever the markdown is shown as HTML."""
-        document = self._render(result, lang=lang, fmt=fmt)
+    def render(
+        self, result: Report | GateResult | WhatIfResult | Rollup | Changes, *, lang: str, fmt: str,
+        show_all: bool = False, explain: bool = False,
+    ) -> str:
+        """`result` as text, markdown or JSON in `lang`. A review shows its folded cards with `show_all`,
+        and each finding's rule, evidence and reasoning with `explain`. Markdown escapes <, > and & so that
+        a name like `<script>` stays text wherever the markdown is shown as HTML."""
+        document = self._render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain)
         return html.escape(document, quote=False) if fmt == "markdown" else document
 
     def _chain(self, steps: list[ChainStep], lang: str) -> str:
@@ -215,111 +264,97 @@ class Renderer:
                 parts.append(step["rule"])
         return " → ".join(parts)
 
-    def _finding_lines(self, number: int, finding: Finding, lang: str, markdown: bool) -> list[str]:
-        text = finding.text
-        assert text is not None
+    def _report_document(self, report: Report, lang: str, markdown: bool, show_all: bool = False, explain: bool = False) -> str:
+        """The review from the playbook's layout template `report/<lang>/review.j2`."""
         t = lambda key: self.term(lang, key)  # noqa: E731
-        head = f"[{finding.code} · {finding.section}] {text.title}"
-        rows = [
-            (t("label.why"), text.why),
-            (t("label.action"), text.action),
-            (t("label.clears"), text.clears),
-            (t("label.evidence"), ", ".join(finding.evidence)),
-            (t("label.chain"), self._chain(finding.chain, lang)),
+        cards = [c for c in report.cards if show_all or not c.folded]
+        moves = min(self.playbook.priority.first_moves, len(cards))
+        first_heading = t(f"review.first.{moves}") if moves <= 3 else t("review.first.n")
+        context = {
+            **self._document_context(report, lang, markdown, explain),
+            "show_all": show_all,
+            "first_heading": first_heading,
+            "firsts": [c.text.first for c in cards[:moves]],
+            "cards": [
+                {"number": number, "text": card.text, "blocking": card.severity == Severity.BLOCK, "grounds": self._grounds(card.findings, lang)}
+                for number, card in enumerate(cards, 1)
+            ],
+            "more": 0 if show_all else sum(1 for c in report.cards if c.folded),
+        }
+        return self._layout(f"report/{lang}/review.j2", context)
+
+    def _document_context(self, report: Report, lang: str, markdown: bool, explain: bool) -> dict:
+        """What every layout template gets: terms, the deal header, the milestone to win next, the version."""
+        t = lambda key: self.term(lang, key)  # noqa: E731
+        milestone_name = self._helpers(report, lang)["milestone_name"]
+        return {
+            "t": t,
+            "markdown": markdown,
+            "explain": explain,
+            "indent": "" if markdown else "   ",
+            "report": report,
+            "title": f"{report.deal_name} · {report.customer} · {report.currency} {report.amount:,.0f}",
+            "stage": report.stage.name[lang],
+            "buying_step": report.buying_step.name[lang],
+            "next_milestones": [milestone_name(m) for m in report.next_milestones],
+            "version": report.ruleset_version,
+        }
+
+    def _grounds(self, findings: list[Finding], lang: str) -> list[dict]:
+        """Per finding, what `--explain` shows: rule, section, record paths and the reasoning chain."""
+        return [
+            {"code": f.code, "symbol": f.symbol, "section": f.section, "evidence": ", ".join(f.evidence), "chain": self._chain(f.chain, lang)}
+            for f in findings
         ]
-        colon = "：" if lang == "zh" else ": "
-        if markdown:
-            return [f"{number}. **{head}**", *[f"   - *{label}*{colon}{value}" for label, value in rows], ""]
-        return [f"{number}. {head}", *[f"   {label}{colon}{value}" for label, value in rows], ""]
 
-    def _header(self, report: Report, lang: str, markdown: bool) -> list[str]:
-        t = lambda key: self.term(lang, key)  # noqa: E731
-        colon = "：" if lang == "zh" else ": "
-        bar = " ｜ " if lang == "zh" else " | "
-        title = f"{report.deal_name} · {report.customer} · {report.currency} {report.amount:,.0f}"
-        facts = bar.join(
-            [
-                f"{t('label.stage')}{colon}{report.stage.name[lang]}",
-                f"{t('label.buying_step')}{colon}{report.buying_step.name[lang]}",
-                f"{t('label.days_in_stage')} {report.days_in_stage} {t('label.days')}",
-                *([f"{t('label.grade')} {report.grade}"] if report.grade else []),
-                f"{t('label.as_of')} {report.as_of.isoformat()}",
-            ]
-        )
-        return [f"# {title}" if markdown else title, "", facts, ""]
+    def _layout(self, name: str, context: dict) -> str:
+        """A whole document from a layout template of the playbook."""
+        try:
+            template = self.env.get_template(name)
+            text = template.render(context)
+        except jinja2.TemplateNotFound:
+            raise PlaybookError(f"template {name} is missing") from None
+        except jinja2.TemplateSyntaxError as error:
+            raise PlaybookError(f"{error.filename or name}, line {error.lineno}: {error.message}") from None
+        except jinja2.UndefinedError as error:
+            raise PlaybookError(f"template {name}: {error.message}") from None
+        except SecurityError as error:
+            raise PlaybookError(f"template {name}: not allowed in a template: {error}") from None
+        lines = text.splitlines()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        compact: list[str] = []
+        for line in lines:
+            if line.strip() or (compact and compact[-1].strip()):
+                compact.append(line.rstrip())
+        return "\n".join(compact).strip("\n") + "\n"
 
-    def _groups(self, findings: list[Finding], lang: str, markdown: bool) -> list[str]:
-        lines: list[str] = []
-        number = 0
-        for group in GROUPS:
-            members = [f for f in findings if group_of(f) == group]
-            if not members:
-                continue
-            heading = self.term(lang, f"group.{group}")
-            lines += [f"## {heading}" if markdown else f"■ {heading}", ""]
-            for finding in members:
-                number += 1
-                lines += self._finding_lines(number, finding, lang, markdown)
-        return lines
-
-    def _report_document(self, report: Report, lang: str, markdown: bool) -> str:
-        counts = {s.value: sum(1 for f in report.findings if f.severity == s) for s in Severity}
-        summary = self.term(lang, "label.summary").format(count=len(report.findings), **counts)
-        lines = self._header(report, lang, markdown)
-        lines += [summary if report.findings else self.term(lang, "label.none"), ""]
-        lines += self._groups(report.findings, lang, markdown)
-        lines.append(f"{self.term(lang, 'label.ruleset')} {report.ruleset_version}")
-        return "\n".join(lines) + "\n"
-
-    def _changes_document(self, result: Changes, lang: str, markdown: bool) -> str:
-        t = lambda key: self.term(lang, key)  # noqa: E731
+    def _changes_document(self, result: Changes, lang: str, markdown: bool, explain: bool = False) -> str:
         before, after = result.previous, result.current
-        lines = self._header(after, lang, markdown)
-        title = t("changes.title").format(date=before.as_of.isoformat(), days=result.days_between)
-        lines += [f"## {title}" if markdown else f"【{title}】", ""]
+        context = {
+            **self._document_context(after, lang, markdown, explain),
+            "result": result,
+            "since": before.as_of.isoformat(),
+            "moves": [
+                ("stage", result.stage_moved, before.stage.name[lang], after.stage.name[lang]),
+                ("buying_step", result.buying_step_moved, before.buying_step.name[lang], after.buying_step.name[lang]),
+            ],
+            "grade_move": (before.grade or "-", after.grade or "-") if before.grade != after.grade else None,
+            "groups": [
+                (group, [(f.text.title, f.severity == Severity.BLOCK) for f in getattr(result, group) if f.text])
+                for group in ("new_risks", "cleared_risks", "done_actions", "new_actions")
+            ],
+        }
+        return self._layout(f"report/{lang}/changes.j2", context)
 
-        def movement(moved: int | None, old: str, new: str) -> str:
-            if moved is None or moved == 0:
-                return t("changes.unchanged").format(name=new)
-            return t("changes.forward" if moved > 0 else "changes.back").format(old=old, new=new, steps=abs(moved))
-
-        colon = "：" if lang == "zh" else ": "
-        lines.append(f"{t('label.stage')}{colon}{movement(result.stage_moved, before.stage.name[lang], after.stage.name[lang])}")
-        step = movement(result.buying_step_moved, before.buying_step.name[lang], after.buying_step.name[lang])
-        lines.append(f"{t('label.buying_step')}{colon}{step}")
-        if before.grade != after.grade:
-            lines.append(f"{t('label.grade')}{colon}{before.grade or '-'} → {after.grade or '-'}")
-        lines.append("")
-        for group in ("new_risks", "cleared_risks", "done_actions", "new_actions"):
-            findings = getattr(result, group)
-            heading = t(f"changes.{group}").format(count=len(findings))
-            lines += [f"### {heading}" if markdown else f"■ {heading}", ""]
-            for finding in findings:
-                assert finding.text is not None
-                mark = "‼ " if finding.severity == "block" and group == "new_risks" else ""
-                lines.append(f"- {mark}[{finding.code} · {finding.section}] {finding.text.title}")
-            if not findings:
-                lines.append(t("changes.none"))
-            lines.append("")
-        lines.append(f"{t('label.ruleset')} {after.ruleset_version}")
-        return "\n".join(lines) + "\n"
-
-    def _what_if_document(self, result: WhatIfResult, lang: str, markdown: bool) -> str:
-        t = lambda key: self.term(lang, key)  # noqa: E731
-        change = json.dumps(result.change, ensure_ascii=False, sort_keys=True)
-        lines = self._header(result.after, lang, markdown)
-        lines += [f"## {t('whatif.title')}" if markdown else f"【{t('whatif.title')}】", f"{t('whatif.change')} {change}", ""]
-        for group in ("cleared", "appeared"):
-            findings = getattr(result, group)
-            heading = t(f"whatif.{group}").format(count=len(findings))
-            lines += [f"### {heading}" if markdown else f"■ {heading}", ""]
-            for finding in findings:
-                assert finding.text is not None
-                lines.append(f"- [{finding.code} · {finding.section}] {finding.text.title}")
-            lines.append("")
-        lines += [t("whatif.remaining").format(count=len(result.remaining)), ""]
-        lines.append(f"{t('label.ruleset')} {result.after.ruleset_version}")
-        return "\n".join(lines) + "\n"
+    def _what_if_document(self, result: WhatIfResult, lang: str, markdown: bool, explain: bool = False) -> str:
+        context = {
+            **self._document_context(result.after, lang, markdown, explain),
+            "change": json.dumps(result.change, ensure_ascii=False, sort_keys=True),
+            "groups": [(group, [f.text.title for f in getattr(result, group) if f.text]) for group in ("cleared", "appeared")],
+            "remaining": len(result.remaining),
+        }
+        return self._layout(f"report/{lang}/what_if.j2", context)
 
     @staticmethod
     def _amounts(amounts: dict[str, float]) -> str:
@@ -362,7 +397,7 @@ class Renderer:
         lines += [heading(t("rollup.top_risks")), ""]
         lines += table(
             [t("rollup.code"), t("rollup.risk"), deals],
-            [[r.code, t(f"rule.{r.code}"), f"{r.deals} {deals}"] for r in rollup.top_risks],
+            [[r.code, self.short_name(r.code, lang), f"{r.deals} {deals}"] for r in rollup.top_risks],
         )
         for key, items in (("rollup.stuck", rollup.stuck), ("rollup.ahead", rollup.ahead_of_customer)):
             lines += [heading(t(key).format(count=len(items))), ""]
@@ -404,7 +439,7 @@ class Renderer:
             return f"- {d.deal_id} {d.name}{owner}: "
 
         lines.append(t("rollup.new_blocking").format(count=changes.new_blocking_risks, deals=len(changes.with_new_blocking)))
-        lines += [who(d) + ", ".join(f"{c} {t('rule.' + c)}" for c in d.detail["codes"]) for d in changes.with_new_blocking[:LIST_LIMIT]]
+        lines += [who(d) + ", ".join(self.short_name(c, lang) for c in d.detail["codes"]) for d in changes.with_new_blocking[:LIST_LIMIT]]
         lines.append(t("rollup.moved").format(count=len(changes.moved_forward)))
         lines += [
             who(d) + t("rollup.moved_detail").format(stage=d.detail["from"][lang], steps=d.detail["steps"])
@@ -418,27 +453,19 @@ class Renderer:
                 lines.append(who(d) + t("rollup.close_detail").format(old=d.detail["close_from"], new=d.detail["close_to"]))
         return [*lines, ""]
 
-    def _gate_document(self, gate: GateResult, lang: str, markdown: bool) -> str:
-        t = lambda key: self.term(lang, key)  # noqa: E731
-        lines = self._header(gate.report, lang, markdown)
-        route = t("gate.from_to").format(from_stage=gate.from_stage.name[lang], to_stage=gate.to_stage.name[lang])
-        lines += [f"## {t('gate.title')}" if markdown else f"【{t('gate.title')}】", route, ""]
-        if not gate.advance:
-            verdict = t("gate.not_advance")
-        else:
-            verdict = t("gate.allowed") if gate.allowed else t("gate.blocked")
-        lines += [f"**{verdict}**" if markdown else verdict, ""]
-        if gate.unmet_milestones:
-            lines += [f"### {t('gate.unmet')}" if markdown else f"■ {t('gate.unmet')}", ""]
-            stage_model = self.playbook.stage_models[gate.report.stage_model]
-            for milestone in gate.unmet_milestones:
-                stage = getattr(stage_model.stages[stage_model.find_stage(milestone.stage)].name, lang)
-                lines.append(f"- {milestone.name[lang]}（{stage}）" if lang == "zh" else f"- {milestone.name[lang]} ({stage})")
-            lines.append("")
-        others = [f for f in gate.blocking if f.code != "DC101"]
-        if others:
-            lines += [f"### {t('gate.blocking')}" if markdown else f"■ {t('gate.blocking')}", ""]
-            for number, finding in enumerate(others, 1):
-                lines += self._finding_lines(number, finding, lang, markdown)
-        lines.append(f"{t('label.ruleset')} {gate.report.ruleset_version}")
-        return "\n".join(lines) + "\n"
+    def _gate_document(self, gate: GateResult, lang: str, markdown: bool, explain: bool = False) -> str:
+        stage_model = self.playbook.stage_models[gate.report.stage_model]
+        context = {
+            **self._document_context(gate.report, lang, markdown, explain),
+            "gate": gate,
+            "from_stage": gate.from_stage.name[lang],
+            "to_stage": gate.to_stage.name[lang],
+            "unmet": [
+                (m.name[lang], getattr(stage_model.stages[stage_model.find_stage(m.stage)].name, lang)) for m in gate.unmet_milestones
+            ],
+            "blocking": [
+                {"text": f.text, "grounds": self._grounds([f], lang)}
+                for f in gate.blocking if f.mark != Mark.UNMET_MILESTONE and f.text
+            ],
+        }
+        return self._layout(f"report/{lang}/gate.j2", context)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from typing_extensions import TypedDict
 
@@ -63,12 +63,52 @@ class Finding(_Out):
     params: dict[str, Any] = {}
     evidence: list[str] = []
     chain: list[ChainStep] = []
+    clears_fields: list[str] = []
+    mark: str | None = None  # the rule's mark (engine.rulebook.Mark): what it means to roll-up, gate and header
     text: FindingText | None = None
+    rank: int | None = None  # 1 = most important (engine.coaching)
+    score: int | None = None  # under the playbook's priority model
+    card: str | None = None  # the key of the card that shows it
+    folded: bool = False  # not shown by default (`--all` shows it)
 
     @property
     def sort_key(self) -> tuple:
         """Block risks first, then warnings, then actions; stable by code and subject."""
         return (self.severity.rank, 0 if self.kind == Kind.RISK else 1, self.code, self.subject or "")
+
+
+class CardText(_Out):
+    """A card in one language: a headline, why, what to do, the first move, and its other findings' first moves."""
+
+    title: str
+    why: str
+    action: str
+    first: str
+    clears: str
+    also: list[str] = []
+
+
+class Card(_Out):
+    """One thing to act on: a person (all findings about them), a rule over several subjects, or one finding."""
+
+    key: str  # person:<contact id> | rule:<code>
+    kind: Literal["person", "rule", "single"]
+    rank: int
+    score: int
+    severity: Severity
+    subject: str | None = None
+    folded: bool = False
+    findings: list[Finding]
+    text: CardText | None = None
+
+
+class Suppressed(_Out):
+    """A finding set aside: its rule does not apply to the deal's phase, or it yields to a finding shown."""
+
+    code: str
+    subject: str | None = None
+    reason: Literal["phase", "yields_to"]
+    detail: str  # the phase, or the code it yields to
 
 
 class Person(_Out):
@@ -109,7 +149,13 @@ class Report(_Out):
     grade: str | None = None
     ruleset_version: str
     language: str | None = None
-    findings: list[Finding]
+    phase: str = ""
+    purpose: str | None = None
+    next_milestones: list[str] = []  # the milestones to win next: the review's purpose
+    stake: int = 0  # how much this deal's coaching matters next to other deals (engine.coaching.stake)
+    findings: list[Finding]  # in priority order; folded ones are not shown by default
+    cards: list[Card] = []
+    suppressed: list[Suppressed] = []
     derived: list[DerivedFact] = []
     people: list[Person] = []
 

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 BLOCK = "block"
+BELOW_FUNNEL, STALLED, AHEAD_OF_CUSTOMER = "below_funnel", "stalled", "ahead_of_customer"  # engine.rulebook.Mark values
 GRADES = ("A", "B", "C", "D")
 
 
@@ -136,8 +137,8 @@ class RollupBuilder:
         bucket = self.grades.setdefault(grade, [0, {}])
         bucket[0] += 1
         _add(bucket[1], currency, amount)
-        codes = {f["code"] for f in report["findings"]}
-        target = self.small if "DC607" in codes else self.funnel
+        marks = {f.get("mark") for f in report["findings"]}
+        target = self.small if BELOW_FUNNEL in marks else self.funnel
         target[0] += 1
         _add(target[1], currency, amount)
         for finding in report["findings"]:
@@ -147,9 +148,9 @@ class RollupBuilder:
             self.risks[code] += 1
         line = {"deal_id": report["deal_id"], "name": report["deal_name"], "owner": report.get("owner"), "stage": stage["name"]}
         for finding in report["findings"]:
-            if finding["code"] == "DC105":
+            if finding.get("mark") == STALLED:
                 self.stuck.append(DealLine(**line, detail=finding["params"]))
-            elif finding["code"] == "DC102":
+            elif finding.get("mark") == AHEAD_OF_CUSTOMER:
                 self.ahead.append(DealLine(**line, detail={"buying_step": report["buying_step"]["name"]}))
         if self.previous is not None and report["deal_id"] in self.previous:
             self._compare(self.previous[report["deal_id"]], report, line)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .phases import Phase, Topic
 from .playbook import Thresholds
 
 LEDGER = "ledger"
@@ -46,21 +47,6 @@ class Severity(StrEnum):
         return ("block", "warn", "info").index(self.value)
 
 
-class Phase(StrEnum):
-    """Where a deal stands in the sale, whatever the stage model calls its stages (M2.1, M2.2).
-
-    Each stage of a stage model belongs to one phase; a rule declares the phases
-    its advice is right for, and is not shown outside them.
-    """
-
-    QUALIFY = "qualify"  # 开发 / 线索确认: is it real, is it ours, grade it
-    ENTRY = "entry"  # 销售进入 / 需求培育: map the organisation, build relationships, need and funds
-    PROPOSAL = "proposal"  # 提案 / 方案评估: influence the specs, deliver the solution
-    BIDDING = "bidding"  # 投标: the bid, clarifications, the votes
-    NEGOTIATION = "negotiation"  # 商务谈判 (and 签订合同 before signing): price, terms, payment, signing
-    AFTER_CONTRACT = "after_contract"  # 工程实施: delivery, acceptance, collection, the next purchase
-
-
 ALL_PHASES: frozenset[Phase] = frozenset(Phase)
 PRE_SALE: frozenset[Phase] = frozenset(Phase) - {Phase.AFTER_CONTRACT}
 EARLY: frozenset[Phase] = frozenset({Phase.QUALIFY, Phase.ENTRY, Phase.PROPOSAL})
@@ -83,23 +69,6 @@ class Mark(StrEnum):
     STALLED = "stalled"  # in the stage longer than the model allows
     AHEAD_OF_CUSTOMER = "ahead_of_customer"  # our stage ahead of the customer's buying step
     BELOW_FUNNEL = "below_funnel"  # too small for the funnel and the forecast
-
-
-class Topic(StrEnum):
-    """What a finding is about, for ranking by the stage's focus and the meeting's purpose."""
-
-    PROCESS = "process"
-    PEOPLE = "people"
-    SUPPORTERS = "supporters"
-    OBJECTIVE = "objective"
-    BUDGET = "budget"
-    QUALIFICATION = "qualification"
-    COMPETITION = "competition"
-    TENDER = "tender"
-    PRICE = "price"
-    PAYMENT = "payment"
-    RELATIONSHIP = "relationship"
-    DELIVERY = "delivery"
 
 
 # Who can answer an information gap (brief): buying roles, supporter kinds and derived supporters.

@@ -1,0 +1,147 @@
+"""From findings to coaching: what is shown, in which order, on how many cards.
+
+Four steps, each read from the rules' traits and the playbook's priority
+model, never from rule codes:
+
+1. *Right for the stage*: a finding whose rule does not apply to the deal's
+   phase is set aside (after the contract milestone the phase is after_contract).
+2. *No contradictions*: a finding whose rule yields to a finding present on the
+   same deal is set aside. Set-aside findings stay in the report's `suppressed`
+   list with the reason, so nothing is hidden from an integrator.
+3. *Priority*: every finding gets a score (engine.playbook.Priority) and a rank.
+4. *One card per thing*: findings about the same person make one card; several
+   findings of one rule (milestones, receivables, people with nothing else) make
+   one card listing them; cards beyond the playbook's `shown` are folded, except
+   blocking cards, which are always shown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from .phases import Phase
+from .playbook import Playbook, Priority, StageModel
+from .report import Card, Finding, Suppressed
+from .rulebook import FindingRule, Mark, Rulebook, Severity, Subject
+
+
+def deal_phase(model: StageModel, stage_index: int, reached: Iterable[str]) -> Phase:
+    """The deal's phase: its stage's, or after_contract once a contract-signing milestone is reached."""
+    reached = set(reached)
+    signed = any(m.signs_contract and m.id in reached for stage in model.stages for m in stage.milestones)
+    return Phase.AFTER_CONTRACT if signed else model.phase_of(stage_index)
+
+
+def select(rulebook: Rulebook, findings: list[Finding], phase: Phase) -> tuple[list[Finding], list[Suppressed]]:
+    """The findings right for `phase` that yield to nothing shown; and the ones set aside, with why."""
+    rules = rulebook.findings
+    in_phase = {f.code for f in findings if phase in rules[f.code].phases}
+    shown_codes: dict[str, bool] = {}
+
+    def shown(code: str) -> bool:
+        if code not in shown_codes:
+            shown_codes[code] = code in in_phase and not any(shown(target) for target in rules[code].yields_to)
+        return shown_codes[code]
+
+    kept, suppressed = [], []
+    for finding in findings:
+        rule = rules[finding.code]
+        if finding.code not in in_phase:
+            suppressed.append(Suppressed(code=finding.code, subject=finding.subject, reason="phase", detail=phase.value))
+        elif not shown(finding.code):
+            to = next(target for target in rule.yields_to if shown(target))
+            suppressed.append(Suppressed(code=finding.code, subject=finding.subject, reason="yields_to", detail=to))
+        else:
+            kept.append(finding)
+    return kept, suppressed
+
+
+def score(rule: FindingRule, priority: Priority, phase: Phase, days_to_close: int | None, purpose: str | None) -> int:
+    """One finding's score under the priority model (see Priority's docstring)."""
+    total = priority.severity[rule.severity.value]
+    focus = priority.phase_focus.get(phase, [])
+    focused = bool(rule.topics & set(focus))
+    if focused:
+        total += priority.focus if focus[0] in rule.topics else round(priority.focus * 2 / 3)
+    if (focused or rule.severity == Severity.BLOCK) and days_to_close is not None and 0 <= days_to_close <= priority.urgency_days:
+        total += round(priority.urgency * (1 - days_to_close / priority.urgency_days))
+    if purpose and rule.topics & set(priority.purpose_topics.get(purpose, ())):  # type: ignore[call-overload]
+        total += priority.purpose
+    return total
+
+
+def _card_key(finding: Finding, rule: FindingRule, people_with_several: set[str]) -> str:
+    if rule.subject == Subject.CONTACT and finding.subject in people_with_several:
+        return f"person:{finding.subject}"
+    return f"rule:{finding.code}"
+
+
+def coach(
+    rulebook: Rulebook,
+    playbook: Playbook,
+    findings: list[Finding],
+    *,
+    phase: Phase,
+    days_to_close: int | None,
+    purpose: str | None = None,
+) -> tuple[list[Finding], list[Card], list[Suppressed]]:
+    """Findings in priority order (ranked, carded, folded), their cards, and what was set aside."""
+    rules = rulebook.findings
+    priority = playbook.priority
+    kept, suppressed = select(rulebook, findings, phase)
+    scored = {id(f): score(rules[f.code], priority, phase, days_to_close, purpose) for f in kept}
+    kept.sort(key=lambda f: (-scored[id(f)], f.severity.rank, 0 if f.kind == "risk" else 1, f.code, f.subject or ""))
+
+    per_person: dict[str, int] = {}
+    for finding in kept:
+        if rules[finding.code].subject == Subject.CONTACT and finding.subject:
+            per_person[finding.subject] = per_person.get(finding.subject, 0) + 1
+    several = {person for person, count in per_person.items() if count > 1}
+
+    members: dict[str, list[Finding]] = {}
+    for finding in kept:
+        if rules[finding.code].mark == Mark.NEXT_MILESTONE:
+            continue  # the review's purpose, stated in its header, not a card
+        members.setdefault(_card_key(finding, rules[finding.code], several), []).append(finding)
+
+    def card_score(group: list[Finding]) -> int:
+        return scored[id(group[0])] + priority.per_extra_finding * min(len(group) - 1, 3)
+
+    order = sorted(members.items(), key=lambda item: (-card_score(item[1]), kept.index(item[1][0])))
+    blocking = sum(1 for _, group in order if group[0].severity == Severity.BLOCK)
+    visible = max(priority.shown, blocking)
+    cards: list[Card] = []
+    ranked: list[Finding] = []
+    for position, (key, group) in enumerate(order):
+        folded = position >= visible and group[0].severity != Severity.BLOCK
+        severity = min((f.severity for f in group), key=lambda s: s.rank)
+        points = card_score(group)
+        group = [
+            f.model_copy(update={"score": scored[id(f)], "card": key, "folded": folded}) for f in group
+        ]
+        ranked.extend(group)
+        kind = "person" if key.startswith("person:") else ("rule" if len(group) > 1 else "single")
+        cards.append(
+            Card(
+                key=key, kind=kind, rank=position + 1, score=points, severity=severity,
+                subject=key.split(":", 1)[1] if kind == "person" else None, folded=folded, findings=group,
+            )
+        )
+    for finding in kept:
+        if rules[finding.code].mark == Mark.NEXT_MILESTONE:
+            ranked.append(finding.model_copy(update={"score": scored[id(finding)], "card": None, "folded": False}))
+    ranked = [f.model_copy(update={"rank": index + 1}) for index, f in enumerate(ranked)]
+    by_identity = {(f.code, f.subject): f for f in ranked}
+    cards = [c.model_copy(update={"findings": [by_identity[(f.code, f.subject)] for f in c.findings]}) for c in cards]
+    return ranked, cards, suppressed
+
+
+def stake(cards: list[Card], grade: str | None, amount: float, priority: Priority, funnel_min_amount: float) -> int:
+    """How much a deal's coaching matters next to other deals: its top card's score, weighted by
+    grade and (logarithmically) by amount against the funnel threshold (roll-up ordering)."""
+    if not cards:
+        return 0
+    weight = priority.grade_weight.get(grade or "-", priority.grade_weight["-"])
+    size = 1 + math.log10(max(amount / funnel_min_amount, 1.0)) / 2 if funnel_min_amount > 0 else 1.0
+    return round(cards[0].score * weight * size)
