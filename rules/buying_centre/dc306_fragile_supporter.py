@@ -1,8 +1,9 @@
 """DC306 fragile-supporter — an influential supporter who avoids conflict (M3.4).
 
-Why: a "pacifist" gives up his position when internal conflict starts, so his
+Why: a supporter who avoids conflict (和平主义者) gives up his position when internal conflict starts, so his
 support disappears exactly when it is needed.
-Clears when: another influential supporter stands beside him (review again), or avoids_conflict is found to be false.
+Clears when: avoids_conflict is found to be false (a second supporter who takes a stand
+lowers the risk but does not remove it). Unknown power (rank -1) keeps it silent.
 """
 
 from durable.lang import c, m, when_all

@@ -6,6 +6,7 @@ from ...engine.rulebook import Derivation
 from ..conditions import about, active_contact
 
 
+# Unknown power ranks -1, so only a recorded circle above unaware counts.
 def _when(thresholds):
     return when_all(c.contact << active_contact() & ((m.power_rank > 0) | (m.has_role == True)))
 

@@ -3,6 +3,9 @@
 Why: the first step of the key-person strategy is to find an insider; without
 one we do not know the schedule, the budget, the organisation or the
 competitors. Not fired when an insider was lost: DC403 covers that case.
+Yields to DC404: when someone is marked insider but not (yet) qualified, that
+finding asks about the person; "we have no insider" would assert what we have
+not checked.
 Clears when: one active contact is marked insider, at least watches, and shares information.
 """
 
@@ -23,6 +26,7 @@ RULE = FindingRule(
     severity=Severity.WARN,
     section="M4.1",
     phases=PRE_SALE,
+    yields_to=("DC404",),
     topics=frozenset({Topic.SUPPORTERS}),
     clears_fields=("contacts.supporter", "contacts.power", "contacts.shares_information"),
     summary="No insider: find one before anything else.",

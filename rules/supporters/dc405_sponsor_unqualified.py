@@ -2,7 +2,9 @@
 
 Why: a sponsor (1) has power or influence (political or core circle, or an
 opinion leader) and (2) supports us and wants us to win; short of either, the
-support we count on will not carry the decision.
+support we count on will not carry the decision. A power circle or stance
+nobody has found out yet is reported as such (`power_unknown`, stance
+`unknown`): the rep is asked to find out, not told the contact fails.
 Clears when: the contact supports us and is in the political or core circle or is an opinion leader.
 """
 
@@ -28,13 +30,14 @@ RULE = FindingRule(
     subject=Subject.CONTACT,
     phases=PRE_SALE,
     topics=frozenset({Topic.SUPPORTERS}),
-    clears_fields=("contacts.power", "contacts.stance"),
+    clears_fields=("contacts.power", "contacts.stance", "contacts.supporter"),
     summary="Marked sponsor, but without power or influence, or not on our side.",
     rationale="A sponsor's value is power used in our favour; either half missing means no sponsor.",
     when=_when,
     then=about(
         "contact",
         stance=lambda match: match["contact"]["stance"],
-        powerless=lambda match: match["contact"]["power_rank"] < 2 and not match["contact"]["role"]["opinion_leader"],
+        powerless=lambda match: 0 <= match["contact"]["power_rank"] < 2 and not match["contact"]["role"]["opinion_leader"],
+        power_unknown=lambda match: match["contact"]["power_rank"] < 0 and not match["contact"]["role"]["opinion_leader"],
     ),
 )

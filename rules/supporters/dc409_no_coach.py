@@ -3,6 +3,8 @@
 Why: a coach validates that the deal is real, reports every decision person's
 stance and co-writes the plan. Most coaches are developed from sponsors, so
 with neither, start by winning a sponsor. With a sponsor, DC410 applies instead.
+Yields to DC405 and DC407: someone marked sponsor or coach whose conditions are
+not (yet) met is asked about in person before we say we have none.
 Clears when: a contact qualifies as coach, or as sponsor (then DC410 guides the next step).
 """
 
@@ -23,9 +25,9 @@ RULE = FindingRule(
     severity=Severity.WARN,
     section="M4",
     phases=PRE_SALE,
-    yields_to=("DC401", "DC403", "DC406"),
+    yields_to=("DC401", "DC403", "DC406", "DC405", "DC407"),
     topics=frozenset({Topic.SUPPORTERS}),
-    clears_fields=("contacts.supporter",),
+    clears_fields=("contacts.supporter", "contacts.coach_conditions", "contacts.stance", "contacts.power"),
     summary="No coach and no sponsor: win a sponsor, then develop him into a coach.",
     rationale="Without a coach nobody can confirm the deal is real or tell us where each decision person stands.",
     when=_when,

@@ -2,6 +2,8 @@
 
 An insider (内线) (1) at least sees things happen (watcher circle or above) and
 (2) is willing to share what he sees with us. Only active contacts count.
+Unknown power (rank -1) or unknown willingness does not qualify: DC404 asks
+the rep to find out.
 """
 
 from durable.lang import c, m, when_all

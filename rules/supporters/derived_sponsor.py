@@ -2,7 +2,8 @@
 
 A sponsor (赞助者) (1) has power or influence — political or core circle, or
 influence through expertise or charisma as an opinion leader — and (2)
-supports us and wants us to win.
+supports us and wants us to win. Unknown power (rank -1) or stance does not
+qualify unless he is an opinion leader: DC405 asks the rep to find out.
 """
 
 from durable.lang import c, m, when_all
