@@ -63,7 +63,10 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except DealcoachError as error:
             raise Failure(describe(error), error.exit_code) from None
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit):
             raise
         except Exception as error:  # noqa: BLE001 - last line of defence, documented as exit 5
             raise Failure(f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR) from None

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 
 class DealcoachError(Exception):
-    """Base of every error dealcoach raises on purpose."""
+    """Base of every error dealcoach raises on purpose. Subclasses set their exit code; the base's is
+    "internal error" (5), never 1, which means only "gate blocked"."""
 
-    exit_code = 1
+    exit_code = 5
 
 
 @dataclass(frozen=True)

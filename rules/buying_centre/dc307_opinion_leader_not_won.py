@@ -7,7 +7,7 @@ Clears when: the opinion leader's stance is supports.
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
+from ...engine.rulebook import FindingRule, Kind, EARLY, Severity, Subject, Topic
 from ..conditions import about, active_contact
 
 
@@ -22,7 +22,7 @@ RULE = FindingRule(
     severity=Severity.WARN,
     section="M3.1",
     subject=Subject.CONTACT,
-    phases=PRE_SALE,
+    phases=EARLY,
     topics=frozenset({Topic.PEOPLE}),
     clears_fields=("contacts.stance",),
     summary="An opinion leader does not support us yet.",

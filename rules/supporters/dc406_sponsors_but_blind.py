@@ -23,6 +23,7 @@ RULE = FindingRule(
     severity=Severity.BLOCK,
     section="M4.3",
     phases=PRE_SALE,
+    yields_to=("DC403",),
     topics=frozenset({Topic.SUPPORTERS}),
     clears_fields=("contacts.supporter", "contacts.power", "contacts.shares_information", "contacts.coach_conditions", "contacts.caveats"),
     summary="Sponsors but no insider or coach: we cannot see what happens inside.",
