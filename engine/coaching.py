@@ -34,24 +34,44 @@ def deal_phase(model: StageModel, stage_index: int, reached: Iterable[str]) -> P
 
 
 def select(rulebook: Rulebook, findings: list[Finding], phase: Phase) -> tuple[list[Finding], list[Suppressed]]:
-    """The findings right for `phase` that yield to nothing shown; and the ones set aside, with why."""
-    rules = rulebook.findings
-    in_phase = {f.code for f in findings if phase in rules[f.code].phases}
-    shown_codes: dict[str, bool] = {}
+    """The findings right for `phase` that yield to nothing shown; and the ones set aside, with why.
 
-    def shown(code: str) -> bool:
-        if code not in shown_codes:
-            shown_codes[code] = code in in_phase and not any(shown(target) for target in rules[code].yields_to)
-        return shown_codes[code]
+    A finding yields to a finding of a code in its rule's `yields_to` that is itself shown. When both
+    rules are about contacts, only a finding about the same person counts (two things said of one
+    person); otherwise any finding on the deal does.
+    """
+    rules = rulebook.findings
+    in_phase = [f for f in findings if phase in rules[f.code].phases]
+    by_code: dict[str, list[Finding]] = {}
+    for finding in in_phase:
+        by_code.setdefault(finding.code, []).append(finding)
+    decided: dict[tuple[str, str | None], str | None] = {}  # (code, subject) -> the code it yields to, or None
+
+    def per_person(code: str, target: str) -> bool:
+        return rules[code].subject == Subject.CONTACT and rules[target].subject == Subject.CONTACT
+
+    def yields(finding: Finding) -> str | None:
+        key = (finding.code, finding.subject)
+        if key not in decided:
+            decided[key] = next(
+                (
+                    target for target in rules[finding.code].yields_to
+                    if any(
+                        yields(other) is None
+                        for other in by_code.get(target, [])
+                        if not per_person(finding.code, target) or other.subject == finding.subject
+                    )
+                ),
+                None,
+            )
+        return decided[key]
 
     kept, suppressed = [], []
     for finding in findings:
-        rule = rules[finding.code]
-        if finding.code not in in_phase:
+        if phase not in rules[finding.code].phases:
             suppressed.append(Suppressed(code=finding.code, subject=finding.subject, reason="phase", detail=phase.value))
-        elif not shown(finding.code):
-            to = next(target for target in rule.yields_to if shown(target))
-            suppressed.append(Suppressed(code=finding.code, subject=finding.subject, reason="yields_to", detail=to))
+        elif (target := yields(finding)) is not None:
+            suppressed.append(Suppressed(code=finding.code, subject=finding.subject, reason="yields_to", detail=target))
         else:
             kept.append(finding)
     return kept, suppressed

@@ -173,7 +173,7 @@ class Renderer:
             name = self._helpers(report, lang)["who"](person.name, person.title or "") if person else card.subject
             shorts = self.term(lang, "card.join").join(t.short or t.title for t in texts)
             title = self.term(lang, "card.person").format(who=name, items=shorts)
-            also = [first(t) for t in texts[1:]]
+            also = list(dict.fromkeys(first(t) for t in texts[1:] if first(t) != first(top)))
         elif card.kind == "rule":
             items = self.term(lang, "list.separator").join(t.item or t.title for t in texts)
             title = self.term(lang, "card.rule").format(short=top.short or top.title, items=items, count=len(texts))

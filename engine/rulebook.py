@@ -126,10 +126,12 @@ class FindingRule:
 
     Its traits are read by the engine instead of rule codes:
     `subject` what the finding is about (contact findings make one card per person);
-    `phases` where its advice is right (not shown elsewhere); `yields_to` codes that,
-    when found on the same deal, say the same or the opposite more urgently (this rule
-    is then not shown); `topics` for ranking; `asks` who can answer this information
-    gap, in order (brief); `mark` its meaning to roll-up, gate and header;
+    `phases` where its advice is right (not shown elsewhere);
+    `yields_to` codes that, when shown on the same deal (about the same person, when
+    both rules are about contacts), say the same or the opposite more urgently: this
+    finding is then not shown;
+    `topics` for ranking; `asks` who can answer this information gap, in order (brief);
+    `mark` its meaning to roll-up, gate and header;
     `clears_fields` the record fields whose change clears it (JSON only, never prose).
     """
 

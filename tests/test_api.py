@@ -30,10 +30,12 @@ def test_findings_carry_code_kind_severity_section_evidence_and_chain() -> None:
     assert ("counted", "sponsor") in steps and ("derived", "blind") in steps and steps[-1][0] == "fired"
 
 
-def test_findings_are_ranked_block_risks_first() -> None:
+def test_findings_come_in_priority_order_blocking_first_on_this_deal() -> None:
     report = dealcoach.review(str(EXAMPLE_EN))
-    ranks = [f.sort_key for f in report.findings]
-    assert ranks == sorted(ranks) and report.findings[0].severity == "block"
+    shown = [f for f in report.findings if f.card]
+    assert [f.rank for f in report.findings] == sorted(f.rank for f in report.findings)
+    assert shown[0].severity == "block" and report.cards[0].severity == "block"
+    assert max(f.score for f in shown) == shown[0].score
 
 
 def test_same_input_same_output() -> None:
@@ -57,7 +59,8 @@ def test_gate_to_unknown_stage() -> None:
 def test_render_json_round_trips_with_text() -> None:
     data = json.loads(dealcoach.render(dealcoach.review(str(EXAMPLE_EN)), lang="en", fmt="json"))
     assert data["language"] == "en"
-    assert all(set(f["text"]) == {"title", "why", "action", "clears"} for f in data["findings"])
+    assert all(set(f["text"]) == {"title", "why", "action", "clears", "short", "first", "item"} for f in data["findings"])
+    assert all(f["text"]["title"] and f["text"]["first"] and f["text"]["short"] for f in data["findings"])
 
 
 def test_invalid_deal_problems_are_data(deal: dict) -> None:

@@ -39,9 +39,14 @@ def test_over_ten_thousand_generated_deals_nothing_conflicting_or_out_of_stage_i
         assert report.phase == phase, deal["id"]
         seen_phases[phase] += 1
         shown = {f.code for f in report.findings}
+        for finding in report.findings:
+            for other in report.findings:
+                if other.code in RULES[finding.code].yields_to:
+                    # two rules about contacts conflict only about the same person
+                    about_people = RULES[finding.code].subject == RULES[other.code].subject == "contact"
+                    assert about_people and other.subject != finding.subject, f"{deal['id']}: {finding.code} shown with {other.code}"
         for code in shown:
             rule = RULES[code]
-            assert not shown & set(rule.yields_to), f"{deal['id']}: {code} shown with {shown & set(rule.yields_to)}"
             assert phase in rule.phases, f"{deal['id']}: {code} shown in phase {phase}"
             if phase == "after_contract":
                 assert not rule.phases <= PRE_SALE, f"{deal['id']}: pre-sale rule {code} shown after the contract"
