@@ -76,14 +76,24 @@ def _broken_rulebook() -> Rulebook:
     return Rulebook([*discover(), broken])
 
 
+# What the minimal deal (tests/rule_cases/_base.yaml: no contacts, no objective, first stage) must be told,
+# from both passes: presence findings (DC501, DC106) and absence findings judged on the ledger (DC301, DC302, DC401).
+BASE_DEAL_FINDINGS = {
+    ("DC301", None), ("DC302", None), ("DC401", None), ("DC501", None),
+    ("DC106", "need_confirmed"), ("DC106", "opportunity_evaluated"), ("DC106", "customer_graded"),
+}
+
+
 def test_exception_in_an_action_surfaces_and_engine_stays_usable(deal: dict) -> None:
     book = dealcoach.load_playbook()
+    before = [(f.code, f.subject) for f in dealcoach.review(deal).findings]
+    assert BASE_DEAL_FINDINGS <= set(before), sorted(BASE_DEAL_FINDINGS - set(before), key=repr)
     checked = load_deal(deal, book)
     facts = build_facts(checked, locate(checked, book.stage_models[checked.stage_model]))
     with pytest.raises(RuleError, match="DC999 failed: ZeroDivisionError: boom"):
         evaluate(_broken_rulebook(), book.thresholds, facts)
-    # The shipped rulebook still evaluates correctly afterwards.
-    assert [f.code for f in dealcoach.review(deal).findings]
+    # The shipped rulebook still evaluates correctly afterwards: the same findings as before the failure.
+    assert [(f.code, f.subject) for f in dealcoach.review(deal).findings] == before
 
 
 def test_sessions_are_deleted(deal: dict) -> None:
@@ -202,8 +212,18 @@ def test_gate_only_flag_matches_the_rules_that_read_the_gate() -> None:
 def test_tiny_amounts_do_not_reach_the_engine_in_exponent_notation(deal: dict) -> None:
     """durable-rules' JSON parser misreads 1e-07 and then crashes; money is rounded to cents first."""
     deal["amount"] = 1e-7
-    deal["receivables"] = [{"amount": 5e-5, "due": "2026-10-01"}]
-    assert dealcoach.review(deal).findings
+    deal["receivables"] = [
+        {"amount": 5e-5, "due": "2026-10-01"},  # rounds to 0.00 outstanding: nothing to collect
+        {"amount": 0.05, "paid": 1e-7, "due": "2026-10-01"},  # 0.0499999 outstanding rounds to 0.05, 50 days overdue
+    ]
+    findings = dealcoach.review(deal).findings
+    got = {(f.code, f.subject) for f in findings}
+    assert BASE_DEAL_FINDINGS <= got, sorted(BASE_DEAL_FINDINGS - got, key=repr)
+    [below] = [f for f in findings if f.code == "DC607"]  # an amount of 0.00 is below the funnel threshold
+    assert below.evidence == ["amount"]
+    [overdue] = [f for f in findings if f.code == "DC901"]
+    assert overdue.subject == "1" and overdue.params["outstanding"] == 0.05 and overdue.params["days"] == 50
+    assert not [f for f in findings if f.code.startswith("DC90") and f.subject == "0"]
 
 
 def test_adapter_refuses_exponent_floats() -> None:

@@ -9,7 +9,9 @@ import pytest
 
 import dealcoach
 from dealcoach import DealInputError
-from dealcoach.engine.loading import MAX_BYTES, read_deal
+from dealcoach.engine.loading import MAX_BYTES, decode, read_deal
+
+from helpers import ROOT
 
 
 def problems(data) -> list[tuple[str, str]]:
@@ -139,12 +141,34 @@ def test_oversized_file(tmp_path) -> None:
         read_deal(path, dealcoach.load_playbook())
 
 
-@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
-def test_bom_and_utf16_files_are_read(tmp_path, deal: dict, encoding: str) -> None:
-    text = json.dumps(deal, ensure_ascii=False)
-    path = write(tmp_path, "deal.json", text.encode(encoding))
-    assert read_deal(path, dealcoach.load_playbook()).id == deal["id"]
-    assert codecs.BOM_UTF8 in path.read_bytes() or codecs.BOM_UTF16_LE in path.read_bytes()
+def test_loader_strips_a_utf8_bom() -> None:
+    """README "Deal file": files may be UTF-8 with or without a BOM; the BOM is not part of the text."""
+    assert decode(codecs.BOM_UTF8 + "id: 商机\n".encode(), "deal.yaml") == "id: 商机\n"
+
+
+def test_utf8_bom_yaml_file_reads_like_the_same_file_without_bom(tmp_path) -> None:
+    """tests/bad_inputs/bom-utf8.yaml (cases.yaml: exit 0) is read exactly as its bytes after the BOM are."""
+    bom_file = ROOT / "tests" / "bad_inputs" / "bom-utf8.yaml"
+    raw = bom_file.read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8), "the fixture must carry a UTF-8 BOM"
+    plain = write(tmp_path, "plain.yaml", raw[len(codecs.BOM_UTF8):])
+    playbook = dealcoach.load_playbook()
+    assert read_deal(bom_file, playbook) == read_deal(plain, playbook)
+
+
+def test_utf8_bom_json_file_is_read_as_json(tmp_path, deal: dict) -> None:
+    """A BOM in front of JSON must not hide the `{` that routes the text to the JSON parser."""
+    playbook = dealcoach.load_playbook()
+    path = write(tmp_path, "deal.json", codecs.BOM_UTF8 + json.dumps(deal, ensure_ascii=False).encode())
+    assert read_deal(path, playbook) == dealcoach.load_deal(deal)
+    nan = write(tmp_path, "nan.json", codecs.BOM_UTF8 + b'{"id": NaN}')
+    with pytest.raises(DealInputError, match="NaN is not a number a deal can hold"):  # the JSON parser's error, not YAML's
+        read_deal(nan, playbook)
+
+
+def test_utf16_file_with_bom_is_read(tmp_path, deal: dict) -> None:
+    path = write(tmp_path, "deal.json", json.dumps(deal, ensure_ascii=False).encode("utf-16"))
+    assert read_deal(path, dealcoach.load_playbook()) == dealcoach.load_deal(deal)
 
 
 def test_yaml_dates_and_booleans(tmp_path) -> None:

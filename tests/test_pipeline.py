@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 
 import pytest
 from click.testing import CliRunner
@@ -110,7 +111,18 @@ def test_rollup_counts() -> None:
     assert rollup.funnel.deals + rollup.below_threshold.deals == 6
     owners = {o.owner: o for o in rollup.owners}
     assert owners["吴磊"].blocking == 3 and owners["吴磊"].deals_blocked == 1
-    assert rollup.top_risks[0].deals >= rollup.top_risks[-1].deals
+
+
+def test_rollup_ranks_the_top_risks_most_frequent_first() -> None:
+    """The whole ranking, not just its ends: by the number of deals with the risk, ties by code, the ten most frequent."""
+    builder = RollupBuilder()
+    risk_deals: Counter = Counter()  # code -> deals with at least one finding of that risk
+    for result in pipeline_run.review_all((pipeline_run.Item(str(p), read_yaml(p)) for p in EXAMPLES), jobs=1):
+        builder.add(result.digest)
+        risk_deals.update({f["code"] for f in result.digest["report"]["findings"] if f["kind"] == "risk"})
+    expected = sorted(risk_deals.items(), key=lambda item: (-item[1], item[0]))[:10]
+    assert len(risk_deals) > 10 and len({count for _, count in expected}) > 2  # the ranking has something to order
+    assert [(r.code, r.deals) for r in builder.build().top_risks] == expected
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
