@@ -60,7 +60,7 @@ def _company_playbook(tmp_path):
     (root / "terms").mkdir()
     (root / "templates" / "findings" / "en").mkdir(parents=True)
     (root / "playbook.yaml").write_text("thresholds:\n  key_person_stale_days: 400\n", encoding="utf-8")
-    (root / "terms" / "en.yaml").write_text("group.block: Showstoppers\n", encoding="utf-8")
+    (root / "terms" / "en.yaml").write_text('review.block: "SHOWSTOPPER: "\n', encoding="utf-8")
     (root / "templates" / "findings" / "en" / "DC102.j2").write_text(
         "{% block title %}ACME: stage {{ deal.stage }} is ahead{% endblock %}"
         "{% block why %}Our rule book says so.{% endblock %}{% block action %}Fix the stage.{% endblock %}"
@@ -98,12 +98,25 @@ def test_company_playbook_overrides_thresholds_terms_templates_and_stages(tmp_pa
 
     deal.update(stage_model="acme-3", stage="propose", buying_step="need", milestones=[])
     report = dealcoach.review(deal, playbook=root)
-    assert {"DC102", "DC104"} <= {f.code for f in report.findings}
+    assert "DC102" in {f.code for f in report.findings} and "DC104" in {s.code for s in report.suppressed}
     text = dealcoach.render_text(report, lang="en", playbook=root)
-    assert "■ Showstoppers" in text and "ACME: stage Propose is ahead" in text
-    assert "Budget seen" in text
+    assert "SHOWSTOPPER: ACME: stage Propose is ahead" in text
+    assert 'Next milestone: "Preferred"' in text  # the company's own stage model names the milestone
     gate = dealcoach.gate(deal, "close", playbook=root)
     assert not gate.allowed and [m.id for m in gate.unmet_milestones] == ["budget_seen", "preferred"]
+
+
+def test_a_company_playbook_replaces_the_review_layout(tmp_path, deal: dict) -> None:
+    """The report around the findings is a playbook template too: a company may lay it out its own way."""
+    root = tmp_path / "acme"
+    (root / "templates" / "report" / "en").mkdir(parents=True)
+    (root / "templates" / "report" / "en" / "review.j2").write_text(
+        "ACME REVIEW {{ report.deal_id }}\n{% for card in cards %}* {{ card.text.first }}\n{% endfor %}", encoding="utf-8"
+    )
+    report = dealcoach.review(deal, playbook=root)
+    text = dealcoach.render_text(report, lang="en", playbook=root)
+    assert text.startswith(f"ACME REVIEW {deal['id']}\n* ")
+    assert dealcoach.render_text(report, lang="zh", playbook=root).startswith(deal["name"])  # zh layout not replaced
 
 
 def test_report_version_changes_with_the_playbook(tmp_path, deal: dict) -> None:
