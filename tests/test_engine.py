@@ -76,10 +76,11 @@ def _broken_rulebook() -> Rulebook:
     return Rulebook([*discover(), broken])
 
 
-# What the minimal deal (tests/rule_cases/_base.yaml: no contacts, no objective, first stage) must be told,
-# from both passes: presence findings (DC501, DC106) and absence findings judged on the ledger (DC301, DC302, DC401).
+# What the minimal deal (tests/rule_cases/_base.yaml: no contacts, no milestones, first stage) must be told,
+# from both passes: presence findings (DC106, one per unmet milestone) and absence findings judged on the
+# ledger (DC301, DC302, DC401).
 BASE_DEAL_FINDINGS = {
-    ("DC301", None), ("DC302", None), ("DC401", None), ("DC501", None),
+    ("DC301", None), ("DC302", None), ("DC401", None),
     ("DC106", "need_confirmed"), ("DC106", "opportunity_evaluated"), ("DC106", "customer_graded"),
 }
 
