@@ -78,11 +78,12 @@ def _step(position: Position, index: int) -> StagePosition:
 def _report(deal: Deal, book: Playbook, position: Position, gate_to: int | None, purpose: str | None = None) -> Report:
     rulebook = catalog()
     outcome = evaluate(rulebook, book.thresholds, build_facts(deal, position, gate_to=gate_to))
+    implied = coaching.implied_milestones(position.model, {d.name for d in outcome.derived})
     reached = [found[1].id for spelling in deal.milestones if (found := position.model.find_milestone(spelling))]
-    phase = coaching.deal_phase(position.model, position.stage_index, reached)
+    phase = coaching.deal_phase(position.model, position.stage_index, [*reached, *implied])
     days_to_close = (deal.expected_close - deal.as_of).days if deal.expected_close else None
     findings, cards, suppressed = coaching.coach(
-        rulebook, book, outcome.findings, phase=phase, days_to_close=days_to_close, purpose=purpose
+        rulebook, book, outcome.findings, phase=phase, days_to_close=days_to_close, purpose=purpose, implied=implied
     )
     milestone_order = [m.id for stage in position.model.stages for m in stage.milestones]
     next_milestones = sorted(

@@ -59,7 +59,7 @@ class BriefRenderer:
             )
         best = t("brief.best_milestone").format(milestone=milestone(brief.best_commitment)) if brief.best_commitment else t("brief.best_default")
         minimum = (
-            t("brief.minimum_gap").format(question=t(f"question.{brief.minimum_commitment}"))
+            t("brief.minimum_gap").format(question=r.question(brief.minimum_commitment, lang))
             if brief.minimum_commitment else t("brief.minimum_default")
         )
         return {
@@ -80,7 +80,7 @@ class BriefRenderer:
             "attendees": attendees,
             "best": best,
             "minimum": minimum,
-            "questions": [{"text": t(f"question.{q.code}"), "whom": separator.join(names[i] for i in q.ask)} for q in brief.questions],
+            "questions": [{"text": r.question(q.code, lang), "whom": separator.join(names[i] for i in q.ask)} for q in brief.questions],
             "labels": {key: t(f"brief.{key}") for key in (
                 "glance", "blocking", "attendees", "cares", "talk", "learn", "reduce", "objective", "best", "minimum",
                 "questions", "ask", "none",

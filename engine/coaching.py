@@ -33,7 +33,16 @@ def deal_phase(model: StageModel, stage_index: int, reached: Iterable[str]) -> P
     return Phase.AFTER_CONTRACT if signed else model.phase_of(stage_index)
 
 
-def select(rulebook: Rulebook, findings: list[Finding], phase: Phase) -> tuple[list[Finding], list[Suppressed]]:
+def implied_milestones(model: StageModel, derived_names: set[str]) -> dict[str, str]:
+    """Milestones the review itself shows as met: milestone id -> the derived fact that implies it."""
+    return {
+        m.id: m.implied_by for stage in model.stages for m in stage.milestones if m.implied_by and m.implied_by in derived_names
+    }
+
+
+def select(
+    rulebook: Rulebook, findings: list[Finding], phase: Phase, implied: dict[str, str] | None = None
+) -> tuple[list[Finding], list[Suppressed]]:
     """The findings right for `phase` that yield to nothing shown; and the ones set aside, with why.
 
     A finding yields to a finding of a code in its rule's `yields_to` that is itself shown. When both
@@ -41,7 +50,10 @@ def select(rulebook: Rulebook, findings: list[Finding], phase: Phase) -> tuple[l
     person); otherwise any finding on the deal does.
     """
     rules = rulebook.findings
-    in_phase = [f for f in findings if phase in rules[f.code].phases]
+    in_phase = [
+        f for f in findings
+        if phase in rules[f.code].phases and not (rules[f.code].subject == Subject.MILESTONE and f.subject in (implied or {}))
+    ]
     by_code: dict[str, list[Finding]] = {}
     for finding in in_phase:
         by_code.setdefault(finding.code, []).append(finding)
@@ -66,9 +78,12 @@ def select(rulebook: Rulebook, findings: list[Finding], phase: Phase) -> tuple[l
             )
         return decided[key]
 
+    implied = implied or {}
     kept, suppressed = [], []
     for finding in findings:
-        if phase not in rules[finding.code].phases:
+        if rules[finding.code].subject == Subject.MILESTONE and finding.subject in implied:
+            suppressed.append(Suppressed(code=finding.code, subject=finding.subject, reason="implied", detail=implied[finding.subject]))
+        elif phase not in rules[finding.code].phases:
             suppressed.append(Suppressed(code=finding.code, subject=finding.subject, reason="phase", detail=phase.value))
         elif (target := yields(finding)) is not None:
             suppressed.append(Suppressed(code=finding.code, subject=finding.subject, reason="yields_to", detail=target))
@@ -105,11 +120,12 @@ def coach(
     phase: Phase,
     days_to_close: int | None,
     purpose: str | None = None,
+    implied: dict[str, str] | None = None,
 ) -> tuple[list[Finding], list[Card], list[Suppressed]]:
     """Findings in priority order (ranked, carded, folded), their cards, and what was set aside."""
     rules = rulebook.findings
     priority = playbook.priority
-    kept, suppressed = select(rulebook, findings, phase)
+    kept, suppressed = select(rulebook, findings, phase, implied)
     scored = {id(f): score(rules[f.code], priority, phase, days_to_close, purpose) for f in kept}
     kept.sort(key=lambda f: (-scored[id(f)], f.severity.rank, 0 if f.kind == "risk" else 1, f.code, f.subject or ""))
 

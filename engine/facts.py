@@ -106,6 +106,7 @@ CONTACT_SOURCES: dict[str, tuple[str, ...]] = {
     "has_last_contact": (".last_contact",),
     "days_since_contact": (".last_contact", "as_of"),
     "on_committee": ("decision.committee",),
+    "customer_state_owned": ("customer.state_owned",),
 }
 
 
@@ -144,6 +145,8 @@ def _contact_fact(contact: Contact, deal: Deal) -> dict:
         "days_since_contact": (deal.as_of - contact.last_contact).days if contact.last_contact else 0,
         "active": contact.active,
         "on_committee": contact.id in deal.decision.committee,
+        # the customer's ownership on each contact: durable-rules cannot compare another fact's field with a constant
+        "customer_state_owned": tri_state(deal.customer.state_owned),
     }
 
 
@@ -233,6 +236,9 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "confirmed_by_customer": tri_state(objective.confirmed_by_customer),
             "shaped_by": objective.shaped_by.value,
             "meaning_agreed": tri_state(objective.meaning_agreed),
+            # the deal record answers "how much" and "when" when the objective does not (M5.1)
+            "how_much_known": objective.how_much is not None or deal.amount > 0,
+            "when_known": objective.when is not None or deal.expected_close is not None,
         },
         {
             "has_who": ["objective.who"],
@@ -242,6 +248,8 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "confirmed_by_customer": ["objective.confirmed_by_customer"],
             "shaped_by": ["objective.shaped_by"],
             "meaning_agreed": ["objective.meaning_agreed"],
+            "how_much_known": ["objective.how_much", "amount"],
+            "when_known": ["objective.when", "expected_close"],
         },
     )
     pressure = deal.price_pressure

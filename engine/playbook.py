@@ -44,6 +44,8 @@ class Milestone(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: Localised
     signs_contract: bool = False  # reaching it means the contract is signed: pre-sale advice stops
+    # a derivation (e.g. `grade`, `insider`) whose presence means the milestone is met, whatever the record lists
+    implied_by: str | None = Field(None, pattern=r"^[a-z_]+$")
 
 
 class BuyingStep(_Strict):

@@ -25,7 +25,7 @@ from .rulebook import Kind, Mark, Severity
 
 FORMATS = ("text", "markdown", "json")
 BLOCKS = ("title", "why", "action", "clears")
-OPTIONAL_BLOCKS = ("short", "first", "item")
+OPTIONAL_BLOCKS = ("short", "first", "item")  # `question` (rules that ask) is read by the brief alone
 GROUPS = ("block", "risk", "action", "info")
 LIST_LIMIT = 20  # deals listed per roll-up section in text and markdown; JSON lists all
 
@@ -184,17 +184,27 @@ class Renderer:
 
     def short_name(self, code: str, lang: str) -> str:
         """A rule's short name (its template's `short` block), for lists and roll-ups."""
+        return self._fixed_block(code, lang, "short")
+
+    def question(self, code: str, lang: str) -> str:
+        """The question that closes a rule's information gap (its template's `question` block), for briefs."""
+        return self._fixed_block(code, lang, "question")
+
+    def _fixed_block(self, code: str, lang: str, block: str) -> str:
+        """A template block that does not depend on the finding (rendered without its parameters)."""
         name = f"findings/{lang}/{code}.j2"
         try:
             template = self.env.get_template(name)
         except jinja2.TemplateNotFound:
             raise PlaybookError(f"template {name} is missing") from None
-        if "short" not in template.blocks:
-            return self.term(lang, f"rule.{code}")
+        except jinja2.TemplateSyntaxError as error:
+            raise PlaybookError(f"{error.filename or name}, line {error.lineno}: {error.message}") from None
+        if block not in template.blocks:
+            raise PlaybookError(f"template {name} has no block {block!r}")
         try:
-            return "".join(template.blocks["short"](template.new_context({}))).strip()
+            return "".join(template.blocks[block](template.new_context({}))).strip()
         except (jinja2.UndefinedError, SecurityError) as error:
-            raise PlaybookError(f"template {name}, block short: must not depend on the finding: {error}") from None
+            raise PlaybookError(f"template {name}, block {block}: must not depend on the finding: {error}") from None
 
     # -- whole documents ---------------------------------------------------
 

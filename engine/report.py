@@ -107,8 +107,8 @@ class Suppressed(_Out):
 
     code: str
     subject: str | None = None
-    reason: Literal["phase", "yields_to"]
-    detail: str  # the phase, or the code it yields to
+    reason: Literal["phase", "yields_to", "implied"]
+    detail: str  # the phase, the code it yields to, or the derived fact that shows the milestone met
 
 
 class Person(_Out):

@@ -4,14 +4,10 @@ Why: the procurement organiser runs the purchase process, knows every
 participant's stance, helps set the evaluation criteria and writes the
 evaluation report; many supplier suggestions reach the decision through him.
 At a state-owned customer (M2.4) a NEUTRAL procurement organiser is normal: the
-procurement officer there must be seen to be impartial. The text for a
-state-owned customer works with the organiser through proper process
-(documents on time, a clean bid), not by winning him over. It should not fire
-on neutral there at all, but durable-rules cannot test another fact's field
-against a constant (`c.deal.state_owned == "yes"` raises) and contact facts do
-not carry the customer's ownership; until they do (a `customer_state_owned`
-field like `on_committee`), neutral at a state-owned customer fires with the
-proper-process text.
+procurement officer there must be seen to be impartial, so the rule does not
+fire on neutral there; on opposes (or unknown) its text works with the
+organiser through proper process (documents on time, a clean bid), not by
+winning him over.
 Clears when: the procurement organiser supports us (elsewhere), or no longer opposes us (state-owned).
 """
 
@@ -22,10 +18,9 @@ from ..conditions import about, active_contact, is_a
 
 
 def _when(thresholds):
-    return when_all(
-        c.deal << is_a("deal"),
-        c.contact << active_contact() & (m.role.procurement_organiser == True) & (m.stance != "supports"),  # noqa: E712
-    )
+    organiser = active_contact() & (m.role.procurement_organiser == True)  # noqa: E712
+    not_won = (m.stance == "opposes") | (m.stance == "unknown") | ((m.stance == "neutral") & (m.customer_state_owned != "yes"))
+    return when_all(c.deal << is_a("deal"), c.contact << organiser & not_won)
 
 
 RULE = FindingRule(

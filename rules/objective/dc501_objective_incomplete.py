@@ -19,27 +19,19 @@ PARTS = ("who", "what", "how_much", "when")
 
 
 def _when(thresholds):
-    # Fires on: no who, or no what, or no when in either the objective or the deal. durable-rules
-    # cannot test another fact's field against a constant, so "who or what missing" is tested from
-    # the deal's side as "has_close_date differs from has_who/has_what" (true only when they are false
-    # once has_close_date is true).
+    # "how much" alone does not fire the rule: with a zero amount it is only listed among what is missing.
     return when_all(
-        c.objective << is_a("objective") & ((m.has_who == False) | (m.has_what == False) | (m.has_when == False)),  # noqa: E712
-        c.deal << is_a("deal") & (
-            (m.has_close_date == False)  # noqa: E712
-            | (m.has_close_date != c.objective.has_who)
-            | (m.has_close_date != c.objective.has_what)
-        ),
+        c.objective << is_a("objective") & ((m.has_who == False) | (m.has_what == False) | (m.when_known == False)),  # noqa: E712
     )
 
 
 def _missing(match) -> list[str]:
-    objective, deal = match["objective"], match["deal"]
+    objective = match["objective"]
     answered = {
         "who": objective["has_who"],
         "what": objective["has_what"],
-        "how_much": objective["has_how_much"] or deal["amount"] > 0,
-        "when": objective["has_when"] or deal["has_close_date"],
+        "how_much": objective["how_much_known"],
+        "when": objective["when_known"],
     }
     return [part for part in PARTS if not answered[part]]
 

@@ -31,7 +31,10 @@ RULE = FindingRule(
     topics=frozenset({Topic.PEOPLE}),
     clears_fields=("contacts.last_contact", "contacts.roles"),
     summary="The customer is in a decision window and we have not met the decision level.",
-    rationale="Internal brewing and implementation are the two chances to meet the decision level: shape the project, then let the top judge the result.",
+    rationale=(
+        "Internal brewing and implementation are the two chances to meet the decision level: "
+        "shape the project, then let the top judge the result."
+    ),
     when=_when,
     then=lambda match: Emit(params={"after_contract": match["deal"]["step_tag"]["after_contract"]}),
 )

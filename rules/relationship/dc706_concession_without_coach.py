@@ -1,4 +1,6 @@
-"""DC706 concession-without-coach — a late price concession is asked and we are blind: no qualified insider and no coach to tell us if the pressure is real (M7.5, M4.3).
+"""DC706 concession-without-coach — a late price concession is asked and we are blind (M7.5, M4.3).
+
+Blind: no qualified insider and no coach to tell us if the pressure is real.
 
 Why: sponsors without an insider or coach leave us blind, and conceding price
 under pressure we cannot verify is how a sale slips out of our control (M4.3,

@@ -17,8 +17,12 @@ from ..conditions import COACH_CONDITIONS, about, is_a
 
 def _when(thresholds):
     return when_all(
-        c.contact << is_a("contact") & (m.marked.coach == True) & (m.has_caveat == True)  # noqa: E712
-        & ((m.trusts_our_capability != "yes") | (m.trusted_by_organisation != "yes") | (m.wants_us_to_win != "yes"))
+        c.contact << is_a("contact") & (m.marked.coach == True)  # noqa: E712
+        & (
+            (m.caveat.public_information_only == True) | (m.caveat.own_agenda == True)  # noqa: E712 - never a coach (M4.5)
+            | ((m.has_caveat == True)  # noqa: E712 - a friend or last deal's coach: the three conditions decide (M4.4)
+               & ((m.trusts_our_capability != "yes") | (m.trusted_by_organisation != "yes") | (m.wants_us_to_win != "yes")))
+        )
     )
 
 
