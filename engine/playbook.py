@@ -190,6 +190,7 @@ class Priority(_Strict):
     per_extra_finding: int = Field(5, ge=0, le=100)
     shown: int = Field(8, ge=1, le=100)  # cards shown by default; blocking cards are always shown
     first_moves: int = Field(3, ge=1, le=10)  # actions in "do these first"
+    explained: int = Field(3, ge=0, le=100)  # cards shown with their why by default (the rest: title and action)
     phase_focus: dict[Phase, list[Topic]] = {}
     purpose_topics: dict[Literal[PURPOSES], list[Topic]] = {}  # type: ignore[valid-type]
     grade_weight: dict[Literal["A", "B", "C", "D", "-"], float] = {"A": 1.0, "B": 0.8, "C": 0.6, "D": 0.4, "-": 0.7}

@@ -290,6 +290,7 @@ class Renderer:
                 for number, card in enumerate(cards, 1)
             ],
             "more": 0 if show_all else sum(1 for c in report.cards if c.folded),
+            "explained": len(cards) if show_all or explain else self.playbook.priority.explained,
         }
         return self._layout(f"report/{lang}/review.j2", context)
 

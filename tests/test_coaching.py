@@ -162,7 +162,8 @@ def test_text_review_opens_with_the_first_moves_and_folds_the_rest() -> None:
     lines = text.splitlines()
     assert lines[2].startswith("下一步：拿下")
     first = lines.index("先做这三件")
-    assert first <= 4 and all(lines[first + n].startswith(f"{n}. ") for n in (1, 2, 3))
+    assert first <= 4 and [lines[first + n][0] for n in (1, 2, 3)] == ["①", "②", "③"]
+    assert lines[first + 5].startswith("1. ")  # then the cards
     folded = sum(1 for c in report.cards if c.folded)
     assert folded and f"还有 {folded} 条" in text
     everything = dealcoach.render(report, lang="zh", show_all=True)
