@@ -13,11 +13,11 @@ import click
 
 from .engine import api
 from .engine.errors import DealcoachError, DealInputError, InputProblem
-from .engine.loading import read_document, validate_deal
+from .engine.coach import Coach
+from .engine.loading import read_document
 from .engine.model import Deal
 from .engine.playbook import LANGUAGES, PURPOSES
-from .engine.rendering import FORMATS, Renderer
-from .rules import catalog, documentation
+from .engine.rendering import FORMATS
 
 EXIT_CODES = {
     0: "success; for `gate`, the deal may advance; for `pipeline`, every deal was reviewed",
@@ -72,32 +72,30 @@ class _Commands(click.Group):
             raise Failure(f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR) from None
 
 
-def _document(source: str, as_of: dt.date | None, crm: str | None = None, mapping: str | None = None) -> dict:
+def _document(coach: Coach, source: str, as_of: dt.date | None, crm: str | None = None, mapping: str | None = None) -> dict:
     """A deal document from a file path or `-` (standard input); --as-of replaces the file's evaluation date.
 
     With --from, the file is a CRM record, converted through the CRM's mapping.
     """
-    data = read_document(source)
-    if crm is not None:
-        from .crm import convert, load_mapping
+    if crm is None:
+        document = coach.document(source)
+        if as_of is not None:
+            document["as_of"] = as_of.isoformat()
+        return document
+    from .crm import load_mapping
 
-        if as_of is None:
-            raise click.UsageError("--from needs --as-of: a CRM record has no evaluation date, and dealcoach never reads the clock")
-        return convert(crm, data, as_of=as_of.isoformat(), mapping=load_mapping(crm, mapping), source=_label(source))
-    if not isinstance(data, dict):
-        raise DealInputError(_label(source), [InputProblem("", f"expected a mapping of deal fields, got {type(data).__name__}")])
-    if as_of is not None:
-        data["as_of"] = as_of.isoformat()
-    return data
+    if as_of is None:
+        raise click.UsageError("--from needs --as-of: a CRM record has no evaluation date, and dealcoach never reads the clock")
+    return coach.from_crm(crm, read_document(source), as_of=as_of, mapping=load_mapping(crm, mapping), label=_label(source))
 
 
 def _label(source: str) -> str:
     return "<stdin>" if source == "-" else source
 
 
-def _read(source: str, playbook, as_of: dt.date | None, crm: str | None = None, mapping: str | None = None) -> Deal:
+def _read(coach: Coach, source: str, as_of: dt.date | None, crm: str | None = None, mapping: str | None = None) -> Deal:
     """A validated deal from a file path or `-`."""
-    return validate_deal(_document(source, as_of, crm, mapping), playbook, _label(source))
+    return coach.deal(_document(coach, source, as_of, crm, mapping), label=_label(source))
 
 
 @contextmanager
@@ -179,21 +177,21 @@ def review(
     DEAL is a YAML or JSON deal file, or - for standard input. With --what-if,
     the deal is reviewed before and after the change and the difference shown.
     """
-    book = api.load_playbook(playbook)
+    coach = api.coach(playbook)
     with json_input_errors(fmt):
         if change_file and previous_file:
             raise click.UsageError("--what-if and --since answer different questions: use one at a time")
         if previous_file is not None:
-            previous = _read(previous_file, book, None)  # a deal file, with its own as_of
-            result = api.changes(previous, _read(deal, book, as_of, crm, mapping), playbook=book)
+            previous = _read(coach, previous_file, None)  # a deal file, with its own as_of
+            result = coach.changes(previous, _read(coach, deal, as_of, crm, mapping))
         elif change_file is None:
-            result = api.review(_read(deal, book, as_of, crm, mapping), playbook=book, purpose=purpose)
+            result = coach.review(_read(coach, deal, as_of, crm, mapping), purpose=purpose)
         else:
             change = read_document(change_file)
             if not isinstance(change, dict):
                 raise DealInputError(change_file, [InputProblem("", "a what-if change is a mapping of deal fields to change")])
-            result = api.what_if(_document(deal, as_of, crm, mapping), change, playbook=book)
-    click.echo(Renderer(book).render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain), nl=False)
+            result = coach.what_if(_document(coach, deal, as_of, crm, mapping), change)
+    click.echo(coach.render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain), nl=False)
 
 
 @cli.command()
@@ -211,13 +209,13 @@ def gate(
     mapping: str | None, playbook: Path | None,
 ) -> None:
     """May DEAL advance to stage --to? Exit 0 if yes, 1 if not (see README "Exit codes")."""
-    book = api.load_playbook(playbook)
+    coach = api.coach(playbook)
     try:
         with json_input_errors(fmt):
-            result = api.gate(_read(deal, book, as_of, crm, mapping), to_stage, playbook=book)
+            result = coach.gate(_read(coach, deal, as_of, crm, mapping), to_stage)
     except api.UnknownStageError as error:
         raise click.BadParameter(str(error), param_hint="--to") from None
-    click.echo(Renderer(book).render(result, lang=lang, fmt=fmt, explain=explain), nl=False)
+    click.echo(coach.render(result, lang=lang, fmt=fmt, explain=explain), nl=False)
     if not result.allowed:
         ctx.exit(GATE_BLOCKED)
 
@@ -252,7 +250,7 @@ def pipeline(
 
     if source != "-" and not Path(source).exists():
         raise click.BadParameter(f"{source!r} does not exist", param_hint="INPUT")
-    book = api.load_playbook(playbook)
+    coach = api.coach(playbook)
     jobs = jobs or pipeline_run.default_jobs()
     if resume and not output:
         raise click.UsageError("--resume needs --output: the file an interrupted run wrote")
@@ -295,7 +293,7 @@ def pipeline(
         out.flush()
         if output:
             out.close()
-    text = Renderer(book).render(rollup.build(), lang=lang, fmt=summary_format)
+    text = coach.render(rollup.build(), lang=lang, fmt=summary_format)
     if summary_path:
         Path(summary_path).write_text(text, encoding="utf-8")
     else:
@@ -336,12 +334,10 @@ def brief(
 
     HTML prints on one A4 page; markdown fits one 企业微信 / 钉钉 / 飞书 message (4,096 bytes).
     """
-    from .engine.brief_rendering import BriefRenderer
-
-    book = api.load_playbook(playbook)
+    coach = api.coach(playbook)
     people = [a.strip() for a in attendees.split(",") if a.strip()]
-    result = api.brief(_read(deal, book, as_of, crm, mapping), people, meeting_date.date(), purpose, playbook=book)
-    text = BriefRenderer(Renderer(book)).render(result, lang=lang, fmt=fmt)
+    result = coach.brief(_read(coach, deal, as_of, crm, mapping), people, meeting_date.date(), purpose)
+    text = coach.render_brief(result, lang=lang, fmt=fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}")
@@ -383,7 +379,7 @@ def serve(
         loopback = False
     if not token and not loopback and not no_auth:
         raise click.UsageError(f"serving {host} without a token: use --token-file or DEALCOACH_API_TOKEN, or --no-auth")
-    api.load_playbook(playbook)  # fail here, with exit 4, rather than in every worker
+    api.coach(playbook)  # fail here, with exit 4, rather than in every worker
     os.environ.update(
         DEALCOACH_PLAYBOOK=str(playbook or ""), DEALCOACH_API_TOKEN=token or "", DEALCOACH_MAX_BODY_BYTES=str(max_body_bytes),
         DEALCOACH_MAX_BATCH=str(max_batch), DEALCOACH_TIMEOUT_SECONDS=str(timeout_seconds),
@@ -400,27 +396,14 @@ def serve(
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules(code: str | None, fmt: str) -> None:
     """List every rule, or explain the rule CODE (e.g. DC406 or sponsors-but-blind)."""
-    book = catalog()
-    findings = sorted(book.findings.values(), key=lambda r: r.code)
+    coach = api.coach()
+    findings = coach.rules()
     if code is not None:
-        chosen = [r for r in findings if code.upper() == r.code or code.lower() == r.symbol]
-        if not chosen:
+        chosen = coach.rule(code)
+        if chosen is None:
             raise click.BadParameter(f"{code!r} is not a rule code or symbol; see `dealcoach rules`", param_hint="CODE")
-        findings = chosen
-    entries = [
-        {
-            "code": r.code,
-            "symbol": r.symbol,
-            "kind": r.kind.value,
-            "severity": r.severity.value,
-            "section": r.section,
-            "gate_only": r.gate_only,
-            "summary": r.summary,
-            "rationale": r.rationale,
-            "doc": documentation(r.key),
-        }
-        for r in findings
-    ]
+        findings = [chosen]
+    entries = [coach.rule_info(r) for r in findings]
     if fmt == "json":
         click.echo(json.dumps(entries if code is None else entries[0], ensure_ascii=False, indent=2))
         return

@@ -223,11 +223,16 @@ def check_against_playbook(deal: Deal, playbook: Playbook) -> list[InputProblem]
     return problems
 
 
-def validate_deal(data: Any, playbook: Playbook, source: str = "<deal>") -> Deal:
-    """A parsed document → a Deal that the engine may judge, or DealInputError."""
+def deal_document(data: Any, source: str) -> dict:
+    """A parsed document that can be a deal (a mapping of fields), or DealInputError saying what it is instead."""
     if not isinstance(data, dict):
         raise DealInputError(source, [InputProblem("", f"expected a mapping of deal fields, got {type(data).__name__}")])
-    check_shape(data, source)
+    return data
+
+
+def validate_deal(data: Any, playbook: Playbook, source: str = "<deal>") -> Deal:
+    """A parsed document → a Deal that the engine may judge, or DealInputError."""
+    check_shape(deal_document(data, source), source)
     try:
         deal = Deal.model_validate(data)
     except ValidationError as error:
@@ -236,10 +241,14 @@ def validate_deal(data: Any, playbook: Playbook, source: str = "<deal>") -> Deal
 
 
 def check_deal(deal: Deal, playbook: Playbook, source: str) -> Deal:
-    """The checks pydantic cannot make (cross-field rules, the stage model); the deal, or DealInputError."""
+    """The checks pydantic cannot make (cross-field rules, the stage model); the deal, or DealInputError.
+    A deal already checked against this playbook version is not checked again."""
+    if deal._checked_against == playbook.version_tag:
+        return deal
     problems = check_consistency(deal) + check_against_playbook(deal, playbook)
     if problems:
         raise DealInputError(source, problems)
+    deal._checked_against = playbook.version_tag
     return deal
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .vocabulary import (
     BrainQuadrant,
@@ -213,3 +213,4 @@ class Deal(Record):
     price_pressure: PricePressure = PricePressure()
     milestones: list[Text] = Field(default_factory=list, max_length=200)
     receivables: list[Receivable] = Field(default_factory=list, max_length=500)
+    _checked_against: str | None = PrivateAttr(None)  # the playbook version the deal was checked against

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DealcoachError, DealInputError, InputProblem
-from .loading import MAX_BYTES, read_document
+from .loading import MAX_BYTES, deal_document, read_document
 
 DEAL_SUFFIXES = (".yaml", ".yml", ".json")
 LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -122,28 +122,22 @@ def count_inputs(source: str) -> int | None:
 
 # -- the work each process does --------------------------------------------------
 
-_worker_playbook: Any = None
+_worker_coach: Any = None  # engine.coach.Coach, built once per process
 _worker_lang: str | None = None
-_worker_renderer: Any = None
 
 
 def _init_worker(playbook_dir: str | None, lang: str | None, in_pool: bool = False) -> None:
     """Load the playbook and compile the rule set once per process."""
-    global _worker_playbook, _worker_lang, _worker_renderer
+    global _worker_coach, _worker_lang
     from . import api
+    from .evaluation import compiled
 
     if in_pool:  # Ctrl-C is the parent's to handle: it keeps every result already written
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent()
-
-    from ..rules import catalog
-    from .evaluation import compiled
-    from .rendering import Renderer
-
-    _worker_playbook = api.load_playbook(playbook_dir)
+    _worker_coach = api.coach(playbook_dir)
     _worker_lang = lang
-    _worker_renderer = Renderer(_worker_playbook)
-    compiled(catalog(), _worker_playbook.thresholds)
+    compiled(_worker_coach.rulebook, _worker_coach.playbook.thresholds)
 
 
 def _exit_with_parent() -> None:
@@ -161,25 +155,18 @@ def _exit_with_parent() -> None:
 
 def review_item(item: Item) -> dict:
     """One result record: the report as JSON data, or an error naming the deal and the fields."""
-    from . import api
-
     try:
         document = item.parsed()
     except DealInputError as error:
         return _error_record(item.source, None, error)
     deal_id = document.get("id") if isinstance(document, dict) else None
     try:
-        report = api.review(document if isinstance(document, dict) else _not_a_mapping(item, document), playbook=_worker_playbook)
+        report = _worker_coach.review(deal_document(document, item.source))
         if _worker_lang is not None:
-            report = _worker_renderer.localise(report, _worker_lang)
+            report = _worker_coach.localise(report, _worker_lang)
     except DealcoachError as error:
         return _error_record(item.source, deal_id, error)
     return {"source": item.source, "deal_id": report.deal_id, "ok": True, "report": report.model_dump(mode="json")}
-
-
-def _not_a_mapping(item: Item, document: Any) -> dict:
-    kind = type(document).__name__
-    raise DealInputError(item.source, [InputProblem("", f"expected a mapping of deal fields, got {kind}")])
 
 
 def _error_record(source: str, deal_id: Any, error: DealcoachError) -> dict:

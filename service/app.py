@@ -31,16 +31,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..crm import convert, load_mapping
+from ..crm import load_mapping
 from ..engine import api
-from ..engine.brief_rendering import BriefRenderer
 from ..engine.errors import DealcoachError, DealInputError, InputProblem
 from ..engine.loading import problems_from_errors
 from ..engine.model import Deal
-from ..engine.rendering import Renderer
 from ..engine.report import Changes, GateResult, Report
 from ..engine.version import VERSION
-from ..rules import catalog, documentation
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("dealcoach.service")
@@ -128,13 +125,20 @@ class BatchAnswer(BaseModel):
 
 
 class RuleInfo(BaseModel):
+    """A finding rule: identity, traits (what it is about, where it applies, what it yields to) and documentation."""
+
     code: str
     symbol: str
     kind: str
     severity: str
     section: str
     gate_only: bool
+    subject: str
+    phases: list[str]
+    yields_to: list[str]
+    topics: list[str]
     summary: str
+    rationale: str
     doc: str
 
 
@@ -200,9 +204,8 @@ class BodyLimit:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI application for one set of settings."""
     settings = settings or Settings()
-    book = api.load_playbook(settings.playbook_dir)
-    renderer = Renderer(book)
-    version = f"{VERSION}+{book.version_tag}"
+    coach = api.coach(settings.playbook_dir)
+    version = f"{VERSION}+{coach.playbook.version_tag}"
 
     def authorised(request: Request) -> None:
         if settings.token is None:
@@ -226,7 +229,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return result
 
     def localise(report: Report, lang: str | None) -> Report:
-        return renderer.localise(report, lang) if lang else report
+        return coach.localise(report, lang) if lang else report
 
     app = FastAPI(
         title="dealcoach",
@@ -239,7 +242,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @v1.post("/review", response_model=ReviewAnswer, responses=problem_responses)
     async def review(deal: Deal, lang: LangQuery = None):
         """Review one deal: every finding, block risks first."""
-        report = await timed(lambda: api.review(deal, playbook=book))
+        report = await timed(lambda: coach.review(deal))
         return as_json(ReviewAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, report=localise(report, lang)))
 
     @v1.post("/gate", response_model=GateAnswer, responses=problem_responses)
@@ -248,17 +251,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await gate_answer(deal, to, lang)
 
     async def gate_answer(deal: Deal | dict, to: str, lang: str | None) -> Response:
-        result = await timed(lambda: api.gate(deal, to, playbook=book))
+        result = await timed(lambda: coach.gate(deal, to))
         if lang:
-            result = renderer.localise_result(result, lang)
+            result = coach.localise(result, lang)
         return as_json(GateAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, gate=result))
 
     @v1.post("/review/changes", response_model=ChangesAnswer, responses=problem_responses)
     async def review_changes(request: ChangesRequest, lang: LangQuery = None):
         """What changed since the previous version of the deal: new and cleared risks, done actions, movement."""
-        result = await timed(lambda: api.changes(request.previous, request.current, playbook=book))
+        result = await timed(lambda: coach.changes(request.previous, request.current))
         if lang:
-            result = renderer.localise_result(result, lang)
+            result = coach.localise(result, lang)
         return as_json(ChangesAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, changes=result))
 
     @v1.post("/brief", responses=problem_responses)
@@ -272,8 +275,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         """A one-page pre-meeting brief (JSON, Markdown for group chats, or printable HTML)."""
         people = [a.strip() for a in attendees.split(",") if a.strip()]
-        result = await timed(lambda: api.brief(deal, people, date, purpose, playbook=book))
-        text = BriefRenderer(renderer).render(result, lang=lang, fmt=format)
+        result = await timed(lambda: coach.brief(deal, people, date, purpose))
+        text = coach.render_brief(result, lang=lang, fmt=format)
         media = {"json": "application/json", "markdown": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}[format]
         return Response(text, media_type=media)
 
@@ -291,7 +294,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     raise TimeoutError
                 deal_id = document.get("id") if isinstance(document.get("id"), str) else None
                 try:
-                    report = localise(api.review(document, playbook=book), lang)
+                    report = localise(coach.review(document), lang)
                     items.append(BatchItem(index=index, deal_id=deal_id, ok=True, report=report))
                 except DealInputError as error:
                     errors = [{"path": p.path, "message": p.message} for p in error.problems]
@@ -303,12 +306,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def from_crm(crm: CrmKind, record: dict[str, Any], as_of: dt.date) -> dict:
         custom = Path(settings.mapping_dir) / f"{crm}.yaml" if settings.mapping_dir else None
         mapping = load_mapping(crm, custom if custom and custom.exists() else None)
-        return convert(crm, record, as_of=as_of.isoformat(), mapping=mapping, source=f"{crm} record")
+        return coach.from_crm(crm, record, as_of=as_of, mapping=mapping, label=f"{crm} record")
 
     @v1.post("/crm/{crm}/review", response_model=ReviewAnswer, responses=problem_responses)
     async def review_crm_record(crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery, lang: LangQuery = None):
         """Review a CRM's own record (Salesforce Opportunity, HubSpot deal bundle, Odoo crm.lead) through its mapping."""
-        report = await timed(lambda: api.review(from_crm(crm, record, as_of), playbook=book))
+        report = await timed(lambda: coach.review(from_crm(crm, record, as_of)))
         return as_json(ReviewAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, report=localise(report, lang)))
 
     @v1.post("/crm/{crm}/gate", response_model=GateAnswer, responses=problem_responses)
@@ -321,16 +324,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @v1.get("/rules", response_model=list[RuleInfo])
     def rules():
-        """Every finding rule: code, kind, severity, methodology section."""
-        return [_rule_info(r) for r in sorted(catalog().findings.values(), key=lambda r: r.code)]
+        """Every finding rule: code, kind, severity, methodology section, traits."""
+        return [RuleInfo(**coach.rule_info(r)) for r in coach.rules()]
 
     @v1.get("/rules/{code}", response_model=RuleInfo, responses={404: {"model": Problem, "content": {PROBLEM: {}}}})
     def rule(code: str):
         """One rule by code (DC406) or symbol (sponsors-but-blind)."""
-        for r in catalog().findings.values():
-            if code.upper() == r.code or code.lower() == r.symbol:
-                return _rule_info(r)
-        raise StarletteHTTPException(404, f"{code!r} is not a rule code or symbol")
+        found = coach.rule(code)
+        if found is None:
+            raise StarletteHTTPException(404, f"{code!r} is not a rule code or symbol")
+        return RuleInfo(**coach.rule_info(found))
 
     @v1.get("/schema")
     def schema() -> dict:
@@ -346,13 +349,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
-
-
-def _rule_info(rule) -> RuleInfo:
-    return RuleInfo(
-        code=rule.code, symbol=rule.symbol, kind=rule.kind.value, severity=rule.severity.value,
-        section=rule.section, gate_only=rule.gate_only, summary=rule.summary, doc=documentation(rule.key),
-    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:

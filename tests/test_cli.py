@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from dealcoach.cli import EXIT_CODES, cli
+from dealcoach.engine.coach import Coach
 from dealcoach.rules import catalog
 
 from helpers import EXAMPLE_EN, EXAMPLES, ROOT, base_deal
@@ -148,12 +149,11 @@ def test_broken_playbook_exits_4(run, tmp_path) -> None:
 
 
 def test_internal_error_exits_5(run, monkeypatch) -> None:
-    from dealcoach.engine import api
 
     def broken(*args, **kwargs):
         raise KeyError("bug")
 
-    monkeypatch.setattr(api, "review", broken)
+    monkeypatch.setattr(Coach, "review", broken)
     result = run("review", ZH_EXAMPLE)
     assert result.exit_code == 5 and "internal error: KeyError" in result.output and "Traceback" not in result.output
 
@@ -182,12 +182,11 @@ def _exit_bad_playbook(run, tmp_path, monkeypatch):
 
 
 def _exit_internal_error(run, tmp_path, monkeypatch):
-    from dealcoach.engine import api
 
     def broken(*args, **kwargs):
         raise KeyError("bug")
 
-    monkeypatch.setattr(api, "review", broken)
+    monkeypatch.setattr(Coach, "review", broken)
     return run("review", ZH_EXAMPLE), "internal error: KeyError: 'bug'"
 
 

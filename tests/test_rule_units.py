@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 import dealcoach
 from dealcoach.cli import cli
+from dealcoach.engine.coach import Coach
 from dealcoach.engine.rendering import Renderer
 from dealcoach.engine.rulebook import Subject
 from dealcoach.rules import catalog
@@ -95,6 +96,6 @@ def test_ctrl_c_during_a_gate_exits_130_not_the_gate_blocked_code(monkeypatch) -
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(dealcoach.engine.api, "gate", interrupted)
+    monkeypatch.setattr(Coach, "gate", interrupted)
     result = CliRunner().invoke(cli, ["gate", str(EXAMPLE_ZH), "--to", "bidding"])
     assert result.exit_code == 130 and "interrupted" in result.output

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import dealcoach
+from dealcoach.engine.coach import Coach
 from dealcoach.rules import catalog
 from dealcoach.service.app import Settings, create_app
 
@@ -88,7 +89,7 @@ def test_timeout_is_a_504(monkeypatch) -> None:
     from dealcoach.engine import api
 
     slow = TestClient(create_app(Settings(timeout_seconds=0.2)), raise_server_exceptions=False)
-    monkeypatch.setattr(api, "review", lambda *a, **k: time.sleep(1))
+    monkeypatch.setattr(Coach, "review", lambda *a, **k: time.sleep(1))
     answer = slow.post("/v1/review", json=DEAL)
     assert answer.status_code == 504 and answer.json()["title"] == "Timed out"
 

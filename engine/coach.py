@@ -1,0 +1,287 @@
+"""The use cases of dealcoach over one playbook: the one object the CLI, the service, the pipeline and
+the Python API call (reading a deal, review, gate, what-if, changes, brief, rendering, rule lookup).
+
+    coach = Coach()                       # or Coach("path/to/company-playbook")
+    report = coach.review(coach.deal("deal.yaml"))
+    print(coach.render(report, lang="zh"))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..rules import catalog, documentation
+from . import coaching
+from .brief import Brief, build_brief
+from .brief_rendering import BriefRenderer
+from .errors import DealcoachError
+from .evaluation import evaluate
+from .facts import Position, build_facts, locate
+from .loading import check_deal, deal_document, read_document, validate_deal
+from .model import Deal
+from .playbook import PURPOSES, Playbook
+from .rendering import Renderer
+from .report import Changes, Finding, GateResult, Person, Report, StagePosition, UnmetMilestone, WhatIfResult
+from .rulebook import FindingRule, Kind, Mark, Rulebook
+from .version import VERSION
+from .vocabulary import SupporterKind
+from .whatif import merge_patch
+
+SUPPORTER_KINDS = tuple(kind.value for kind in SupporterKind)
+DealLike = Deal | Mapping[str, Any] | str | Path
+
+
+class UsageError(DealcoachError):
+    """A call that cannot be answered as asked (exit 2 on the command line)."""
+
+    exit_code = 2
+
+
+class UnknownStageError(UsageError):
+    """A gate target that is not a stage of the deal's stage model (a usage error)."""
+
+
+def _stage(position: Position, index: int) -> StagePosition:
+    stage = position.model.stages[index]
+    return StagePosition(index=index, id=stage.id, name=stage.name.model_dump())
+
+
+def _step(position: Position, index: int) -> StagePosition:
+    step = position.model.stages[index].buying_step
+    return StagePosition(index=index, id=step.id, name=step.name.model_dump())
+
+
+def build_report(
+    rulebook: Rulebook, book: Playbook, deal: Deal, position: Position, gate_to: int | None, purpose: str | None = None
+) -> Report:
+    """Evaluate the deal and turn the findings into coaching: phase, priorities, cards, the milestone to win next."""
+    outcome = evaluate(rulebook, book.thresholds, build_facts(deal, position, gate_to=gate_to))
+    implied = coaching.implied_milestones(position.model, {d.name for d in outcome.derived})
+    reached = [found[1].id for spelling in deal.milestones if (found := position.model.find_milestone(spelling))]
+    phase = coaching.deal_phase(position.model, position.stage_index, [*reached, *implied])
+    days_to_close = (deal.expected_close - deal.as_of).days if deal.expected_close else None
+    findings, cards, suppressed = coaching.coach(
+        rulebook, book, outcome.findings, phase=phase, days_to_close=days_to_close, purpose=purpose, implied=implied
+    )
+    milestone_order = [m.id for stage in position.model.stages for m in stage.milestones]
+    next_milestones = sorted(
+        {f.params["milestone"] for f in findings if f.mark == Mark.NEXT_MILESTONE}, key=milestone_order.index
+    )
+    grades = [d.params["letter"] for d in outcome.derived if d.name == "grade"]
+    qualified: dict[str, list[str]] = {}
+    for derived in outcome.derived:
+        if derived.name in SUPPORTER_KINDS:
+            qualified.setdefault(derived.subject, []).append(derived.name)
+    people = [
+        Person(
+            id=c.id, name=c.name, title=c.title, roles=[r.value for r in c.roles],
+            qualified=[k for k in SUPPORTER_KINDS if k in qualified.get(c.id, ())], stance=c.stance.value, active=c.active,
+        )
+        for c in deal.contacts
+    ]
+    grade = grades[0] if grades else None
+    return Report(
+        deal_id=deal.id,
+        deal_name=deal.name,
+        owner=deal.owner,
+        customer=deal.customer.name,
+        amount=deal.amount,
+        currency=deal.currency,
+        as_of=deal.as_of,
+        expected_close=deal.expected_close,
+        stage_model=position.model.id,
+        stage=_stage(position, position.stage_index),
+        buying_step=_step(position, position.step_index),
+        days_in_stage=(deal.as_of - deal.stage_entered).days,
+        grade=grade,
+        ruleset_version=f"{VERSION}+{book.version_tag}",
+        phase=phase.value,
+        purpose=purpose,
+        next_milestones=next_milestones,
+        stake=coaching.stake(cards, grade, deal.amount, book.priority, book.thresholds.funnel_min_amount),
+        findings=findings,
+        cards=cards,
+        suppressed=suppressed,
+        derived=outcome.derived,
+        people=people,
+    )
+
+
+def _label(source: DealLike) -> str:
+    """How errors name a deal source: its path, <stdin>, or <deal> for data."""
+    if isinstance(source, str | Path):
+        return "<stdin>" if str(source) == "-" else str(source)
+    return "<deal>"
+
+
+def _identity(finding: Finding) -> tuple[str, str | None]:
+    return finding.code, finding.subject
+
+
+def _diff(before: Report, after: Report) -> tuple[list[Finding], list[Finding], list[Finding]]:
+    """(findings gone, findings new, findings still there), a finding being its code and subject."""
+    old = {_identity(f) for f in before.findings}
+    new = {_identity(f) for f in after.findings}
+    return (
+        [f for f in before.findings if _identity(f) not in new],
+        [f for f in after.findings if _identity(f) not in old],
+        [f for f in after.findings if _identity(f) in old],
+    )
+
+
+class Coach:
+    """Every use case over one playbook. Build one per playbook and keep it: it holds the compiled wording."""
+
+    def __init__(self, playbook: Playbook, rulebook: Rulebook | None = None):
+        self.playbook = playbook
+        self.rulebook = rulebook or catalog()
+        self.renderer = Renderer(playbook)
+
+    # -- reading ---------------------------------------------------------
+
+    @staticmethod
+    def document(source: DealLike, *, label: str | None = None) -> dict:
+        """A deal as a plain mapping: from a Deal, a mapping, a YAML/JSON file path, or `-` (standard input)."""
+        if isinstance(source, Deal):
+            return source.model_dump(mode="json")
+        if isinstance(source, Mapping):
+            return dict(source)
+        return deal_document(read_document(source), label or _label(source))
+
+    def from_crm(self, crm: str, record: Any, *, as_of: dt.date, mapping: Mapping | None = None, label: str = "record") -> dict:
+        """A CRM's own record converted through its mapping (the shipped one by default) into a deal document."""
+        from ..crm import convert, load_mapping
+
+        return convert(crm, record, as_of=as_of.isoformat(), mapping=mapping or load_mapping(crm, None), source=label)
+
+    def deal(self, source: DealLike, *, as_of: dt.date | None = None, label: str | None = None) -> Deal:
+        """A validated deal; `as_of` replaces the record's evaluation date. A Deal is checked against the playbook only."""
+        if isinstance(source, Deal) and as_of is None:
+            return check_deal(source, self.playbook, label or f"deal {source.id}")
+        label = label or _label(source)
+        document = self.document(source, label=label)
+        if as_of is not None:
+            document["as_of"] = as_of.isoformat()
+        return validate_deal(document, self.playbook, label)
+
+    # -- use cases -------------------------------------------------------
+
+    def review(self, deal: DealLike, *, purpose: str | None = None) -> Report:
+        """The coaching for one deal: findings in priority order, on cards, folded beyond the playbook's limit.
+        `purpose` (one of PURPOSES, e.g. "negotiation") ranks first what serves the coming meeting."""
+        if purpose is not None and purpose not in PURPOSES:
+            raise UsageError(f"purpose {purpose!r} is not known; allowed: {', '.join(PURPOSES)}")
+        checked = self.deal(deal)
+        position = locate(checked, self.playbook.stage_models[checked.stage_model])
+        return build_report(self.rulebook, self.playbook, checked, position, gate_to=None, purpose=purpose)
+
+    def gate(self, deal: DealLike, to: str) -> GateResult:
+        """May the deal advance to stage `to`? Unmet milestones and blocking risks say why not."""
+        checked = self.deal(deal)
+        model = self.playbook.stage_models[checked.stage_model]
+        target = model.find_stage(to)
+        if target is None:
+            allowed = ", ".join(f"{s.id} ({s.name.zh})" for s in model.stages)
+            raise UnknownStageError(f"{to!r} is not a stage of {model.id}; allowed: {allowed}")
+        position = locate(checked, model)
+        advance = target > position.stage_index
+        report = build_report(self.rulebook, self.playbook, checked, position, gate_to=target if advance else None)
+        unmet = []
+        for finding in report.findings:
+            if finding.mark == Mark.UNMET_MILESTONE:
+                found = model.find_milestone(finding.params["milestone"])
+                assert found is not None
+                unmet.append(
+                    UnmetMilestone(id=found[1].id, name=found[1].name.model_dump(), stage=model.stages[finding.params["stage_index"]].id)
+                )
+        order = [m.id for stage in model.stages for m in stage.milestones]
+        unmet.sort(key=lambda u: order.index(u.id))
+        return GateResult(
+            deal_id=checked.id,
+            from_stage=_stage(position, position.stage_index),
+            to_stage=_stage(position, target),
+            allowed=not advance or not report.blocking,
+            advance=advance,
+            unmet_milestones=unmet,
+            blocking=report.blocking,
+            report=report,
+        )
+
+    def what_if(self, deal: DealLike, change: Mapping[str, Any]) -> WhatIfResult:
+        """Review the deal, apply `change` (see engine.whatif), review again, and compare."""
+        document = self.document(deal)
+        before = self.review(validate_deal(document, self.playbook, "deal"))
+        after = self.review(validate_deal(merge_patch(document, dict(change)), self.playbook, "deal after the what-if change"))
+        cleared, appeared, remaining = _diff(before, after)
+        return WhatIfResult(change=dict(change), before=before, after=after, cleared=cleared, appeared=appeared, remaining=remaining)
+
+    def changes(self, previous: DealLike | Report, current: DealLike | Report) -> Changes:
+        """What changed since the previous review: new and cleared risks, done and new actions, stage and grade movement."""
+        before = previous if isinstance(previous, Report) else self.review(previous)
+        after = current if isinstance(current, Report) else self.review(current)
+        gone, new, _ = _diff(before, after)
+        same_model = before.stage_model == after.stage_model
+        return Changes(
+            previous=before,
+            current=after,
+            days_between=(after.as_of - before.as_of).days,
+            stage_moved=after.stage.index - before.stage.index if same_model else None,
+            buying_step_moved=after.buying_step.index - before.buying_step.index if same_model else None,
+            new_risks=[f for f in new if f.kind == Kind.RISK],
+            cleared_risks=[f for f in gone if f.kind == Kind.RISK],
+            new_actions=[f for f in new if f.kind == Kind.ACTION],
+            done_actions=[f for f in gone if f.kind == Kind.ACTION],
+        )
+
+    def brief(self, deal: DealLike, attendees: list[str], meeting_date: dt.date, purpose: str) -> Brief:
+        """The pre-meeting brief for a meeting with `attendees` (contact ids) on `meeting_date`."""
+        checked = self.deal(deal)
+        report = self.review(checked)
+        order = [m.id for stage in self.playbook.stage_models[checked.stage_model].stages for m in stage.milestones]
+        return build_brief(self.rulebook, checked, report, attendees, meeting_date, purpose, order)
+
+    # -- output ----------------------------------------------------------
+
+    def render(self, result, *, lang: str = "zh", fmt: str = "text", show_all: bool = False, explain: bool = False) -> str:
+        """Any result (review, gate, what-if, changes, roll-up) as text, markdown or JSON, in `lang`."""
+        return self.renderer.render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain)
+
+    def render_brief(self, brief: Brief, *, lang: str = "zh", fmt: str = "markdown") -> str:
+        """A brief as HTML (one A4 page), markdown (one chat message) or JSON."""
+        return BriefRenderer(self.renderer).render(brief, lang=lang, fmt=fmt)
+
+    def localise(self, result, lang: str):
+        """A result with every finding's and card's text filled in `lang` (for JSON answers)."""
+        return self.renderer.localise_result(result, lang)
+
+    # -- rules -----------------------------------------------------------
+
+    def rules(self) -> list[FindingRule]:
+        """Every finding rule, by code."""
+        return sorted(self.rulebook.findings.values(), key=lambda r: r.code)
+
+    def rule(self, code_or_symbol: str) -> FindingRule | None:
+        """One finding rule by its code or its symbol."""
+        return next((r for r in self.rules() if code_or_symbol.upper() == r.code or code_or_symbol.lower() == r.symbol), None)
+
+    @staticmethod
+    def rule_info(rule: FindingRule) -> dict:
+        """What `dealcoach rules` and GET /v1/rules show of a rule: identity, traits and documentation."""
+        return {
+            "code": rule.code,
+            "symbol": rule.symbol,
+            "kind": rule.kind.value,
+            "severity": rule.severity.value,
+            "section": rule.section,
+            "gate_only": rule.gate_only,
+            "subject": rule.subject.value,
+            "phases": sorted(p.value for p in rule.phases),
+            "yields_to": list(rule.yields_to),
+            "topics": sorted(t.value for t in rule.topics),
+            "summary": rule.summary,
+            "rationale": rule.rationale,
+            "doc": documentation(rule.key),
+        }
