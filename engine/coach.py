@@ -27,7 +27,7 @@ from .rendering import Renderer
 from .report import Changes, Finding, GateResult, Person, Report, StagePosition, UnmetMilestone, WhatIfResult
 from .rulebook import FindingRule, Kind, Mark, Rulebook
 from .version import VERSION
-from .vocabulary import SupporterKind
+from .vocabulary import STATE_GRADE_RANK, SupporterKind
 from .whatif import merge_patch
 
 SUPPORTER_KINDS = tuple(kind.value for kind in SupporterKind)
@@ -59,8 +59,8 @@ def build_report(
 ) -> Report:
     """Evaluate the deal and turn the findings into coaching: phase, priorities, cards, the milestone to win next."""
     outcome = evaluate(rulebook, book.thresholds, build_facts(deal, position, gate_to=gate_to))
-    implied = coaching.implied_milestones(position.model, {d.name for d in outcome.derived})
     reached = [found[1].id for spelling in deal.milestones if (found := position.model.find_milestone(spelling))]
+    implied = coaching.implied_milestones(position.model, {d.name for d in outcome.derived}, set(reached))
     phase = coaching.deal_phase(position.model, position.stage_index, [*reached, *implied])
     days_to_close = (deal.expected_close - deal.as_of).days if deal.expected_close else None
     findings, cards, suppressed = coaching.coach(
@@ -83,6 +83,9 @@ def build_report(
         for c in deal.contacts
     ]
     grade = grades[0] if grades else None
+    if grade is not None and deal.customer_state is not None:
+        # M6.4 grades by the close date *and* the customer's state: the later of the two is the deal's grade
+        grade = max(grade, "ABCD"[STATE_GRADE_RANK[deal.customer_state]])
     return Report(
         deal_id=deal.id,
         deal_name=deal.name,

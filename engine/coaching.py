@@ -33,11 +33,17 @@ def deal_phase(model: StageModel, stage_index: int, reached: Iterable[str]) -> P
     return Phase.AFTER_CONTRACT if signed else model.phase_of(stage_index)
 
 
-def implied_milestones(model: StageModel, derived_names: set[str]) -> dict[str, str]:
-    """Milestones the review itself shows as met: milestone id -> the derived fact that implies it."""
-    return {
-        m.id: m.implied_by for stage in model.stages for m in stage.milestones if m.implied_by and m.implied_by in derived_names
-    }
+def implied_milestones(model: StageModel, derived_names: set[str], reached: set[str]) -> dict[str, str]:
+    """Milestones met though the record does not list them: milestone id -> the derived fact or the reached
+    milestone that implies it (the review grades the deal: it is graded; the customer selected us: our bid is in)."""
+    found = {}
+    for stage in model.stages:
+        for milestone in stage.milestones:
+            if milestone.id not in reached:
+                cause = next((name for name in milestone.implied_by if name in derived_names or name in reached), None)
+                if cause is not None:
+                    found[milestone.id] = cause
+    return found
 
 
 def select(

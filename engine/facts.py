@@ -183,6 +183,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "has_close_date": deal.expected_close is not None,
             "days_to_close": (deal.expected_close - deal.as_of).days if deal.expected_close else 0,
             "organisational_value_agreed": tri_state(deal.organisational_value_agreed),
+            "domestic": deal.currency == "CNY",  # a Chinese deal: state-ownership practice (M2.4) applies
         },
         {
             "amount": ["amount"],
@@ -205,6 +206,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "has_close_date": ["expected_close"],
             "days_to_close": ["expected_close", "as_of"],
             "organisational_value_agreed": ["organisational_value_agreed"],
+            "domestic": ["currency"],
         },
     )
     budget = deal.budget

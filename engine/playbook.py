@@ -44,8 +44,8 @@ class Milestone(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: Localised
     signs_contract: bool = False  # reaching it means the contract is signed: pre-sale advice stops
-    # a derivation (e.g. `grade`, `insider`) whose presence means the milestone is met, whatever the record lists
-    implied_by: str | None = Field(None, pattern=r"^[a-z_]+$")
+    # derivations (e.g. `grade`, `insider`) or later milestones (e.g. `selected`) that mean this one is met too
+    implied_by: list[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]] = Field(default_factory=list)
 
 
 class BuyingStep(_Strict):

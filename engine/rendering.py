@@ -97,7 +97,21 @@ class Renderer:
             names = [p.name for p in report.people if p.active and (kind in p.roles or kind in p.qualified)]
             return separator_.join(names)
 
+        def duration(days: int) -> str:
+            """A span as a person says it: days under two months, then months ("四个多月" / "over 4 months")."""
+            return self.term(lang, "duration.days" if abs(days) < 60 else "duration.months").format(
+                days=abs(days), months=abs(days) // 30
+            )
+
+        def money(amount: float) -> str:
+            """An amount as a rep says it: 52万 / CNY 520,000 (other currencies by their code)."""
+            if lang == "zh" and report.currency == "CNY":
+                return f"{amount / 10_000:,.1f}".rstrip("0").rstrip(".") + "万" if amount >= 10_000 else f"{amount:,.0f}元"
+            return f"{report.currency} {amount:,.0f}"
+
         return {
+            "duration": duration,
+            "money": money,
             "named": named,
             "who": who,
             "term": lambda kind, value: self.term(lang, f"{kind}.{value}"),

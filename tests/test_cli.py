@@ -46,7 +46,7 @@ def test_review_text_zh(run) -> None:
     result = run("review", ZH_EXAMPLE)
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[2].startswith("下一步：拿下") and lines[4] == "先做这三件" and "1. 【阻断】" in result.output
+    assert lines[2].startswith("下一个路标：") and lines[4] == "先做这三件" and "1. 【阻断】" in result.output
     assert "DC102" not in result.output and "推理链" not in result.output
     explained = run("review", ZH_EXAMPLE, "--explain")
     assert "依据：DC102 ahead-of-customer · M1.1 · buying_step, stage" in explained.output

@@ -101,8 +101,8 @@ def test_findings_about_one_person_make_one_card() -> None:
     deal = _deal_with(
         stage="proposal", buying_step="set_specifications",
         contacts=[
-            {"id": "yao", "name": "姚文斌", "roles": ["technical_gatekeeper"], "power": "political", "stance": "opposes",
-             "last_contact": "2026-11-10", "coach_conditions": {"trusts_our_capability": False}},
+            {"id": "yao", "name": "姚文斌", "roles": ["technical_gatekeeper"], "power": "political", "stance": "neutral",
+             "last_contact": "2026-06-01", "coach_conditions": {"trusts_our_capability": False}},
             {"id": "deng", "name": "邓国强", "roles": ["decision_maker"], "power": "core", "stance": "neutral", "last_contact": "2026-11-10"},
         ],
     )
@@ -161,7 +161,7 @@ def test_text_review_opens_with_the_first_moves_and_folds_the_rest() -> None:
     report = dealcoach.review(str(ROOT / "examples" / "example-deal.zh.yaml"))
     text = dealcoach.render(report, lang="zh")
     lines = text.splitlines()
-    assert lines[2].startswith("下一步：拿下")
+    assert lines[2].startswith("下一个路标：")
     first = lines.index("先做这三件")
     assert first <= 4 and [lines[first + n][0] for n in (1, 2, 3)] == ["①", "②", "③"]
     assert lines[first + 5].startswith("1. ")  # then the cards

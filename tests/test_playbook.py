@@ -101,7 +101,7 @@ def test_company_playbook_overrides_thresholds_terms_templates_and_stages(tmp_pa
     assert "DC102" in {f.code for f in report.findings} and "DC104" in {s.code for s in report.suppressed}
     text = dealcoach.render_text(report, lang="en", playbook=root)
     assert "SHOWSTOPPER: ACME: stage Propose is ahead" in text
-    assert 'Next milestone: "Preferred"' in text  # the company's own stage model names the milestone
+    assert "Next milestone: Preferred" in text  # the company's own stage model names the milestone
     gate = dealcoach.gate(deal, "close", playbook=root)
     assert not gate.allowed and [m.id for m in gate.unmet_milestones] == ["budget_seen", "preferred"]
 

@@ -86,7 +86,6 @@ def test_limits(client) -> None:
 def test_timeout_is_a_504(monkeypatch) -> None:
     import time
 
-    from dealcoach.engine import api
 
     slow = TestClient(create_app(Settings(timeout_seconds=0.2)), raise_server_exceptions=False)
     monkeypatch.setattr(Coach, "review", lambda *a, **k: time.sleep(1))

@@ -12,7 +12,7 @@ Clears when: the contact's last_contact is within key_person_stale_days of as_of
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import FindingRule, Kind, PRE_SALE, Severity, Subject, Topic
+from ...engine.rulebook import FindingRule, Kind, Phase, Severity, Subject, Topic
 from ..conditions import about, active_contact
 
 
@@ -34,7 +34,8 @@ RULE = FindingRule(
     severity=Severity.WARN,
     section="M4.8",
     subject=Subject.CONTACT,
-    phases=PRE_SALE,
+    # not during bid evaluation: lobbying key persons then breaks the tender (COACHING_QUALITY stage table)
+    phases=frozenset({Phase.QUALIFY, Phase.ENTRY, Phase.PROPOSAL, Phase.NEGOTIATION}),
     topics=frozenset({Topic.PEOPLE}),
     clears_fields=("contacts.last_contact", "contacts.met"),
     summary="A key person (decision maker, technical gatekeeper or core circle) not met, not met recently, or not recorded.",

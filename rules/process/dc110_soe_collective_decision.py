@@ -18,7 +18,8 @@ from ..conditions import is_a
 
 def _when(thresholds):
     return when_all(
-        c.deal << is_a("deal") & (m.state_owned != "no") & (m.amount >= thresholds.soe_collective_amount),
+        c.deal << is_a("deal") & (m.amount >= thresholds.soe_collective_amount)
+        & ((m.state_owned == "yes") | ((m.state_owned == "unknown") & (m.domestic == True))),  # noqa: E712 - ask only of a Chinese deal
         c.decision << is_a("decision") & ((m.mode == "one_person") | (m.mode == "unknown")),
     )
 

@@ -29,7 +29,7 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.BLOCK,
     section="M7.5",
-    phases=frozenset({Phase.BIDDING, Phase.NEGOTIATION}),
+    phases=frozenset({Phase.NEGOTIATION}),  # a submitted bid is sealed: concessions are negotiated afterwards
     topics=frozenset({Topic.PRICE}),
     clears_fields=(
         "price_pressure.verified", "contacts.supporter", "contacts.power", "contacts.shares_information",

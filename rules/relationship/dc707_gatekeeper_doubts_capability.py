@@ -26,6 +26,7 @@ RULE = FindingRule(
     section="M7.4",
     subject=Subject.CONTACT,
     phases=PRE_SALE,
+    yields_to=("DC304",),  # an opposed gatekeeper: the opposition card already says to meet and prove
     topics=frozenset({Topic.PEOPLE}),
     clears_fields=("contacts.coach_conditions.trusts_our_capability",),
     summary="The technical gatekeeper doubts our capability: build trust with proof.",
