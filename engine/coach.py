@@ -104,6 +104,7 @@ def build_report(
         phase=phase.value,
         purpose=purpose,
         next_milestones=next_milestones,
+        milestones_reached=[m for m in milestone_order if m in set(reached) | set(implied)],
         stake=coaching.stake(cards, grade, deal.amount, book.priority, book.thresholds.funnel_min_amount),
         findings=findings,
         cards=cards,

@@ -99,9 +99,9 @@ class Renderer:
 
         def duration(days: int) -> str:
             """A span as a person says it: days under two months, then months ("四个多月" / "over 4 months")."""
-            return self.term(lang, "duration.days" if abs(days) < 60 else "duration.months").format(
-                days=abs(days), months=abs(days) // 30
-            )
+            months = abs(days) // 30
+            spoken = "一两三四五六七八九十"[months - 1] if lang == "zh" and 1 <= months <= 10 else str(months)
+            return self.term(lang, "duration.days" if abs(days) < 60 else "duration.months").format(days=abs(days), months=spoken)
 
         def money(amount: float) -> str:
             """An amount as a rep says it: 52万 / CNY 520,000 (other currencies by their code)."""
@@ -110,6 +110,7 @@ class Renderer:
             return f"{report.currency} {amount:,.0f}"
 
         return {
+            "reached": lambda milestone_id: milestone_id in report.milestones_reached,
             "duration": duration,
             "money": money,
             "named": named,

@@ -152,6 +152,7 @@ class Report(_Out):
     phase: str = ""
     purpose: str | None = None
     next_milestones: list[str] = []  # the milestones to win next: the review's purpose
+    milestones_reached: list[str] = []  # as recorded, plus those the review itself shows met (engine.coaching.implied_milestones)
     stake: int = 0  # how much this deal's coaching matters next to other deals (engine.coaching.stake)
     findings: list[Finding]  # in priority order; folded ones are not shown by default
     cards: list[Card] = []
