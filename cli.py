@@ -257,7 +257,7 @@ def pipeline(
     previous = None
     if previous_results:
         previous = {
-            record["deal_id"]: pipeline_run.digest(record)["report"]
+            record["deal_id"]: pipeline_run.digest(record)
             for record in pipeline_run.resume_point(Path(previous_results), truncate=False)
             if record.get("ok")
         }

@@ -25,6 +25,7 @@ from typing import Any
 
 from .errors import DealcoachError, DealInputError, InputProblem
 from .loading import MAX_BYTES, deal_document, read_document
+from .rollup import Digest, FailedDeal
 
 DEAL_SUFFIXES = (".yaml", ".yml", ".json")
 LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -188,18 +189,17 @@ class Result:
     """One deal's outcome: the JSON line to write, and the digest the roll-up needs."""
 
     line: str
-    digest: dict
+    digest: Digest | FailedDeal
     ok: bool
 
 
-def digest(record: dict) -> dict:
-    """The part of a result record the roll-up reads (small, so workers send little back)."""
+def digest(record: dict) -> Digest | FailedDeal:
+    """The part of a result record the roll-up reads: the typed digest of the report, or the failure."""
     if not record["ok"]:
-        return record
-    report = record["report"]
-    keep = ("deal_id", "deal_name", "owner", "currency", "amount", "stage_model", "stage", "buying_step", "grade", "expected_close")
-    findings = [{k: f.get(k) for k in ("code", "subject", "symbol", "kind", "severity", "mark", "params")} for f in report["findings"]]
-    return {"ok": True, "source": record["source"], "report": {**{k: report[k] for k in keep}, "findings": findings}}
+        error = record.get("error", {})
+        problems = [f"{p['path'] or '(deal)'}: {p['message']}" for p in error.get("problems", [])] or [error.get("message", "")]
+        return FailedDeal(source=record["source"], deal_id=record.get("deal_id"), problems=problems)
+    return Digest.model_validate(record["report"])
 
 
 def review_to_result(item: Item) -> Result:

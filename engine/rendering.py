@@ -20,7 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from .errors import PlaybookError
 from .playbook import LANGUAGES, Playbook
 from .report import Card, CardText, ChainStep, Changes, Finding, FindingText, GateResult, Report, WhatIfResult
-from .rollup import Rollup, RollupChanges
+from .rollup import Rollup
 from .rulebook import Kind, Mark, Severity
 
 FORMATS = ("text", "markdown", "json")
@@ -88,7 +88,7 @@ class Renderer:
         def who(name: str, title: str) -> str:
             if not title:
                 return name
-            return f"{name}（{title}）" if lang == "zh" else f"{name} ({title})"
+            return self.term(lang, "format.who").format(name=name, title=title)
 
         separator_ = separator
 
@@ -387,97 +387,57 @@ class Renderer:
         return "; ".join(f"{currency} {amount:,.0f}" for currency, amount in sorted(amounts.items())) or "-"
 
     def _rollup_document(self, rollup: Rollup, lang: str, markdown: bool) -> str:
+        """The manager's roll-up from the playbook's layout template `report/rollup.j2` (words from the term table)."""
         t = lambda key: self.term(lang, key)  # noqa: E731
-        heading = (lambda text: f"## {text}") if markdown else (lambda text: f"■ {text}")
-        title = t("rollup.title").format(reviewed=rollup.deals_reviewed, failed=len(rollup.deals_failed))
-        lines = [f"# {title}" if markdown else title, ""]
-
-        def table(header: list[str], rows: list[list[str]]) -> list[str]:
-            if markdown:
-                return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows), ""]
-            return [*("  " + "  ".join(r) for r in rows), ""]
-
-        deals = t("rollup.deals")
-        lines += [heading(t("rollup.by_stage")), ""]
         several_models = len({b.key.split("/")[0] for b in rollup.by_stage}) > 1
-        lines += table(
-            [t("label.stage"), deals, t("label.amount")],
-            [
-                [(f"{b.key.split('/')[0]} · " if several_models else "") + b.name.get(lang, b.key), f"{b.deals} {deals}", self._amounts(b.amounts)]
+        unit = t("rollup.deals")
+
+        def line(d) -> dict:
+            return {"id": d.deal_id, "name": d.name, "owner": t("format.owner").format(owner=d.owner) if d.owner else ""}
+
+        stuck = [{**line(d), "detail": t("rollup.stuck_detail").format(stage=d.stage[lang], days=d.detail["days"], limit=d.detail["limit"])}
+                 for d in rollup.stuck[:LIST_LIMIT]]
+        ahead = [{**line(d), "detail": t("rollup.ahead_detail").format(stage=d.stage[lang], step=d.detail["buying_step"][lang])}
+                 for d in rollup.ahead_of_customer[:LIST_LIMIT]]
+        changes = None
+        if rollup.changes is not None:
+            c = rollup.changes
+            slipped = []
+            for d in c.slipped[:LIST_LIMIT]:
+                detail = (t("rollup.back_detail").format(stage=d.detail["from"][lang], steps=-d.detail["steps"]) if "steps" in d.detail
+                          else t("rollup.close_detail").format(old=d.detail["close_from"], new=d.detail["close_to"]))
+                slipped.append({**line(d), "detail": detail})
+            changes = {
+                "compared": c.deals_compared,
+                "new_blocking": c.new_blocking_risks,
+                "with_new_blocking": [{**line(d), "detail": t("list.separator").join(self.short_name(code, lang) for code in d.detail["codes"])}
+                                      for d in c.with_new_blocking[:LIST_LIMIT]],
+                "moved": [{**line(d), "detail": t("rollup.moved_detail").format(stage=d.detail["from"][lang], steps=d.detail["steps"])}
+                          for d in c.moved_forward[:LIST_LIMIT]],
+                "moved_count": len(c.moved_forward),
+                "slipped": slipped,
+                "slipped_count": len(c.slipped),
+            }
+        context = {
+            "t": t,
+            "markdown": markdown,
+            "rollup": rollup,
+            "stages": [
+                [(f"{b.key.split('/')[0]} · " if several_models else "") + b.name.get(lang, b.key), f"{b.deals} {unit}", self._amounts(b.amounts)]
                 for b in rollup.by_stage
             ],
-        )
-        lines += [heading(t("rollup.by_grade")), ""]
-        lines += table(
-            [t("label.grade"), deals, t("label.amount")],
-            [[b.key if b.key != "-" else t("rollup.ungraded"), f"{b.deals} {deals}", self._amounts(b.amounts)] for b in rollup.by_grade],
-        )
-        lines += [heading(t("rollup.funnel")), ""]
-        lines += [
-            t("rollup.funnel_line").format(
-                deals=rollup.funnel.deals, amount=self._amounts(rollup.funnel.amounts),
-                small=rollup.below_threshold.deals, small_amount=self._amounts(rollup.below_threshold.amounts),
-            ),
-            "",
-        ]
-        lines += [heading(t("rollup.top_risks")), ""]
-        lines += table(
-            [t("rollup.code"), t("rollup.risk"), deals],
-            [[r.code, self.short_name(r.code, lang), f"{r.deals} {deals}"] for r in rollup.top_risks],
-        )
-        for key, items in (("rollup.stuck", rollup.stuck), ("rollup.ahead", rollup.ahead_of_customer)):
-            lines += [heading(t(key).format(count=len(items))), ""]
-            for d in items[:LIST_LIMIT]:
-                who = f"（{d.owner}）" if lang == "zh" and d.owner else (f" ({d.owner})" if d.owner else "")
-                if key == "rollup.stuck":
-                    detail = t("rollup.stuck_detail").format(stage=d.stage[lang], days=d.detail["days"], limit=d.detail["limit"])
-                else:
-                    detail = t("rollup.ahead_detail").format(stage=d.stage[lang], step=d.detail["buying_step"][lang])
-                lines.append(f"- {d.deal_id} {d.name}{who}: {detail}")
-            if len(items) > LIST_LIMIT:
-                lines.append(t("rollup.more").format(count=len(items) - LIST_LIMIT))
-            lines.append("")
-        lines += [heading(t("rollup.owners")), ""]
-        if markdown:
-            lines += table(
-                [t("rollup.owner"), deals, t("rollup.blocking"), t("rollup.deals_blocked")],
-                [[o.owner, str(o.deals), str(o.blocking), str(o.deals_blocked)] for o in rollup.owners],
-            )
-        else:
-            lines += [
-                "  " + t("rollup.owner_line").format(owner=o.owner, deals=o.deals, blocking=o.blocking, blocked=o.deals_blocked)
-                for o in rollup.owners
-            ] + [""]
-        if rollup.changes is not None:
-            lines += self._rollup_changes(rollup.changes, lang, heading)
-        if rollup.deals_failed:
-            lines += [heading(t("rollup.failed").format(count=len(rollup.deals_failed))), ""]
-            lines += [f"- {f.source}: {'; '.join(f.problems)}" for f in rollup.deals_failed]
-            lines.append("")
-        return "\n".join(lines)
-
-    def _rollup_changes(self, changes: RollupChanges, lang: str, heading) -> list[str]:
-        t = lambda key: self.term(lang, key)  # noqa: E731
-        lines = [heading(t("rollup.changes").format(count=changes.deals_compared)), ""]
-
-        def who(d) -> str:
-            owner = (f"（{d.owner}）" if lang == "zh" else f" ({d.owner})") if d.owner else ""
-            return f"- {d.deal_id} {d.name}{owner}: "
-
-        lines.append(t("rollup.new_blocking").format(count=changes.new_blocking_risks, deals=len(changes.with_new_blocking)))
-        lines += [who(d) + ", ".join(self.short_name(c, lang) for c in d.detail["codes"]) for d in changes.with_new_blocking[:LIST_LIMIT]]
-        lines.append(t("rollup.moved").format(count=len(changes.moved_forward)))
-        lines += [
-            who(d) + t("rollup.moved_detail").format(stage=d.detail["from"][lang], steps=d.detail["steps"])
-            for d in changes.moved_forward[:LIST_LIMIT]
-        ]
-        lines.append(t("rollup.slipped").format(count=len(changes.slipped)))
-        for d in changes.slipped[:LIST_LIMIT]:
-            if "steps" in d.detail:
-                lines.append(who(d) + t("rollup.back_detail").format(stage=d.detail["from"][lang], steps=-d.detail["steps"]))
-            else:
-                lines.append(who(d) + t("rollup.close_detail").format(old=d.detail["close_from"], new=d.detail["close_to"]))
-        return [*lines, ""]
+            "grades": [
+                [b.key if b.key != "-" else t("rollup.ungraded"), f"{b.deals} {unit}", self._amounts(b.amounts)] for b in rollup.by_grade
+            ],
+            "funnel": self._amounts(rollup.funnel.amounts),
+            "below": self._amounts(rollup.below_threshold.amounts),
+            "risks": [[r.code, self.short_name(r.code, lang), f"{r.deals} {unit}"] for r in rollup.top_risks],
+            "owners": [[o.owner, str(o.deals), str(o.blocking), str(o.deals_blocked)] for o in rollup.owners],
+            "lists": [("rollup.stuck", stuck, len(rollup.stuck)), ("rollup.ahead", ahead, len(rollup.ahead_of_customer))],
+            "changes": changes,
+            "limit": LIST_LIMIT,
+        }
+        return self._layout("report/rollup.j2", context)
 
     def _gate_document(self, gate: GateResult, lang: str, markdown: bool, explain: bool = False) -> str:
         stage_model = self.playbook.stage_models[gate.report.stage_model]

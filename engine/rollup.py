@@ -6,10 +6,13 @@ size needs memory for the totals only, not for the reports.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from .report import StagePosition
 
 BLOCK = "block"
 BELOW_FUNNEL, STALLED, AHEAD_OF_CUSTOMER = "below_funnel", "stalled", "ahead_of_customer"  # engine.rulebook.Mark values
@@ -65,6 +68,35 @@ class FailedDeal(_Out):
     problems: list[str]
 
 
+class DigestFinding(_Out):
+    """What the roll-up reads of one finding."""
+
+    code: str
+    subject: str | None = None
+    symbol: str
+    kind: str
+    severity: str
+    mark: str | None = None
+    params: dict[str, Any] = {}
+
+
+class Digest(_Out):
+    """What the roll-up reads of one review: a typed slice of the Report (small, so workers send little back).
+    Built from a Report, or from a result line's JSON report (a previous run), which carries every field here."""
+
+    deal_id: str
+    deal_name: str
+    owner: str | None = None
+    currency: str
+    amount: float
+    stage_model: str
+    stage: StagePosition
+    buying_step: StagePosition
+    grade: str | None = None
+    expected_close: dt.date | None = None
+    findings: list[DigestFinding]
+
+
 class RollupChanges(_Out):
     """Against a previous run: new blocking risks, deals that moved forward, deals that slipped."""
 
@@ -98,8 +130,8 @@ def _add(amounts: dict[str, float], currency: str, amount: float) -> None:
 class RollupBuilder:
     """Accumulates result records; `build()` gives the Rollup."""
 
-    def __init__(self, top: int = 10, previous: dict[str, dict] | None = None):
-        """`previous`: last run's report digests by deal id, to compare against."""
+    def __init__(self, top: int = 10, previous: dict[str, Digest] | None = None):
+        """`previous`: last run's digests by deal id, to compare against."""
         self.top = top
         self.previous = previous
         self.compared = 0
@@ -119,64 +151,61 @@ class RollupBuilder:
         self.ahead: list[DealLine] = []
         self.owners: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
 
-    def add(self, record: dict) -> None:
-        if not record.get("ok"):
-            error = record.get("error", {})
-            problems = [f"{p['path'] or '(deal)'}: {p['message']}" for p in error.get("problems", [])] or [error.get("message", "")]
-            self.failed.append(FailedDeal(source=record["source"], deal_id=record.get("deal_id"), problems=problems))
+    def add(self, item: Digest | FailedDeal) -> None:
+        """Count one reviewed deal (its digest) or one deal that could not be reviewed."""
+        if isinstance(item, FailedDeal):
+            self.failed.append(item)
             return
-        report = record["report"]
         self.reviewed += 1
-        currency, amount = report["currency"], report["amount"]
-        stage = report["stage"]
-        key = (report["stage_model"], stage["index"], stage["id"])
-        name, deals, amounts = self.stages.get(key, (stage["name"], 0, {}))
+        currency, amount, stage = item.currency, item.amount, item.stage
+        key = (item.stage_model, stage.index, stage.id)
+        name, deals, amounts = self.stages.get(key, (stage.name, 0, {}))
         _add(amounts, currency, amount)
         self.stages[key] = (name, deals + 1, amounts)
-        grade = report.get("grade") or "-"
-        bucket = self.grades.setdefault(grade, [0, {}])
+        bucket = self.grades.setdefault(item.grade or "-", [0, {}])
         bucket[0] += 1
         _add(bucket[1], currency, amount)
-        marks = {f.get("mark") for f in report["findings"]}
+        marks = {f.mark for f in item.findings}
         target = self.small if BELOW_FUNNEL in marks else self.funnel
         target[0] += 1
         _add(target[1], currency, amount)
-        for finding in report["findings"]:
-            if finding["kind"] == "risk":
-                self.risk_info[finding["code"]] = (finding["symbol"], finding["severity"])
-        for code in {f["code"] for f in report["findings"] if f["kind"] == "risk"}:
+        for finding in item.findings:
+            if finding.kind == "risk":
+                self.risk_info[finding.code] = (finding.symbol, finding.severity)
+        for code in {f.code for f in item.findings if f.kind == "risk"}:
             self.risks[code] += 1
-        line = {"deal_id": report["deal_id"], "name": report["deal_name"], "owner": report.get("owner"), "stage": stage["name"]}
-        for finding in report["findings"]:
-            if finding.get("mark") == STALLED:
-                self.stuck.append(DealLine(**line, detail=finding["params"]))
-            elif finding.get("mark") == AHEAD_OF_CUSTOMER:
-                self.ahead.append(DealLine(**line, detail={"buying_step": report["buying_step"]["name"]}))
-        if self.previous is not None and report["deal_id"] in self.previous:
-            self._compare(self.previous[report["deal_id"]], report, line)
-        owner = self.owners[report.get("owner") or "-"]
-        blocking = sum(1 for f in report["findings"] if f["severity"] == BLOCK)
+        line = {"deal_id": item.deal_id, "name": item.deal_name, "owner": item.owner, "stage": stage.name}
+        for finding in item.findings:
+            if finding.mark == STALLED:
+                self.stuck.append(DealLine(**line, detail=finding.params))
+            elif finding.mark == AHEAD_OF_CUSTOMER:
+                self.ahead.append(DealLine(**line, detail={"buying_step": item.buying_step.name}))
+        if self.previous is not None and item.deal_id in self.previous:
+            self._compare(self.previous[item.deal_id], item, line)
+        owner = self.owners[item.owner or "-"]
+        blocking = sum(1 for f in item.findings if f.severity == BLOCK)
         owner[0] += 1
         owner[1] += blocking
         owner[2] += 1 if blocking else 0
 
-    def _compare(self, before: dict, after: dict, line: dict) -> None:
+    def _compare(self, before: Digest, after: Digest, line: dict) -> None:
         self.compared += 1
-        blocking = lambda report: {(f["code"], f.get("subject")) for f in report["findings"] if f["severity"] == BLOCK}  # noqa: E731
+        blocking = lambda digest: {(f.code, f.subject) for f in digest.findings if f.severity == BLOCK}  # noqa: E731
         new = sorted(blocking(after) - blocking(before), key=lambda item: (item[0], item[1] or ""))
         if new:
             self.new_blocking += len(new)
             self.with_new_blocking.append(DealLine(**line, detail={"codes": [code for code, _ in new]}))
-        if before["stage_model"] == after["stage_model"]:
-            moved = after["stage"]["index"] - before["stage"]["index"]
-            detail = {"from": before["stage"]["name"], "steps": moved}
+        if before.stage_model == after.stage_model:
+            moved = after.stage.index - before.stage.index
+            detail = {"from": before.stage.name, "steps": moved}
             if moved > 0:
                 self.moved.append(DealLine(**line, detail=detail))
             elif moved < 0:
                 self.slipped.append(DealLine(**line, detail=detail))
                 return
-        if before.get("expected_close") and after.get("expected_close") and after["expected_close"] > before["expected_close"]:
-            self.slipped.append(DealLine(**line, detail={"close_from": before["expected_close"], "close_to": after["expected_close"]}))
+        if before.expected_close and after.expected_close and after.expected_close > before.expected_close:
+            detail = {"close_from": before.expected_close.isoformat(), "close_to": after.expected_close.isoformat()}
+            self.slipped.append(DealLine(**line, detail=detail))
 
     def build(self) -> Rollup:
         by_stage = [

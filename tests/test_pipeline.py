@@ -102,7 +102,9 @@ def test_rollup_counts() -> None:
     builder = RollupBuilder()
     for result in pipeline_run.review_all((pipeline_run.Item(str(p), read_yaml(p)) for p in EXAMPLES), jobs=1):
         builder.add(result.digest)
-    builder.add({"source": "x", "deal_id": None, "ok": False, "error": {"kind": "invalid_deal", "problems": [{"path": "", "message": "bad"}]}})
+    builder.add(pipeline_run.digest(
+        {"source": "x", "deal_id": None, "ok": False, "error": {"kind": "invalid_deal", "problems": [{"path": "", "message": "bad"}]}}
+    ))
     rollup = builder.build()
     assert rollup.deals_reviewed == 6 and len(rollup.deals_failed) == 1
     assert sum(b.deals for b in rollup.by_stage) == 6 == sum(b.deals for b in rollup.by_grade)
@@ -119,7 +121,7 @@ def test_rollup_ranks_the_top_risks_most_frequent_first() -> None:
     risk_deals: Counter = Counter()  # code -> deals with at least one finding of that risk
     for result in pipeline_run.review_all((pipeline_run.Item(str(p), read_yaml(p)) for p in EXAMPLES), jobs=1):
         builder.add(result.digest)
-        risk_deals.update({f["code"] for f in result.digest["report"]["findings"] if f["kind"] == "risk"})
+        risk_deals.update({f.code for f in result.digest.findings if f.kind == "risk"})
     expected = sorted(risk_deals.items(), key=lambda item: (-item[1], item[0]))[:10]
     assert len(risk_deals) > 10 and len({count for _, count in expected}) > 2  # the ranking has something to order
     assert [(r.code, r.deals) for r in builder.build().top_risks] == expected
