@@ -18,25 +18,15 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from .errors import PlaybookError
-from .playbook import LANGUAGES, Playbook
+from .playbook import DEFAULT_DIR, LANGUAGES, Playbook
 from .report import Card, CardText, ChainStep, Changes, Finding, FindingText, GateResult, Report, WhatIfResult
 from .rollup import Rollup
-from .rulebook import Kind, Mark, Severity
+from .rulebook import Mark, Severity
 
 FORMATS = ("text", "markdown", "json")
+LIST_LIMIT = 20  # deals listed per roll-up section in text and markdown; JSON lists all
 BLOCKS = ("title", "why", "action", "clears")
 OPTIONAL_BLOCKS = ("short", "first", "item")  # `question` (rules that ask) is read by the brief alone
-GROUPS = ("block", "risk", "action", "info")
-LIST_LIMIT = 20  # deals listed per roll-up section in text and markdown; JSON lists all
-
-
-def group_of(finding: Finding) -> str:
-    """Block risks first, then other risks, then actions, then notes."""
-    if finding.severity == Severity.BLOCK:
-        return "block"
-    if finding.severity == Severity.INFO:
-        return "info"
-    return "risk" if finding.kind == Kind.RISK else "action"
 
 
 def deadline(finding: Finding, report: Report) -> str:
@@ -125,13 +115,7 @@ class Renderer:
         """Title, why, action and what clears it, for one finding in `lang`."""
         if lang not in LANGUAGES:
             raise PlaybookError(f"language {lang!r} is not supported; allowed: {', '.join(LANGUAGES)}")
-        name = f"findings/{lang}/{finding.code}.j2"
-        try:
-            template = self.env.get_template(name)
-        except jinja2.TemplateNotFound:
-            raise PlaybookError(f"template {name} is missing") from None
-        except jinja2.TemplateSyntaxError as error:
-            raise PlaybookError(f"{error.filename or name}, line {error.lineno}: {error.message}") from None
+        name, template = self._finding_template(finding.code, lang)
         context = {
             **finding.params,
             **self._helpers(report, lang),
@@ -205,17 +189,25 @@ class Renderer:
         """The question that closes a rule's information gap (its template's `question` block), for briefs."""
         return self._fixed_block(code, lang, "question")
 
-    def _fixed_block(self, code: str, lang: str, block: str) -> str:
-        """A template block that does not depend on the finding (rendered without its parameters)."""
+    def _finding_template(self, code: str, lang: str) -> tuple[str, jinja2.Template]:
+        """A rule's template in `lang` and its name; a missing or broken one is a PlaybookError naming it."""
         name = f"findings/{lang}/{code}.j2"
         try:
-            template = self.env.get_template(name)
+            return name, self.env.get_template(name)
         except jinja2.TemplateNotFound:
             raise PlaybookError(f"template {name} is missing") from None
         except jinja2.TemplateSyntaxError as error:
             raise PlaybookError(f"{error.filename or name}, line {error.lineno}: {error.message}") from None
+
+    def _fixed_block(self, code: str, lang: str, block: str) -> str:
+        """A template block that does not depend on the finding (rendered without its parameters)."""
+        name, template = self._finding_template(code, lang)
         if block not in template.blocks:
-            raise PlaybookError(f"template {name} has no block {block!r}")
+            # a company template that re-words a finding without this block: the shipped block stands
+            shipped = environment((DEFAULT_DIR / "templates",)).get_template(name)
+            if block not in shipped.blocks:
+                raise PlaybookError(f"template {name} has no block {block!r}")
+            template = shipped
         try:
             return "".join(template.blocks[block](template.new_context({}))).strip()
         except (jinja2.UndefinedError, SecurityError) as error:

@@ -12,7 +12,7 @@ from dealcoach.engine.playbook import DEFAULT_DIR, load_playbook
 from dealcoach.engine.rendering import Renderer
 from dealcoach.rules import catalog
 
-from helpers import EXAMPLE_ZH
+from helpers import EXAMPLE_ZH, ROOT
 
 
 def test_term_tables_have_the_same_keys_in_both_languages() -> None:
@@ -43,6 +43,11 @@ def test_every_term_a_template_or_the_code_uses_exists() -> None:
         for path in (DEFAULT_DIR / "templates" / "findings" / lang).glob("*.j2"):
             for kind in re.findall(r"terms?\('(\w+)'", path.read_text(encoding="utf-8")):
                 assert any(key.startswith(f"{kind}.") for key in book.terms[lang]), (path.name, kind)
+        # literal keys in the layout templates (t("...")) and in the code (term(lang, "..."), t("..."))
+        sources = [*(DEFAULT_DIR / "templates" / "report").rglob("*.j2"), *(ROOT / "engine").glob("*.py")]
+        for path in sources:
+            for key in re.findall(r"""\bt(?:erm)?\((?:lang, )?["']([a-z_]+\.[a-z_.0-9]+)["']""", path.read_text(encoding="utf-8")):
+                assert key in book.terms[lang], (path.name, key, lang)
 
 
 def test_both_stage_models_ship() -> None:
@@ -104,6 +109,12 @@ def test_company_playbook_overrides_thresholds_terms_templates_and_stages(tmp_pa
     assert "Next milestone: Preferred" in text  # the company's own stage model names the milestone
     gate = dealcoach.gate(deal, "close", playbook=root)
     assert not gate.allowed and [m.id for m in gate.unmet_milestones] == ["budget_seen", "preferred"]
+
+
+def test_a_company_template_without_a_short_name_keeps_the_shipped_one(tmp_path) -> None:
+    root = _company_playbook(tmp_path)  # its DC102 template has title, why, action and clears only
+    renderer = dealcoach.engine.api.coach(root).renderer
+    assert renderer.short_name("DC102", "en") == dealcoach.engine.api.coach().renderer.short_name("DC102", "en")
 
 
 def test_a_company_playbook_replaces_the_review_layout(tmp_path, deal: dict) -> None:
