@@ -184,6 +184,27 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "days_to_close": (deal.expected_close - deal.as_of).days if deal.expected_close else 0,
             "organisational_value_agreed": tri_state(deal.organisational_value_agreed),
             "domestic": deal.currency == "CNY",  # a Chinese deal: state-ownership practice (M2.4) applies
+            # competition (M5.2): how many rivals, an incumbent among them, our differentiation worked out
+            "competitors": len(deal.competitors),
+            "incumbent_rival": any(c.incumbent for c in deal.competitors),
+            "has_differentiation": deal.differentiation is not None,
+            # relationship (M7.3) and our dependence on this customer
+            "relationship_level": deal.customer.relationship_level.value if deal.customer.relationship_level else "unknown",
+            "share_of_our_sales": money(deal.customer.share_of_our_sales) if deal.customer.share_of_our_sales is not None else -1.0,
+            # payment terms (M9.1)
+            "payment_agreed": tri_state(deal.payment_terms.agreed),
+            "deposit_percent": money(deal.payment_terms.deposit_percent) if deal.payment_terms.deposit_percent is not None else -1.0,
+            "acceptance_criteria_agreed": tri_state(deal.payment_terms.acceptance_criteria_agreed),
+            "payment_signer_known": tri_state(deal.payment_terms.payment_signer_known),
+            # the tender
+            "tender_public": tri_state(deal.tender.public),
+            "tender_published": tri_state(deal.tender.published),
+            "bid_decision": deal.tender.bid_decision.value if deal.tender.bid_decision else "unknown",
+            "accompanying_suspected": tri_state(deal.tender.accompanying_suspected),
+            # after the contract (M9)
+            "acceptance": deal.implementation.acceptance.value if deal.implementation.acceptance else "unknown",
+            "reference_agreed": tri_state(deal.implementation.reference_agreed),
+            "next_purchase_identified": tri_state(deal.implementation.next_purchase_identified),
         },
         {
             "amount": ["amount"],
@@ -207,6 +228,22 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "days_to_close": ["expected_close", "as_of"],
             "organisational_value_agreed": ["organisational_value_agreed"],
             "domestic": ["currency"],
+            "competitors": ["competitors"],
+            "incumbent_rival": ["competitors"],
+            "has_differentiation": ["differentiation"],
+            "relationship_level": ["customer.relationship_level"],
+            "share_of_our_sales": ["customer.share_of_our_sales"],
+            "payment_agreed": ["payment_terms.agreed"],
+            "deposit_percent": ["payment_terms.deposit_percent"],
+            "acceptance_criteria_agreed": ["payment_terms.acceptance_criteria_agreed"],
+            "payment_signer_known": ["payment_terms.payment_signer_known"],
+            "tender_public": ["tender.public"],
+            "tender_published": ["tender.published"],
+            "bid_decision": ["tender.bid_decision"],
+            "accompanying_suspected": ["tender.accompanying_suspected"],
+            "acceptance": ["implementation.acceptance"],
+            "reference_agreed": ["implementation.reference_agreed"],
+            "next_purchase_identified": ["implementation.next_purchase_identified"],
         },
     )
     budget = deal.budget
@@ -255,6 +292,8 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
         },
     )
     pressure = deal.price_pressure
+    negotiation = deal.negotiation
+    quote = negotiation.our_quote if negotiation.our_quote is not None else deal.amount
     facts.add(
         {
             "t": "pressure",
@@ -262,13 +301,52 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "ultimatums": pressure.ultimatums,
             "verified": pressure.verified,
             "concession_requested": pressure.concession_requested,
+            # the negotiation (M7.5, M7.3): our quote and floor, the customer's choice, what we already gave
+            "has_quote": negotiation.our_quote is not None,
+            "has_walk_away": negotiation.walk_away is not None,
+            "chosen_us": tri_state(negotiation.chosen_us),
+            "concessions": len(negotiation.concessions),
+            "concessions_unreciprocated": sum(1 for c in negotiation.concessions if c.gained is None),
+            "conceded_total": money(sum(c.amount for c in negotiation.concessions)),
+            "budget_covers_quote": tri_state(None if budget.amount is None else budget.amount >= quote),
+            "scope_may_change": tri_state(negotiation.scope_may_change),
         },
         {
             "ultimatums": ["price_pressure.ultimatums"],
             "verified": ["price_pressure.verified"],
             "concession_requested": ["price_pressure.concession_requested"],
+            "has_quote": ["negotiation.our_quote"],
+            "has_walk_away": ["negotiation.walk_away"],
+            "chosen_us": ["negotiation.chosen_us"],
+            "concessions": ["negotiation.concessions"],
+            "concessions_unreciprocated": ["negotiation.concessions"],
+            "conceded_total": ["negotiation.concessions"],
+            "budget_covers_quote": ["budget.amount", "negotiation.our_quote", "amount"],
+            "scope_may_change": ["negotiation.scope_may_change"],
         },
     )
+    for index, competitor in enumerate(deal.competitors):
+        path = f"competitors[{index}]"
+        entered = model.find_step(competitor.entered_step) if competitor.entered_step else None
+        facts.add(
+            {
+                "t": "competitor",
+                "id": f"competitor:{index}",
+                "rid": str(index),
+                "name": competitor.name,
+                "incumbent": competitor.incumbent,
+                "shaped_specs": tri_state(competitor.shaped_specs),
+                # entered once the requirements were fixed (a late rival, M2.1); unknown when not recorded
+                "entered_late": tri_state(None if entered is None else "specs_fixed" in model.stages[entered].tags),
+            },
+            {
+                "rid": [path],
+                "name": [f"{path}.name"],
+                "incumbent": [f"{path}.incumbent"],
+                "shaped_specs": [f"{path}.shaped_specs"],
+                "entered_late": [f"{path}.entered_step", "stage_model"],
+            },
+        )
     for index, receivable in enumerate(deal.receivables):
         path = f"receivables[{index}]"
         facts.add(

@@ -214,6 +214,11 @@ def check_against_playbook(deal: Deal, playbook: Playbook) -> list[InputProblem]
             problems.append(InputProblem("entry_step", f"{deal.entry_step!r} is not a buying step of {model.id}; allowed: {allowed}"))
         elif step is not None and entry > step:
             problems.append(InputProblem("entry_step", f"{deal.entry_step!r} is after the customer's current buying_step {deal.buying_step!r}"))
+    for index, competitor in enumerate(deal.competitors):
+        if competitor.entered_step is not None and model.find_step(competitor.entered_step) is None:
+            allowed = ", ".join(f"{s.buying_step.id} ({s.buying_step.name.zh})" for s in model.stages)
+            message = f"{competitor.entered_step!r} is not a buying step of {model.id}; allowed: {allowed}"
+            problems.append(InputProblem(f"competitors[{index}].entered_step", message))
     for index, milestone in enumerate(deal.milestones):
         if model.find_milestone(milestone) is None:
             allowed = ", ".join(m.id for s in model.stages for m in s.milestones)

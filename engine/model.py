@@ -14,6 +14,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .vocabulary import (
+    AcceptanceStatus,
+    BidDecision,
+    RelationshipLevel,
     BrainQuadrant,
     BudgetEvidence,
     CoachCaveat,
@@ -32,6 +35,7 @@ from .vocabulary import (
 )
 
 Money = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 Identifier = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -108,6 +112,12 @@ class Customer(Record):
     state_owned: bool | None = Field(default=None, description="State-owned (国企): true or false; absent = not recorded.")
     credit: term(Credit) | None = None  # type: ignore[valid-type]
     relationship: term(Relationship) | None = None  # type: ignore[valid-type]
+    relationship_level: term(RelationshipLevel) | None = Field(  # type: ignore[valid-type]
+        default=None, description="M7.3: price (1) / service (2) / interdependent (3); absent = not judged."
+    )
+    share_of_our_sales: Percent | None = Field(
+        default=None, description="This customer's share of our sales volume, in percent (our dependence on it)."
+    )
 
 
 class Budget(Record):
@@ -148,6 +158,60 @@ class Competitor(Record):
 
     name: Text
     incumbent: bool = False
+    shaped_specs: bool | None = Field(default=None, description="This rival shaped the customer's specification; absent = not known.")
+    entered_step: Text | None = Field(default=None, description="The customer's buying step when this rival entered; absent = not known.")
+    strengths: Text | None = None
+
+
+class Concession(Record):
+    """A price concession we already made (M7.5): how much, and what the customer gave in return."""
+
+    amount: Money
+    gained: Text | None = Field(default=None, description="What we got for it; absent = nothing.")
+
+
+class Negotiation(Record):
+    """Price and terms on the table (M7.5, M7.3): our quote, our floor, what we already gave."""
+
+    our_quote: Money | None = None
+    walk_away: Money | None = Field(default=None, description="The lowest price we accept.")
+    chosen_us: bool | None = Field(default=None, description="The customer has already chosen us; absent = not known.")
+    concessions: list[Concession] = Field(default_factory=list, max_length=50)
+    scope_may_change: bool | None = Field(
+        default=None, description="The customer's goals are likely to change during implementation; absent = not judged."
+    )
+
+    @model_validator(mode="after")
+    def _floor_below_quote(self) -> Negotiation:
+        if self.our_quote is not None and self.walk_away is not None and self.walk_away > self.our_quote:
+            raise ValueError(f"walk_away {self.walk_away:g} is above our_quote {self.our_quote:g}")
+        return self
+
+
+class PaymentTerms(Record):
+    """The payment terms of the contract (M9.1: clear payment terms in the contract)."""
+
+    agreed: bool | None = None
+    deposit_percent: Percent | None = None
+    acceptance_criteria_agreed: bool | None = None
+    payment_signer_known: bool | None = Field(default=None, description="We know who signs the payments.")
+
+
+class Tender(Record):
+    """A tender in this deal (M2.1 bidding stage): public or invited, published or not, bid or no-bid."""
+
+    public: bool | None = Field(default=None, description="A public tender (公开招标); absent = not known.")
+    published: bool | None = Field(default=None, description="The tender document is out; absent = not known.")
+    bid_decision: term(BidDecision) | None = None  # type: ignore[valid-type]
+    accompanying_suspected: bool | None = Field(default=None, description="We suspect we are invited to make up the numbers (陪标).")
+
+
+class Implementation(Record):
+    """After signing (M9): acceptance, the project as a reference, the next purchase."""
+
+    acceptance: term(AcceptanceStatus) | None = None  # type: ignore[valid-type]
+    reference_agreed: bool | None = Field(default=None, description="The customer agreed to act as a reference.")
+    next_purchase_identified: bool | None = None
 
 
 class Decision(Record):
@@ -211,6 +275,13 @@ class Deal(Record):
     competitors: list[Competitor] = Field(default_factory=list, max_length=100)
     decision: Decision = Decision()
     price_pressure: PricePressure = PricePressure()
+    differentiation: Text | None = Field(
+        default=None, description="How our objective and solution differ from the rivals' (M5.2); absent = not worked out."
+    )
+    negotiation: Negotiation = Negotiation()
+    payment_terms: PaymentTerms = PaymentTerms()
+    tender: Tender = Tender()
+    implementation: Implementation = Implementation()
     milestones: list[Text] = Field(default_factory=list, max_length=200)
     receivables: list[Receivable] = Field(default_factory=list, max_length=500)
     _checked_against: str | None = PrivateAttr(None)  # the playbook version the deal was checked against

@@ -25,7 +25,7 @@ from .phases import Phase, Topic
 from .playbook import Thresholds
 
 LEDGER = "ledger"
-BASE_FACTS = ("deal", "contact", "decision", "milestone", "gate", "budget", "objective", "pressure", "receivable")
+BASE_FACTS = ("deal", "contact", "decision", "milestone", "gate", "budget", "objective", "pressure", "receivable", "competitor")
 
 
 class Kind(StrEnum):

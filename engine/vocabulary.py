@@ -154,6 +154,31 @@ class Relationship(StrEnum):
     PARTNER = "partner"
 
 
+class RelationshipLevel(StrEnum):
+    """How deep the relationship goes (M7.3): 1 rests on price, 2 on personalised service, 3 on mutual dependence."""
+
+    PRICE = "price"
+    SERVICE = "service"
+    INTERDEPENDENT = "interdependent"
+
+
+class AcceptanceStatus(StrEnum):
+    """Where the customer's acceptance (验收) of the delivered project stands (M9.1, M9.2)."""
+
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    SIGNED = "signed"
+    DISPUTED = "disputed"
+
+
+class BidDecision(StrEnum):
+    """Whether we decided to bid on a tender, after weighing our chances (M6.1, M6.2)."""
+
+    BID = "bid"
+    NO_BID = "no_bid"
+    UNDECIDED = "undecided"
+
+
 # Accepted input spellings besides the canonical value. English keys are
 # compared after folding case, spaces and hyphens; Chinese keys exactly.
 ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
@@ -229,6 +254,16 @@ ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
         "局外人": Relationship.OUTSIDER, "朋友": Relationship.FRIEND,
         "供应商": Relationship.SUPPLIER, "合作伙伴": Relationship.PARTNER,
     },
+    RelationshipLevel: {
+        "1": RelationshipLevel.PRICE, "一级": RelationshipLevel.PRICE, "靠价格": RelationshipLevel.PRICE,
+        "2": RelationshipLevel.SERVICE, "二级": RelationshipLevel.SERVICE, "个性化服务": RelationshipLevel.SERVICE,
+        "3": RelationshipLevel.INTERDEPENDENT, "三级": RelationshipLevel.INTERDEPENDENT, "互相依赖": RelationshipLevel.INTERDEPENDENT,
+    },
+    AcceptanceStatus: {
+        "未开始": AcceptanceStatus.NOT_STARTED, "验收中": AcceptanceStatus.IN_PROGRESS,
+        "已签署": AcceptanceStatus.SIGNED, "已验收": AcceptanceStatus.SIGNED, "有争议": AcceptanceStatus.DISPUTED,
+    },
+    BidDecision: {"投标": BidDecision.BID, "不投": BidDecision.NO_BID, "放弃": BidDecision.NO_BID, "未定": BidDecision.UNDECIDED},
 }
 
 # What each vocabulary is called in an error message.
@@ -238,6 +273,7 @@ NOUNS: dict[type[StrEnum], str] = {
     BudgetEvidence: "kind of budget evidence", ShapedBy: "requirement shaper",
     DecisionMode: "decision mode", CollectiveRule: "collective decision rule", Solution: "solution kind",
     CustomerState: "customer state", Credit: "credit rating", Relationship: "relationship type",
+    RelationshipLevel: "relationship level", AcceptanceStatus: "acceptance status", BidDecision: "bid decision",
 }
 
 E = TypeVar("E", bound=StrEnum)
