@@ -160,6 +160,7 @@ class Thresholds(_Strict):
     ultimatums_to_verify: int = Field(2, ge=1, le=100)
     receivable_due_soon_days: int = Field(14, ge=0, le=365)
     bad_debt_days: int = Field(180, ge=1, le=3650)
+    customer_dependence_percent: float = Field(30, ge=0, le=100)
 
     @model_validator(mode="after")
     def _grades_in_order(self) -> Thresholds:

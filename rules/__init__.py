@@ -13,7 +13,9 @@ from functools import cache
 
 from ..engine.rulebook import Rule, Rulebook
 
-FAMILIES = ("process", "buying_centre", "supporters", "objective", "qualification", "relationship", "after_contract")
+FAMILIES = (
+    "process", "buying_centre", "supporters", "objective", "competition", "qualification", "relationship", "after_contract",
+)
 
 
 _DOCS: dict[str, str] = {}

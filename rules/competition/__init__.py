@@ -1,0 +1,1 @@
+"""Competition rules: rivals, the incumbent, differentiation (M5.2, M6.2)."""
