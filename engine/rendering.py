@@ -425,6 +425,11 @@ class Renderer:
             "below": self._amounts(rollup.below_threshold.amounts),
             "risks": [[r.code, self.short_name(r.code, lang), f"{r.deals} {unit}"] for r in rollup.top_risks],
             "owners": [[o.owner, str(o.deals), str(o.blocking), str(o.deals_blocked)] for o in rollup.owners],
+            "funnel_rows": [
+                [t("rollup.everyone") if r.owner == "*" else r.owner, str(r.leads), str(r.qualified), str(r.proposals), str(r.orders),
+                 " / ".join(f"{n:g}" for n in r.per_ten)]
+                for r in rollup.funnel_by_owner
+            ],
             "lists": [("rollup.stuck", stuck, len(rollup.stuck)), ("rollup.ahead", ahead, len(rollup.ahead_of_customer))],
             "changes": changes,
             "limit": LIST_LIMIT,

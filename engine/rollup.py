@@ -94,7 +94,30 @@ class Digest(_Out):
     buying_step: StagePosition
     grade: str | None = None
     expected_close: dt.date | None = None
+    phase: str = ""
     findings: list[DigestFinding]
+
+
+class FunnelRow(_Out):
+    """One owner's funnel (M6.6, the 10-5-3-1 rule): leads, qualified, proposals, orders, and per 10 leads."""
+
+    owner: str
+    leads: int
+    qualified: int
+    proposals: int
+    orders: int
+
+    @property
+    def per_ten(self) -> tuple[float, float, float]:
+        """Qualified, proposals and orders per 10 leads (the method's 5, 3, 1)."""
+        if not self.leads:
+            return (0.0, 0.0, 0.0)
+        return tuple(round(10 * n / self.leads, 1) for n in (self.qualified, self.proposals, self.orders))  # type: ignore[return-value]
+
+
+# How far each phase has come in the funnel (M6.6): a deal counts at its level and every level below.
+FUNNEL_LEVEL = {"qualify": 0, "entry": 1, "proposal": 2, "bidding": 2, "negotiation": 2, "after_contract": 3}
+FUNNEL_RATIO = (10, 5, 3, 1)  # leads -> qualified -> proposals -> orders (M6.6)
 
 
 class RollupChanges(_Out):
@@ -120,6 +143,7 @@ class Rollup(_Out):
     stuck: list[DealLine]
     ahead_of_customer: list[DealLine]
     owners: list[OwnerCount]
+    funnel_by_owner: list[FunnelRow] = []  # the 10-5-3-1 funnel per owner, the whole pipeline last ("*")
     changes: RollupChanges | None = None
 
 
@@ -150,6 +174,7 @@ class RollupBuilder:
         self.stuck: list[DealLine] = []
         self.ahead: list[DealLine] = []
         self.owners: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.levels: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # owner -> leads, qualified, proposals, orders
 
     def add(self, item: Digest | FailedDeal) -> None:
         """Count one reviewed deal (its digest) or one deal that could not be reviewed."""
@@ -182,6 +207,11 @@ class RollupBuilder:
                 self.ahead.append(DealLine(**line, detail={"buying_step": item.buying_step.name}))
         if self.previous is not None and item.deal_id in self.previous:
             self._compare(self.previous[item.deal_id], item, line)
+        level = FUNNEL_LEVEL.get(item.phase)
+        if level is not None:
+            counts = self.levels[item.owner or "-"]
+            for reached in range(level + 1):
+                counts[reached] += 1
         owner = self.owners[item.owner or "-"]
         blocking = sum(1 for f in item.findings if f.severity == BLOCK)
         owner[0] += 1
@@ -207,6 +237,14 @@ class RollupBuilder:
             detail = {"close_from": before.expected_close.isoformat(), "close_to": after.expected_close.isoformat()}
             self.slipped.append(DealLine(**line, detail=detail))
 
+    def _funnel_rows(self) -> list[FunnelRow]:
+        """Per owner, then for the whole pipeline ("*"): leads, qualified, proposals, orders."""
+        rows = [FunnelRow(owner=o, leads=v[0], qualified=v[1], proposals=v[2], orders=v[3]) for o, v in sorted(self.levels.items())]
+        if rows:
+            rows.append(FunnelRow(owner="*", leads=sum(r.leads for r in rows), qualified=sum(r.qualified for r in rows),
+                                  proposals=sum(r.proposals for r in rows), orders=sum(r.orders for r in rows)))
+        return rows
+
     def build(self) -> Rollup:
         by_stage = [
             Bucket(key=f"{model}/{stage_id}", name=name, deals=deals, amounts=amounts)
@@ -231,6 +269,7 @@ class RollupBuilder:
             ],
             stuck=sorted(self.stuck, key=lambda d: -d.detail.get("days", 0)),
             ahead_of_customer=sorted(self.ahead, key=lambda d: d.deal_id),
+            funnel_by_owner=self._funnel_rows(),
             owners=sorted(
                 (OwnerCount(owner=o, deals=v[0], blocking=v[1], deals_blocked=v[2]) for o, v in self.owners.items()),
                 key=lambda o: (-o.blocking, o.owner),

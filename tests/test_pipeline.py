@@ -115,6 +115,22 @@ def test_rollup_counts() -> None:
     assert owners["吴磊"].blocking == 1 and owners["吴磊"].deals_blocked == 1
 
 
+def test_rollup_counts_the_10_5_3_1_funnel_per_owner() -> None:
+    """Each deal counts at its funnel level and every level below (lead, qualified, proposal, order) for its owner."""
+    builder = RollupBuilder()
+    expected: dict[str, list[int]] = {}
+    level = {"qualify": 0, "entry": 1, "proposal": 2, "bidding": 2, "negotiation": 2, "after_contract": 3}
+    for result in pipeline_run.review_all((pipeline_run.Item(str(p), read_yaml(p)) for p in EXAMPLES), jobs=1):
+        builder.add(result.digest)
+        counts = expected.setdefault(result.digest.owner, [0, 0, 0, 0])
+        for reached in range(level[result.digest.phase] + 1):
+            counts[reached] += 1
+    rows = {r.owner: (r.leads, r.qualified, r.proposals, r.orders) for r in builder.build().funnel_by_owner}
+    assert rows.pop("*") == tuple(map(sum, zip(*expected.values(), strict=True)))
+    assert rows == {owner: tuple(counts) for owner, counts in expected.items()}
+    assert rows["周凯"] == (2, 2, 2, 1)  # one proposal-stage deal, one in implementation
+
+
 def test_rollup_ranks_the_top_risks_most_frequent_first() -> None:
     """The whole ranking, not just its ends: by the number of deals with the risk, ties by code, the ten most frequent."""
     builder = RollupBuilder()
