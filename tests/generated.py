@@ -93,7 +93,34 @@ def deal(rng: random.Random, index: int) -> dict:
     _some(rng, objective, "shaped_by", rng.choice(["us", "competitor", "nobody", "unknown"]), 0.6)
     _some(rng, objective, "meaning_agreed", rng.random() < 0.5, 0.4)
     _some(rng, record, "objective", objective, 0.7)
-    _some(rng, record, "competitors", [{"name": "对手甲", "incumbent": rng.random() < 0.5}], 0.5)
+    rivals = []
+    for name in rng.sample(["对手甲", "对手乙"], rng.choice([0, 1, 1, 2])):
+        rival: dict = {"name": name, "incumbent": rng.random() < 0.4}
+        _some(rng, rival, "shaped_specs", rng.random() < 0.4, 0.5)
+        _some(rng, rival, "entered_step", steps[rng.randint(0, step)], 0.4)
+        rivals.append(rival)
+    _some(rng, record, "competitors", rivals, 1.0 if rivals else 0)
+    _some(rng, record, "differentiation", "我方方案能在线对接现有系统", 0.4)
+    _some(rng, customer, "relationship_level", rng.choice(["price", "service", "interdependent"]), 0.4)
+    _some(rng, customer, "share_of_our_sales", float(rng.choice([5, 20, 40])), 0.3)
+    negotiation: dict = {}
+    _some(rng, negotiation, "our_quote", float(rng.choice([1_000_000, 1_400_000])), 0.5)
+    if "our_quote" in negotiation:
+        _some(rng, negotiation, "walk_away", negotiation["our_quote"] * 0.9, 0.5)
+    _some(rng, negotiation, "chosen_us", rng.random() < 0.5, 0.5)
+    concessions = [{"amount": 50_000.0, **({"gained": "预付款提到三成"} if rng.random() < 0.5 else {})} for _ in range(rng.choice([0, 0, 1, 2]))]
+    _some(rng, negotiation, "concessions", concessions, 1.0 if concessions else 0)
+    _some(rng, negotiation, "scope_may_change", rng.random() < 0.4, 0.3)
+    _some(rng, record, "negotiation", negotiation, 0.6)
+    payment = {k: rng.random() < 0.5 for k in ("agreed", "acceptance_criteria_agreed", "payment_signer_known") if rng.random() < 0.5}
+    _some(rng, payment, "deposit_percent", float(rng.choice([0, 10, 30])), 0.4)
+    _some(rng, record, "payment_terms", payment, 0.6)
+    tender = {k: rng.random() < 0.5 for k in ("public", "published", "accompanying_suspected") if rng.random() < 0.5}
+    _some(rng, tender, "bid_decision", rng.choice(["bid", "no_bid", "undecided"]), 0.4)
+    _some(rng, record, "tender", tender, 0.5)
+    implementation: dict = {k: rng.random() < 0.5 for k in ("reference_agreed", "next_purchase_identified") if rng.random() < 0.5}
+    _some(rng, implementation, "acceptance", rng.choice(["not_started", "in_progress", "signed", "disputed"]), 0.5)
+    _some(rng, record, "implementation", implementation, 0.5)
     mode = rng.choice(["one_person", "collective", "mixed", "unknown"])
     decision: dict = {"mode": mode}
     _some(rng, decision, "last_purchase_known", rng.random() < 0.5)
