@@ -414,6 +414,9 @@ def rules(code: str | None, fmt: str) -> None:
     entry = entries[0]
     click.echo(f"{entry['code']} {entry['symbol']} ({entry['kind']}, {entry['severity']}, {entry['section']})\n")
     click.echo(entry["doc"])
+    click.echo(f"\nAbout: {entry['subject']}; shown in: {', '.join(entry['phases'])}; topics: {', '.join(entry['topics']) or '-'}")
+    if entry["yields_to"]:
+        click.echo(f"Not shown when the deal also has: {', '.join(entry['yields_to'])}")
 
 
 @cli.command()
