@@ -25,6 +25,7 @@ from .model import Deal
 from .playbook import PURPOSES, Playbook
 from .rendering import Renderer
 from .report import Changes, Finding, GateResult, Person, Report, StagePosition, UnmetMilestone, WhatIfResult
+from .phases import Phase
 from .rulebook import FindingRule, Kind, Mark, Rulebook
 from .version import VERSION
 from .vocabulary import STATE_GRADE_RANK, SupporterKind
@@ -282,7 +283,7 @@ class Coach:
             "section": rule.section,
             "gate_only": rule.gate_only,
             "subject": rule.subject.value,
-            "phases": sorted(p.value for p in rule.phases),
+            "phases": [p.value for p in Phase if p in rule.phases],  # in the order of the sale
             "yields_to": list(rule.yields_to),
             "topics": sorted(t.value for t in rule.topics),
             "summary": rule.summary,
