@@ -286,7 +286,7 @@ class Renderer:
         t = lambda key: self.term(lang, key)  # noqa: E731
         cards = [c for c in report.cards if show_all or not c.folded]
         moves = min(self.playbook.priority.first_moves, len(cards))
-        first_heading = t(f"review.first.{moves}") if moves <= 3 else t("review.first.n")
+        first_heading = "" if not moves else t(f"review.first.{moves}") if moves <= 3 else t("review.first.n")
         context = {
             **self._document_context(report, lang, markdown, explain),
             "show_all": show_all,

@@ -180,3 +180,11 @@ def test_json_keeps_every_finding_under_its_card_with_the_folded_flag() -> None:
     in_cards = [(f["code"], f["subject"]) for c in data["cards"] for f in c["findings"]]
     assert sorted(in_cards) == sorted((f["code"], f["subject"]) for f in data["findings"] if f["card"])
     assert all(c["text"]["title"] and c["text"]["action"] for c in data["cards"])
+
+
+def test_a_review_with_nothing_to_do_says_so() -> None:
+    report = dealcoach.review(str(ROOT / "examples" / "example-deal.zh.yaml"))
+    empty = report.model_copy(update={"findings": [], "cards": [], "next_milestones": []})
+    for lang, sentence in (("zh", "这一单眼下没有要处理的问题"), ("en", "Nothing to fix on this deal right now")):
+        text = dealcoach.render(empty, lang=lang)
+        assert sentence in text and "①" not in text

@@ -35,7 +35,6 @@ RULE = FindingRule(
     severity=Severity.WARN,
     section="M9.1",
     phases=frozenset({Phase.AFTER_CONTRACT}),
-    yields_to=("DC105",),
     topics=frozenset({Topic.DELIVERY, Topic.PAYMENT}),
     clears_fields=("implementation.acceptance", "milestones"),
     summary="After the contract, the customer has not signed acceptance.",

@@ -24,6 +24,8 @@ RULE = FindingRule(
     kind=Kind.RISK,
     severity=Severity.WARN,
     section="M1.3",
+    # after the contract, a stall with acceptance open or disputed is said better by those cards
+    yields_to=("DC906", "DC909"),
     topics=frozenset({Topic.PROCESS}),
     mark=Mark.STALLED,
     clears_fields=("stage", "stage_entered", "milestones"),
