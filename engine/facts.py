@@ -293,6 +293,8 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
     )
     pressure = deal.price_pressure
     negotiation = deal.negotiation
+    reached_ids = {found[1].id for spelling in deal.milestones if (found := model.find_milestone(spelling))}
+    chosen_by_milestone = any(m.chooses_us and m.id in reached_ids for stage in model.stages for m in stage.milestones)
     quote = negotiation.our_quote if negotiation.our_quote is not None else deal.amount
     facts.add(
         {
@@ -304,7 +306,8 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             # the negotiation (M7.5, M7.3): our quote and floor, the customer's choice, what we already gave
             "has_quote": negotiation.our_quote is not None,
             "has_walk_away": negotiation.walk_away is not None,
-            "chosen_us": tri_state(negotiation.chosen_us),
+            # recorded, or shown by a milestone that means the customer chose us (award, preferred supplier)
+            "chosen_us": "yes" if chosen_by_milestone else tri_state(negotiation.chosen_us),
             "concessions": len(negotiation.concessions),
             "concessions_unreciprocated": sum(1 for c in negotiation.concessions if c.gained is None),
             "conceded_total": money(sum(c.amount for c in negotiation.concessions)),
@@ -317,7 +320,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "concession_requested": ["price_pressure.concession_requested"],
             "has_quote": ["negotiation.our_quote"],
             "has_walk_away": ["negotiation.walk_away"],
-            "chosen_us": ["negotiation.chosen_us"],
+            "chosen_us": ["negotiation.chosen_us", "milestones"],
             "concessions": ["negotiation.concessions"],
             "concessions_unreciprocated": ["negotiation.concessions"],
             "conceded_total": ["negotiation.concessions"],

@@ -26,6 +26,7 @@ RULE = FindingRule(
     severity=Severity.WARN,
     section="M2.1",
     phases=frozenset({Phase.QUALIFY, Phase.ENTRY, Phase.PROPOSAL, Phase.BIDDING}),
+    yields_to=("DC113",),  # a suspected 陪标 says "don't make up the numbers" with the specific move
     topics=frozenset({Topic.COMPETITION, Topic.TENDER}),
     clears_fields=("entry_step",),
     summary="A customised solution, and we entered only after the requirements were fixed.",

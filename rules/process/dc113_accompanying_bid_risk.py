@@ -28,7 +28,6 @@ RULE = FindingRule(
     severity=Severity.WARN,
     section="M6.1",
     phases=frozenset({Phase.PROPOSAL, Phase.BIDDING}),
-    yields_to=("DC107",),
     topics=frozenset({Topic.TENDER, Topic.QUALIFICATION}),
     asks=("procurement_organiser", "insider", "coach"),
     clears_fields=("tender.accompanying_suspected", "tender.bid_decision"),
