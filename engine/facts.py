@@ -159,6 +159,13 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
     entry_index = model.find_step(deal.entry_step) if deal.entry_step else None
     entry_tags = set(model.stages[entry_index].tags) if entry_index is not None else set()
     days_in_stage = (deal.as_of - deal.stage_entered).days
+    reached_ids = {found[1].id for spelling in deal.milestones if (found := model.find_milestone(spelling))}
+    acceptance = deal.implementation.acceptance
+    # signed acceptance: as recorded; when not recorded, a reached milestone that means it (signs_acceptance)
+    if acceptance is not None:
+        accepted = "yes" if acceptance == "signed" else "no"
+    else:
+        accepted = "yes" if any(m.signs_acceptance and m.id in reached_ids for s in model.stages for m in s.milestones) else "unknown"
     facts.add(
         {
             "t": "deal",
@@ -203,6 +210,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "accompanying_suspected": tri_state(deal.tender.accompanying_suspected),
             # after the contract (M9)
             "acceptance": deal.implementation.acceptance.value if deal.implementation.acceptance else "unknown",
+            "accepted": accepted,
             "reference_agreed": tri_state(deal.implementation.reference_agreed),
             "next_purchase_identified": tri_state(deal.implementation.next_purchase_identified),
         },
@@ -242,6 +250,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "bid_decision": ["tender.bid_decision"],
             "accompanying_suspected": ["tender.accompanying_suspected"],
             "acceptance": ["implementation.acceptance"],
+            "accepted": ["implementation.acceptance", "milestones"],
             "reference_agreed": ["implementation.reference_agreed"],
             "next_purchase_identified": ["implementation.next_purchase_identified"],
         },
@@ -293,7 +302,6 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
     )
     pressure = deal.price_pressure
     negotiation = deal.negotiation
-    reached_ids = {found[1].id for spelling in deal.milestones if (found := model.find_milestone(spelling))}
     chosen_by_milestone = any(m.chooses_us and m.id in reached_ids for stage in model.stages for m in stage.milestones)
     quote = negotiation.our_quote if negotiation.our_quote is not None else deal.amount
     facts.add(

@@ -45,6 +45,7 @@ class Milestone(_Strict):
     name: Localised
     signs_contract: bool = False  # reaching it means the contract is signed: pre-sale advice stops
     chooses_us: bool = False  # reaching it means the customer has chosen us (award, preferred supplier)
+    signs_acceptance: bool = False  # reaching it means the customer signed acceptance (验收)
     # derivations (e.g. `grade`, `insider`) or later milestones (e.g. `selected`) that mean this one is met too
     implied_by: list[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]] = Field(default_factory=list)
 

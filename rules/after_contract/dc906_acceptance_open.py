@@ -9,8 +9,8 @@ signature. Collect on time only after a clean acceptance (M9.1); "没有成功�
 A disputed acceptance is DC909's case (sharper, blocking). When the deal is
 stalled after the contract, DC105 already sends the rep to find what holds up
 acceptance and payment: this rule yields to it.
-The stage model must have the `accepted` milestone (standard-6 has): the rule
-reads "not reached" from that milestone fact.
+Acceptance counts as signed when recorded so or when a milestone that means it
+(`signs_acceptance` in the stage model) is reached.
 Clears when: the customer signs acceptance (implementation.acceptance signed, or the milestone `accepted`).
 """
 
@@ -21,11 +21,7 @@ from ..conditions import is_a
 
 
 def _when(thresholds):
-    return when_all(
-        c.deal << is_a("deal")
-        & ((m.acceptance == "not_started") | (m.acceptance == "in_progress") | (m.acceptance == "unknown")),
-        c.milestone << is_a("milestone") & (m.mid == "accepted") & (m.reached == False),  # noqa: E712
-    )
+    return when_all(c.deal << is_a("deal") & (m.accepted != "yes") & (m.acceptance != "disputed"))
 
 
 RULE = FindingRule(

@@ -22,7 +22,7 @@ from ..conditions import is_a
 def _when(thresholds):
     return when_all(
         c.deal << is_a("deal") & (m.next_purchase_identified != "yes") & (m.customer_state != "new_demand")
-        & ((m.acceptance == "signed") | ((m.acceptance == "unknown") & (m.step_tag.after_contract == True)))  # noqa: E712
+        & ((m.accepted == "yes") | ((m.accepted == "unknown") & (m.step_tag.after_contract == True)))  # noqa: E712
     )
 
 

@@ -1,4 +1,4 @@
-"""DC111 influence-specs-before-tender — the customer is setting its purchase specifications, the tender is not out, and they do not yet favour us (M2.1).
+"""DC111 influence-specs-before-tender — the specs are being set, the tender is not out, they do not yet favour us (M2.1).
 
 Why: the third buying step is setting the purchase specifications; the seller's
 work there is to influence the customer's purchase criteria (M2.1). The
