@@ -319,7 +319,12 @@ class _NoProgress:
 @click.argument("deal", metavar="DEAL")
 @click.option("--attendees", "-a", required=True, help="Contact ids of the people in the meeting, comma-separated.")
 @click.option("--date", "meeting_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Meeting date (YYYY-MM-DD).")
-@click.option("--purpose", required=True, help="What the meeting is for, in a few words.")
+@click.option(
+    "--purpose", required=True,
+    help="What the meeting is for: first_visit / 首次拜访, technical_exchange / 技术交流, proposal / 方案汇报, "
+    "negotiation / 商务谈判 / 价格谈判, tender_clarification / 标书澄清, acceptance / 验收, or a few words of your own "
+    "(\"最终价格和付款条款\" is a negotiation). The brief leads with what that meeting needs; the findings serving it come first.",
+)
 @lang_option
 @click.option("--format", "fmt", type=click.Choice(["html", "markdown", "json"]), default="markdown", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the brief here (default: stdout).")
@@ -330,7 +335,9 @@ def brief(
     deal: str, attendees: str, meeting_date, purpose: str, lang: str, fmt: str, output: str | None,
     as_of: dt.date | None, crm: str | None, mapping: str | None, playbook: Path | None,
 ) -> None:
-    """A one-page pre-meeting brief: the deal at a glance, each attendee, the meeting objective, the questions to ask.
+    """A one-page pre-meeting brief: what the meeting's purpose needs (for a price meeting: what we may concede, what we ask
+    in return, the floor, who decides), the meeting objective, and for each attendee what they care about, the question
+    to ask them and what we want them to do afterwards.
 
     HTML prints on one A4 page; markdown fits one 企业微信 / 钉钉 / 飞书 message (4,096 bytes).
     """

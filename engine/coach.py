@@ -15,7 +15,7 @@ from typing import Any
 
 from ..rules import catalog, documentation
 from . import coaching
-from .brief import Brief, build_brief
+from .brief import Brief, build_brief, resolve_purpose
 from .brief_rendering import BriefRenderer
 from .errors import DealcoachError
 from .evaluation import evaluate
@@ -242,11 +242,13 @@ class Coach:
         )
 
     def brief(self, deal: DealLike, attendees: list[str], meeting_date: dt.date, purpose: str) -> Brief:
-        """The pre-meeting brief for a meeting with `attendees` (contact ids) on `meeting_date`."""
+        """The pre-meeting brief for a meeting with `attendees` (contact ids) on `meeting_date`.
+        `purpose` is one of PURPOSES, its Chinese name (商务谈判, 技术交流 ...) or free text; the review behind
+        the brief ranks first what serves the purpose it names (free text naming none: no purpose)."""
         checked = self.deal(deal)
-        report = self.review(checked)
+        report = self.review(checked, purpose=resolve_purpose(purpose))
         order = [m.id for stage in self.playbook.stage_models[checked.stage_model].stages for m in stage.milestones]
-        return build_brief(self.rulebook, checked, report, attendees, meeting_date, purpose, order)
+        return build_brief(self.rulebook, checked, report, attendees, meeting_date, purpose, order, self.playbook)
 
     # -- output ----------------------------------------------------------
 

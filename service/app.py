@@ -269,11 +269,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         deal: Deal,
         attendees: Annotated[str, Query(description="Contact ids, comma-separated.")],
         date: Annotated[dt.date, Query(description="Meeting date.")],
-        purpose: Annotated[str, Query(max_length=200)],
+        purpose: Annotated[str, Query(
+            max_length=200,
+            description="The meeting's purpose: one of first_visit, technical_exchange, proposal, negotiation, tender_clarification, "
+            "acceptance, a Chinese name (商务谈判, 技术交流 ...) or free text.",
+        )],
         lang: Annotated[Literal["zh", "en"], Query()] = "zh",
         format: Annotated[Literal["json", "markdown", "html"], Query()] = "json",  # noqa: A002 - the query parameter's name
     ):
-        """A one-page pre-meeting brief (JSON, Markdown for group chats, or printable HTML)."""
+        """A one-page pre-meeting brief (JSON, Markdown for group chats, or printable HTML), led by what the purpose needs."""
         people = [a.strip() for a in attendees.split(",") if a.strip()]
         result = await timed(lambda: coach.brief(deal, people, date, purpose))
         text = coach.render_brief(result, lang=lang, fmt=format)
