@@ -43,7 +43,7 @@ def test_directory_in_file_order(deal_dir, tmp_path) -> None:
     got = records(out.read_text(encoding="utf-8"))
     assert [r["source"].split("/")[-1] for r in got] == [p.name for p in EXAMPLES]
     assert all(r["ok"] and r["report"]["findings"] for r in got)
-    assert "管道汇总：评估 6 单，失败 0 单" in result.output
+    assert f"管道汇总：评估 {len(EXAMPLES)} 单，失败 0 单" in result.output
 
 
 def test_bad_deals_get_error_records_and_exit_6(tmp_path) -> None:
@@ -54,7 +54,7 @@ def test_bad_deals_get_error_records_and_exit_6(tmp_path) -> None:
     got = records(out.read_text(encoding="utf-8"))
     assert len(got) == len(EXAMPLES) + 2 and all(r["ok"] for r in got[: len(EXAMPLES)])
     broken, garbled = got[-2:]
-    assert broken["deal_id"] == "broken-1" and broken["source"].endswith(":7")
+    assert broken["deal_id"] == "broken-1" and broken["source"].endswith(f":{len(EXAMPLES) + 1}")
     assert {"path": "as_of", "message": "required field is missing"} in broken["error"]["problems"]
     assert garbled["error"]["problems"][0]["message"].startswith("malformed JSON line")
     assert "Deals that could not be reviewed (2)" in result.output
@@ -106,11 +106,11 @@ def test_rollup_counts() -> None:
         {"source": "x", "deal_id": None, "ok": False, "error": {"kind": "invalid_deal", "problems": [{"path": "", "message": "bad"}]}}
     ))
     rollup = builder.build()
-    assert rollup.deals_reviewed == 6 and len(rollup.deals_failed) == 1
-    assert sum(b.deals for b in rollup.by_stage) == 6 == sum(b.deals for b in rollup.by_grade)
+    assert rollup.deals_reviewed == len(EXAMPLES) == 7 and len(rollup.deals_failed) == 1
+    assert sum(b.deals for b in rollup.by_stage) == 7 == sum(b.deals for b in rollup.by_grade)
     assert {d.deal_id for d in rollup.ahead_of_customer} == {"SH-2026-031", "EU-2026-112"}
     assert {d.deal_id for d in rollup.stuck} >= {"HG-2026-019", "YY-2025-044"}
-    assert rollup.funnel.deals + rollup.below_threshold.deals == 6
+    assert rollup.funnel.deals + rollup.below_threshold.deals == 7
     owners = {o.owner: o for o in rollup.owners}
     assert owners["吴磊"].blocking == 1 and owners["吴磊"].deals_blocked == 1
 
@@ -152,7 +152,7 @@ def test_summary_formats_to_a_file(tmp_path, fmt: str) -> None:
     assert result.exit_code == 0
     text = summary.read_text(encoding="utf-8")
     if fmt == "json":
-        assert json.loads(text)["deals_reviewed"] == 6
+        assert json.loads(text)["deals_reviewed"] == len(EXAMPLES)
     else:
         assert ("| 销售 |" in text) if fmt == "markdown" else ("周凯：" in text)
 
@@ -172,7 +172,7 @@ def test_resume_after_a_kill_keeps_complete_lines_and_finishes(tmp_path) -> None
     resumed = CliRunner().invoke(cli, ["pipeline", source, "-o", str(out), "--jobs", "1", "--resume"])
     assert resumed.exit_code == 0, resumed.output
     assert out.read_text(encoding="utf-8") == "".join(lines)
-    assert "评估 6 单" in resumed.output
+    assert f"评估 {len(EXAMPLES)} 单" in resumed.output
     assert CliRunner().invoke(cli, ["pipeline", source, "--resume"]).exit_code == 2
 
 
