@@ -16,7 +16,7 @@ Clears when: informational; it changes with expected_close (a different grade gi
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, PRE_SALE, Severity, Topic
+from ...engine.rulebook import Emit, FindingRule, Kind, Phase, Severity, Topic
 from ..conditions import is_a
 
 
@@ -30,7 +30,8 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.INFO,
     section="M6.4",
-    phases=PRE_SALE,
+    # how much to invest is decided before the negotiation; at the table the price and terms cards speak
+    phases=frozenset({Phase.QUALIFY, Phase.ENTRY, Phase.PROPOSAL, Phase.BIDDING}),
     yields_to=("DC503", "DC107", "DC403", "DC406", "DC605", "DC109", "DC502", "DC607"),
     topics=frozenset({Topic.QUALIFICATION}),
     clears_fields=("expected_close", "customer_state"),

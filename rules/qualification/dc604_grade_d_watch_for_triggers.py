@@ -10,7 +10,7 @@ Clears when: informational; it changes with expected_close (a different grade gi
 
 from durable.lang import c, m, when_all
 
-from ...engine.rulebook import Emit, FindingRule, Kind, PRE_SALE, Severity, Topic
+from ...engine.rulebook import Emit, FindingRule, Kind, Phase, Severity, Topic
 from ..conditions import is_a
 
 
@@ -24,7 +24,8 @@ RULE = FindingRule(
     kind=Kind.ACTION,
     severity=Severity.INFO,
     section="M6.4",
-    phases=PRE_SALE,
+    # how much to invest is decided before the negotiation; at the table the price and terms cards speak
+    phases=frozenset({Phase.QUALIFY, Phase.ENTRY, Phase.PROPOSAL, Phase.BIDDING}),
     yields_to=("DC108",),
     topics=frozenset({Topic.QUALIFICATION}),
     clears_fields=("expected_close", "customer_state"),
