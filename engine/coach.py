@@ -77,7 +77,7 @@ def build_report(
         if derived.name in SUPPORTER_KINDS:
             qualified.setdefault(derived.subject, []).append(derived.name)
     people = [
-        Person(
+        Person.model_construct(
             id=c.id, name=c.name, title=c.title, roles=[r.value for r in c.roles],
             qualified=[k for k in SUPPORTER_KINDS if k in qualified.get(c.id, ())], stance=c.stance.value, active=c.active,
         )

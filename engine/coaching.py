@@ -88,11 +88,11 @@ def select(
     kept, suppressed = [], []
     for finding in findings:
         if rules[finding.code].subject == Subject.MILESTONE and finding.subject in implied:
-            suppressed.append(Suppressed(code=finding.code, subject=finding.subject, reason="implied", detail=implied[finding.subject]))
+            suppressed.append(Suppressed.model_construct(code=finding.code, subject=finding.subject, reason="implied", detail=implied[finding.subject]))
         elif phase not in rules[finding.code].phases:
-            suppressed.append(Suppressed(code=finding.code, subject=finding.subject, reason="phase", detail=phase.value))
+            suppressed.append(Suppressed.model_construct(code=finding.code, subject=finding.subject, reason="phase", detail=phase.value))
         elif (target := yields(finding)) is not None:
-            suppressed.append(Suppressed(code=finding.code, subject=finding.subject, reason="yields_to", detail=target))
+            suppressed.append(Suppressed.model_construct(code=finding.code, subject=finding.subject, reason="yields_to", detail=target))
         else:
             kept.append(finding)
     return kept, suppressed
@@ -150,32 +150,33 @@ def coach(
     def card_score(group: list[Finding]) -> int:
         return scored[id(group[0])] + priority.per_extra_finding * min(len(group) - 1, 3)
 
-    order = sorted(members.items(), key=lambda item: (-card_score(item[1]), kept.index(item[1][0])))
+    position_of = {id(f): index for index, f in enumerate(kept)}
+    order = sorted(members.items(), key=lambda item: (-card_score(item[1]), position_of[id(item[1][0])]))
     blocking = sum(1 for _, group in order if group[0].severity == Severity.BLOCK)
     visible = max(priority.shown, blocking)
-    cards: list[Card] = []
-    ranked: list[Finding] = []
+    placed: list[tuple[Finding, str | None, bool]] = []  # finding, card key, folded: in rank order
+    shapes = []
     for position, (key, group) in enumerate(order):
         folded = position >= visible and group[0].severity != Severity.BLOCK
-        severity = min((f.severity for f in group), key=lambda s: s.rank)
-        points = card_score(group)
-        group = [
-            f.model_copy(update={"score": scored[id(f)], "card": key, "folded": folded}) for f in group
-        ]
-        ranked.extend(group)
+        placed.extend((f, key, folded) for f in group)
+        shapes.append((position, key, group, folded))
+    placed.extend((f, None, False) for f in kept if rules[f.code].mark == Mark.NEXT_MILESTONE)
+    ranked = [
+        f.model_copy(update={"score": scored[id(f)], "card": key, "folded": folded, "rank": rank})
+        for rank, (f, key, folded) in enumerate(placed, 1)
+    ]
+    final = {id(original): copy for (original, _, _), copy in zip(placed, ranked, strict=True)}
+    cards = []
+    for position, key, group, folded in shapes:
         kind = "person" if key.startswith("person:") else ("rule" if len(group) > 1 else "single")
         cards.append(
-            Card(
-                key=key, kind=kind, rank=position + 1, score=points, severity=severity,
-                subject=key.split(":", 1)[1] if kind == "person" else None, folded=folded, findings=group,
+            Card.model_construct(
+                key=key, kind=kind, rank=position + 1, score=card_score(group),
+                severity=min((f.severity for f in group), key=lambda s: s.rank),
+                subject=key.split(":", 1)[1] if kind == "person" else None, folded=folded,
+                findings=[final[id(f)] for f in group], text=None,
             )
         )
-    for finding in kept:
-        if rules[finding.code].mark == Mark.NEXT_MILESTONE:
-            ranked.append(finding.model_copy(update={"score": scored[id(finding)], "card": None, "folded": False}))
-    ranked = [f.model_copy(update={"rank": index + 1}) for index, f in enumerate(ranked)]
-    by_identity = {(f.code, f.subject): f for f in ranked}
-    cards = [c.model_copy(update={"findings": [by_identity[(f.code, f.subject)] for f in c.findings]}) for c in cards]
     return ranked, cards, suppressed
 
 
