@@ -86,13 +86,17 @@ def select(
 
     implied = implied or {}
     kept, suppressed = [], []
+
+    def set_aside(finding: Finding, reason: str, detail: str) -> None:
+        suppressed.append(Suppressed.model_construct(code=finding.code, subject=finding.subject, reason=reason, detail=detail))
+
     for finding in findings:
         if rules[finding.code].subject == Subject.MILESTONE and finding.subject in implied:
-            suppressed.append(Suppressed.model_construct(code=finding.code, subject=finding.subject, reason="implied", detail=implied[finding.subject]))
+            set_aside(finding, "implied", implied[finding.subject])
         elif phase not in rules[finding.code].phases:
-            suppressed.append(Suppressed.model_construct(code=finding.code, subject=finding.subject, reason="phase", detail=phase.value))
+            set_aside(finding, "phase", phase.value)
         elif (target := yields(finding)) is not None:
-            suppressed.append(Suppressed.model_construct(code=finding.code, subject=finding.subject, reason="yields_to", detail=target))
+            set_aside(finding, "yields_to", target)
         else:
             kept.append(finding)
     return kept, suppressed
