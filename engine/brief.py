@@ -86,6 +86,9 @@ INSIDE = "inside"  # a person who supports us from the inside (insider or coach)
 GENERAL = "general"  # the plan of a brief without a known purpose
 
 
+CONFIDANTS = {"insider", "coach"}  # supporters whose help must not show in front of their colleagues (M4.1)
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -132,6 +135,7 @@ class Attendee(_Out):
     questions: list[Question]  # what to ask this person, most important first
     after: Line  # what we want this person to do after the meeting
     risks: list[Finding]  # open findings this meeting can reduce
+    privately: bool = False  # our insider or coach with others of the customer in the room: ask before, alone (M4.1)
 
 
 class Brief(_Out):
@@ -363,6 +367,7 @@ def build_brief(
     come first, then the gaps in the findings' priority order; without one, the gaps first.
     """
     people = {c.id: c for c in deal.contacts}
+    qualified = {person.id: set(person.qualified) for person in report.people}
     unknown = [a for a in attendees if a not in people]
     if unknown:
         known = ", ".join(people) or "none"
@@ -428,6 +433,7 @@ def build_brief(
                 power=contact.power.value, stance=contact.stance.value, supporter=[k.value for k in contact.supporter],
                 brain=contact.brain.value if contact.brain else None, ask=able[a], questions=own,
                 after=plan.after(contact, part[a]), risks=risks,
+                privately=len(attendees) > 1 and bool(CONFIDANTS & ({k.value for k in contact.supporter} | qualified.get(contact.id, set()))),
             )
         )
     questions = [*purpose_questions, *gap_questions] if purpose_id else [*gap_questions, *purpose_questions]

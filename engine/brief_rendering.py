@@ -89,6 +89,7 @@ class BriefRenderer:
                     "cares": [t(f"cares.{role}") for role in roles],
                     "talk": t(f"brain.{a.brain}") if a.brain else "",
                     "questions": [self.question(q, brief, lang) for q in a.questions],
+                    "ask_label": t("brief.learn_privately") if a.privately else t("brief.learn"),
                     "after": self.line(a.after, brief, lang),
                     "reduce": [texts[(f.code, f.subject)].title for f in a.risks],
                 }
@@ -180,7 +181,7 @@ class BriefRenderer:
                 if a["cares"] and "cares" not in dropped:
                     lines.append(f"  {labels['cares']}{colon}{a['cares'][0]}")
                 for question in a["questions"][: 1 if "second_questions" in dropped else 2]:
-                    lines.append(f"  {labels['learn']}{colon}{question}")
+                    lines.append(f"  {a['ask_label']}{colon}{question}")
                 if "after" not in dropped:
                     lines.append(f"  {labels['after']}{colon}{a['after']}")
                 if a["talk"] and "talk" not in dropped:

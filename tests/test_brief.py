@@ -142,9 +142,9 @@ def test_every_attendee_is_asked_a_question_in_words(name: str, stated: str) -> 
             assert person["questions"] and all(q.strip() and not NUMBERED.search(q) for q in person["questions"]), person
             assert person["after"].strip()
         text = RENDERER.render(brief, lang=lang, fmt="markdown")
-        label = "  要问：" if lang == "zh" else "  Ask: "
+        labels = ("  要问：", "  会前单独问：") if lang == "zh" else ("  Ask: ", "  Ask alone, before the meeting: ")
         shown = text.count("\n- **")
-        assert text.count(f"\n{label}") >= shown and not NUMBERED.search(text)
+        assert sum(text.count(f"\n{label}") for label in labels) >= shown and not NUMBERED.search(text)
         assert not problems(text, lang), problems(text, lang)
 
 
@@ -268,3 +268,15 @@ def test_cli_and_http(tmp_path) -> None:
     assert priced.json()["brief"]["report"]["purpose"] == "negotiation"
     bad = client.post("/v1/brief", params={**params, "attendees": "ghost"}, json=read_yaml(EXAMPLE_ZH))
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "attendees"
+
+
+def test_our_insider_or_coach_is_asked_alone_before_the_meeting_not_in_front_of_colleagues() -> None:
+    """M4.1: an insider's help must not show; with other customer people in the room, ask them beforehand."""
+    chemical = EXAMPLE_ZH.parent / "chemical-sis-negotiation.zh.yaml"
+    together = RENDERER.render(dealcoach.brief(str(chemical), ["deng", "yao", "qian", "song"], MEETING, "商务谈判"), lang="zh", fmt="markdown")
+    song = together[together.index("**宋佳**"):]
+    assert "会前单独问：" in song.split("\n- **")[0] and "  要问：" not in song.split("\n- **")[0]
+    deng = together[together.index("**邓国强**"):].split("\n- **")[0]
+    assert "  要问：" in deng and "会前单独问" not in deng
+    alone = RENDERER.render(dealcoach.brief(str(chemical), ["song"], MEETING, "商务谈判"), lang="zh", fmt="markdown")
+    assert "  要问：" in alone and "会前单独问" not in alone
