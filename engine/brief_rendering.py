@@ -82,6 +82,7 @@ class BriefRenderer:
                 {
                     "name": a.name,
                     "title": a.title or "",
+                    "title_in_parens": t("format.paren").format(text=a.title) if a.title else "",
                     "roles": separator.join(t(f"role.{role}") for role in a.roles) or t("brief.none"),
                     "power": t(f"power.{a.power}"),
                     "stance": t(f"stance.{a.stance}"),
@@ -100,8 +101,8 @@ class BriefRenderer:
         stated = t(f"purpose.name.{named}") if named else brief.purpose
         return {
             "lang": lang,
-            "colon": "：" if lang == "zh" else ": ",
-            "separator": "；" if lang == "zh" else "; ",
+            "colon": t("format.colon"),
+            "separator": t("card.join"),
             "title": f"{t('brief.title')} · {report.deal_name}",
             "purpose": stated,
             "meeting": t("brief.meeting").format(date=brief.meeting_date.isoformat(), purpose=stated),
@@ -155,7 +156,6 @@ class BriefRenderer:
         """One group-chat message: the purpose's lines first, then the goals, the blocking risks and each
         attendee; the least important lines go first (TRIM_STEPS) until it fits CHAT_LIMIT bytes."""
         labels = view["labels"]
-        zh = view["lang"] == "zh"
         colon = view["colon"]
 
         def build(dropped: set[str], people: int) -> str:
@@ -175,7 +175,7 @@ class BriefRenderer:
                 lines += [f"**{labels['blocking']}**", *[f"- {b}" for b in shown]]
             lines.append(f"**{labels['attendees']}**")
             for a in view["attendees"][:people]:
-                title = (f"（{a['title']}）" if zh else f" ({a['title']})") if a["title"] else ""
+                title = a["title_in_parens"]
                 supporter = f" · {a['supporter']}" if a["supporter"] else ""
                 lines.append(f"- **{a['name']}**{title} {a['roles']} · {a['power']} · {a['stance']}{supporter}")
                 if a["cares"] and "cares" not in dropped:
