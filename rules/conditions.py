@@ -25,6 +25,14 @@ def active_contact():
     return (m.t == "contact") & (m.active == True)  # noqa: E712 - DSL comparison, not a Python truth test
 
 
+def not_covered(thresholds):
+    """A contact we have never met, do not know whether we met, or have not met for key_person_stale_days (M4.8)."""
+    return (
+        (m.met == "no") | (m.met == "unknown")
+        | ((m.has_last_contact == True) & (m.days_since_contact > thresholds.key_person_stale_days))  # noqa: E712
+    )
+
+
 def ledger():
     """The pass-2 fact with explicit counts of every pass-1 derivation."""
     return m.t == "ledger"

@@ -13,17 +13,14 @@ Clears when: the contact's last_contact is within key_person_stale_days of as_of
 from durable.lang import c, m, when_all
 
 from ...engine.rulebook import FindingRule, Kind, Phase, Severity, Subject, Topic
-from ..conditions import about, active_contact
+from ..conditions import about, active_contact, not_covered
 
 
 def _when(thresholds):
     return when_all(
         c.contact << active_contact()
         & (m.role.purchaser == True)  # noqa: E712
-        & (
-            (m.met == "no") | (m.met == "unknown")
-            | ((m.has_last_contact == True) & (m.days_since_contact > thresholds.key_person_stale_days))  # noqa: E712
-        )
+        & not_covered(thresholds)
     )
 
 
