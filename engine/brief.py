@@ -31,7 +31,7 @@ from .model import Contact, Deal
 from .playbook import PURPOSES, Playbook, Thresholds
 from .report import Finding, Report
 from .rulebook import Mark, Rulebook, Severity, Subject
-from .vocabulary import BudgetEvidence, DecisionMode, Role, Stance, SupporterKind
+from .vocabulary import BudgetEvidence, Credit, DecisionMode, Role, Stance, SupporterKind
 
 # How a purpose may be written: the ids, their Chinese names and a few common spellings.
 PURPOSE_SPELLINGS: dict[str, str] = {
@@ -206,8 +206,12 @@ class _Plan:
         return items
 
     def trades(self) -> list[str]:
-        """What we ask for in return for a concession: the open payment terms first, then volume, schedule, a reference."""
-        items = [*self.open_payment(), "purpose.trade.volume", "purpose.trade.schedule"]
+        """What we ask for in return for a concession: the open payment terms first, then volume, schedule, a reference.
+        A customer whose credit is watched or poor (M6.3) is asked for security first, and never for more volume."""
+        if self.deal.customer.credit in (Credit.WATCH, Credit.POOR):
+            items = ["purpose.trade.guarantee", *self.open_payment(), "purpose.trade.schedule"]
+        else:
+            items = [*self.open_payment(), "purpose.trade.volume", "purpose.trade.schedule"]
         if self.deal.implementation.reference_agreed is not True:
             items.append("purpose.trade.reference")
         return items

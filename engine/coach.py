@@ -101,6 +101,7 @@ def build_report(
         buying_step=_step(position, position.step_index),
         days_in_stage=(deal.as_of - deal.stage_entered).days,
         grade=grade,
+        grade_to_confirm=grade == "A" and deal.customer_state is None,
         ruleset_version=f"{VERSION}+{book.version_tag}",
         phase=phase.value,
         purpose=purpose,

@@ -147,6 +147,7 @@ class Report(_Out):
     buying_step: StagePosition
     days_in_stage: int
     grade: str | None = None
+    grade_to_confirm: bool = False  # A by the close date, but whether supplier selection has started is not recorded (M6.4)
     ruleset_version: str
     language: str | None = None
     phase: str = ""

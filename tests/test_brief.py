@@ -280,3 +280,14 @@ def test_our_insider_or_coach_is_asked_alone_before_the_meeting_not_in_front_of_
     assert "  要问：" in deng and "会前单独问" not in deng
     alone = RENDERER.render(dealcoach.brief(str(chemical), ["song"], MEETING, "商务谈判"), lang="zh", fmt="markdown")
     assert "  要问：" in alone and "会前单独问" not in alone
+
+
+def test_a_customer_on_credit_watch_is_asked_for_security_first_and_never_for_more_volume() -> None:
+    """M6.3 and M9.1: with the customer's credit under watch, a concession buys a guarantee, not a bigger exposure."""
+    chemical = EXAMPLE_ZH.parent / "chemical-sis-negotiation.zh.yaml"  # credit: watch
+    text = RENDERER.render(dealcoach.brief(str(chemical), ["deng", "qian"], MEETING, "商务谈判"), lang="zh", fmt="markdown")
+    trade = next(line for line in text.splitlines() if "换" in line and "预付款" in line)
+    assert "银行保函或信用证" in trade and trade.index("银行保函") < trade.index("预付款") and "加订" not in trade
+    price = EXAMPLE_ZH.parent / "chemical-price-negotiation.zh.yaml"  # credit not flagged
+    other = RENDERER.render(dealcoach.brief(str(price), ["zhao", "sun"], MEETING, "商务谈判"), lang="zh", fmt="markdown")
+    assert "加订备件" in other and "银行保函" not in other

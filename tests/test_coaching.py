@@ -188,3 +188,19 @@ def test_a_review_with_nothing_to_do_says_so() -> None:
     for lang, sentence in (("zh", "这一单眼下没有要处理的问题"), ("en", "Nothing to fix on this deal right now")):
         text = dealcoach.render(empty, lang=lang)
         assert sentence in text and "①" not in text
+
+
+def test_grade_a_by_the_close_date_alone_is_shown_as_to_confirm() -> None:
+    """M6.4: A also needs supplier selection started; unrecorded, the header says it is to be confirmed."""
+    unrecorded = dealcoach.review(str(ROOT / "examples" / "example-deal.en.yaml"))
+    recorded = dealcoach.review(str(ROOT / "examples" / "chemical-sis-negotiation.zh.yaml"))
+    assert unrecorded.grade == "A" and unrecorded.grade_to_confirm and not recorded.grade_to_confirm
+    assert "A 类客户（待确认在选供应商）" in dealcoach.render(unrecorded, lang="zh")
+    assert "A 类客户｜" in dealcoach.render(recorded, lang="zh")
+
+
+def test_no_withdrawal_advice_while_nobody_inside_tells_us_the_truth() -> None:
+    """M4.3: no big decision while blind; DC503 says to decide whether to stay only once an insider exists."""
+    blind = dealcoach.review(str(ROOT / "examples" / "example-deal.en.yaml"))  # the only insider has left
+    text = dealcoach.render(blind, lang="zh", show_all=True)
+    assert "去留先别定" in text and "商量退出" not in text
