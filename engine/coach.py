@@ -19,7 +19,7 @@ from .brief import Brief, build_brief, resolve_purpose
 from .brief_rendering import BriefRenderer
 from .errors import DealcoachError
 from .evaluation import evaluate
-from .facts import Position, build_facts, locate
+from .facts import Position, build_facts, locate, reached_milestones
 from .loading import check_deal, deal_document, read_document, validate_deal
 from .model import Deal
 from .playbook import PURPOSES, Playbook
@@ -60,8 +60,8 @@ def build_report(
 ) -> Report:
     """Evaluate the deal and turn the findings into coaching: phase, priorities, cards, the milestone to win next."""
     outcome = evaluate(rulebook, book.thresholds, build_facts(deal, position, gate_to=gate_to))
-    reached = [found[1].id for spelling in deal.milestones if (found := position.model.find_milestone(spelling))]
-    implied = coaching.implied_milestones(position.model, {d.name for d in outcome.derived}, set(reached))
+    reached = reached_milestones(deal, position.model)
+    implied = coaching.implied_milestones(position.model, {d.name for d in outcome.derived}, reached)
     phase = coaching.deal_phase(position.model, position.stage_index, [*reached, *implied])
     days_to_close = (deal.expected_close - deal.as_of).days if deal.expected_close else None
     findings, cards, suppressed = coaching.coach(
@@ -106,7 +106,7 @@ def build_report(
         phase=phase.value,
         purpose=purpose,
         next_milestones=next_milestones,
-        milestones_reached=[m for m in milestone_order if m in set(reached) | set(implied)],
+        milestones_reached=[m for m in milestone_order if m in reached or m in implied],
         stake=coaching.stake(cards, grade, deal.amount, book.priority, book.thresholds.funnel_min_amount),
         findings=findings,
         cards=cards,

@@ -28,9 +28,7 @@ from .rulebook import FindingRule, Mark, Rulebook, Severity, Subject
 
 def deal_phase(model: StageModel, stage_index: int, reached: Iterable[str]) -> Phase:
     """The deal's phase: its stage's, or after_contract once a contract-signing milestone is reached."""
-    reached = set(reached)
-    signed = any(m.signs_contract and m.id in reached for stage in model.stages for m in stage.milestones)
-    return Phase.AFTER_CONTRACT if signed else model.phase_of(stage_index)
+    return Phase.AFTER_CONTRACT if model.any_reached(set(reached), "signs_contract") else model.phase_of(stage_index)
 
 
 def implied_milestones(model: StageModel, derived_names: set[str], reached: set[str]) -> dict[str, str]:

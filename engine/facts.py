@@ -75,6 +75,11 @@ class Position:
     step_index: int
 
 
+def reached_milestones(deal: Deal, model: StageModel) -> set[str]:
+    """Ids of the milestones the record lists as reached, whatever spelling it used."""
+    return {found[1].id for spelling in deal.milestones if (found := model.find_milestone(spelling))}
+
+
 def locate(deal: Deal, model: StageModel) -> Position:
     """Stage and buying-step indexes (the deal was checked against the model when loaded)."""
     stage_index = model.find_stage(deal.stage)
@@ -159,13 +164,13 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
     entry_index = model.find_step(deal.entry_step) if deal.entry_step else None
     entry_tags = set(model.stages[entry_index].tags) if entry_index is not None else set()
     days_in_stage = (deal.as_of - deal.stage_entered).days
-    reached_ids = {found[1].id for spelling in deal.milestones if (found := model.find_milestone(spelling))}
+    reached_ids = reached_milestones(deal, model)
     acceptance = deal.implementation.acceptance
     # signed acceptance: as recorded; when not recorded, a reached milestone that means it (signs_acceptance)
     if acceptance is not None:
         accepted = "yes" if acceptance == "signed" else "no"
     else:
-        accepted = "yes" if any(m.signs_acceptance and m.id in reached_ids for s in model.stages for m in s.milestones) else "unknown"
+        accepted = "yes" if model.any_reached(reached_ids, "signs_acceptance") else "unknown"
     facts.add(
         {
             "t": "deal",
@@ -302,7 +307,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
     )
     pressure = deal.price_pressure
     negotiation = deal.negotiation
-    chosen_by_milestone = any(m.chooses_us and m.id in reached_ids for stage in model.stages for m in stage.milestones)
+    chosen_by_milestone = model.any_reached(reached_ids, "chooses_us")
     quote = negotiation.our_quote if negotiation.our_quote is not None else deal.amount
     facts.add(
         {
@@ -398,7 +403,6 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "last_purchase_known": ["decision.last_purchase_known"],
         },
     )
-    reached = {found[1].id for spelling in deal.milestones if (found := model.find_milestone(spelling))}
     for stage_index, stage in enumerate(model.stages):
         for milestone in stage.milestones:
             facts.add(
@@ -407,7 +411,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
                     "id": f"milestone:{milestone.id}",
                     "mid": milestone.id,
                     "stage_index": stage_index,
-                    "reached": milestone.id in reached,
+                    "reached": milestone.id in reached_ids,
                 },
                 {"mid": ["milestones"], "stage_index": ["stage_model"], "reached": ["milestones"]},
             )

@@ -136,6 +136,10 @@ class StageModel(_Strict):
             return Phase.QUALIFY
         return Phase.ENTRY if index == 1 else Phase.PROPOSAL
 
+    def any_reached(self, reached: set[str], flag: str) -> bool:
+        """Whether a reached milestone carries `flag` (signs_contract, chooses_us, signs_acceptance)."""
+        return any(getattr(m, flag) and m.id in reached for stage in self.stages for m in stage.milestones)
+
     def find_stage(self, spelling: str) -> int | None:
         """Index of the stage named by id, Chinese or English name."""
         return self._lookup(self._stages, spelling)  # type: ignore[return-value]
