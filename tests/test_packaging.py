@@ -29,10 +29,10 @@ NOT_COPIED = shutil.ignore_patterns(
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, list[str]]:
-    """(the copied source tree, the names in the wheel built from it)."""
+def built(tmp_path_factory) -> tuple[Path, list[str], str]:
+    """(the copied source tree, the names in the wheel built from it, its METADATA)."""
     setuptools_version = importlib.metadata.version("setuptools")
-    if int(setuptools_version.split(".")[0]) < 68:
+    if int(setuptools_version.split(".")[0]) < 77:
         pytest.fail(f"setuptools {setuptools_version} is older than pyproject's build requirement; run pip install -e '.[test]'")
     work = tmp_path_factory.mktemp("packaging")
     source = work / "src"
@@ -48,7 +48,7 @@ def built(tmp_path_factory) -> tuple[Path, list[str]]:
     )
     [wheel] = wheels.glob("dealcoach-*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        return source, archive.namelist()
+        return source, archive.namelist(), archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
 
 
 def _files(folder: Path, pattern: str = "**/*") -> list[Path]:
@@ -56,7 +56,7 @@ def _files(folder: Path, pattern: str = "**/*") -> list[Path]:
 
 
 def test_every_rules_family_is_packaged(built) -> None:
-    source, names = built
+    source, names, _ = built
     families = sorted(p.parent.name for p in (source / "rules").glob("*/__init__.py"))
     assert PROBE_FAMILY in families and len(families) > 5
     missing = [family for family in families if f"dealcoach/rules/{family}/__init__.py" not in names]
@@ -66,7 +66,7 @@ def test_every_rules_family_is_packaged(built) -> None:
 
 
 def test_every_package_module_is_packaged(built) -> None:
-    source, names = built
+    source, names, _ = built
     not_packages = {"tests", "benchmarks", "build"}  # build/: what the wheel build itself wrote into the copy
     packages = [p.parent for p in source.glob("**/__init__.py") if not not_packages & set(p.relative_to(source).parts)]
     modules = [f"dealcoach/{p.relative_to(source).as_posix()}" for package in packages for p in package.glob("*.py") if p != source / "setup.py"]
@@ -76,17 +76,32 @@ def test_every_package_module_is_packaged(built) -> None:
 
 @pytest.mark.parametrize("folder, pattern", [("playbooks", "**/*"), ("examples", "*.yaml"), ("crm/mappings", "*.yaml")])
 def test_data_files_are_packaged(built, folder: str, pattern: str) -> None:
-    source, names = built
+    source, names, _ = built
     files = [f"dealcoach/{p.relative_to(source).as_posix()}" for p in _files(source / folder, pattern)]
     assert files, f"nothing matches {folder}/{pattern}"
     assert not [f for f in files if f not in names]
 
 
 def test_nothing_lands_outside_the_dealcoach_package(built) -> None:
-    _, names = built
+    _, names, _ = built
     top = {name.split("/")[0] for name in names}
     [metadata] = [entry for entry in top if entry.startswith("dealcoach-") and entry.endswith(".dist-info")]
     assert top == {"dealcoach", metadata}, sorted(top)  # no bare engine/, rules/, tests/ ... in site-packages
     stray = [n for n in names if n.startswith(("dealcoach/tests/", "dealcoach/benchmarks/", "dealcoach/build/", "dealcoach/dist/"))]
     stray += [n for n in names if n in ("dealcoach/setup.py", "dealcoach/pyproject.toml")]  # build files beside the package's modules
     assert not stray, stray[:10]
+
+
+def test_metadata_has_one_version_a_licence_and_the_pythons_ci_runs(built) -> None:
+    _, names, metadata = built
+    from dealcoach.engine.version import VERSION
+
+    assert f"\nVersion: {VERSION}\n" in metadata  # written once, in engine/version.py
+    assert "\nLicense-Expression: LicenseRef-Proprietary\n" in metadata
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "dealcoach/py.typed" in names
+    claimed = {line.rsplit(" ", 1)[-1] for line in metadata.splitlines() if line.startswith("Classifier: Programming Language :: Python :: 3.")}
+    assert claimed == {"3.11", "3.12", "3.13"}
+    assert "Requires-Python: <3.14,>=3.11" in metadata
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert all(version in ci for version in claimed)
