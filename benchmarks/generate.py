@@ -1,9 +1,17 @@
-"""Deterministic, realistic deal records for benchmarks (5-15 contacts each, Chinese names)."""
+"""Deterministic, realistic deal records for benchmarks (5-15 contacts each, Chinese names).
+
+    python benchmarks/generate.py --count 1000 -o deals.jsonl     # one deal per line
+    python benchmarks/generate.py --count 50 --as-dir -o deals/   # one JSON file per deal
+"""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import json
 import random
+import sys
+from pathlib import Path
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["建国", "志强", "娜", "敏", "伟", "芳", "磊", "静", "军", "洋", "勇", "艳", "杰", "涛", "明"]
@@ -89,6 +97,40 @@ def deal(rng: random.Random, index: int) -> dict:
     return record
 
 
-def deals(count: int, seed: int = 20261122) -> list[dict]:
+DEFAULT_SEED = 20261122
+
+
+def deals(count: int, seed: int = DEFAULT_SEED) -> list[dict]:
+    """`count` deals; the same seed gives the same deals."""
     rng = random.Random(seed)
     return [deal(rng, i) for i in range(count)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write deterministic test deals for `dealcoach pipeline` and the benchmarks.")
+    parser.add_argument("--count", type=int, default=100, help="how many deals (default 100)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed; the same seed gives the same deals (default {DEFAULT_SEED})")
+    parser.add_argument("-o", "--output", default="-", help="a .jsonl file, a directory with --as-dir, or - for standard output (default)")
+    parser.add_argument("--as-dir", action="store_true", help="write one <id>.json file per deal into the --output directory")
+    args = parser.parse_args(argv)
+    if args.count < 0:
+        parser.error("--count must be 0 or more")
+    records = deals(args.count, args.seed)
+    if args.as_dir:
+        if args.output == "-":
+            parser.error("--as-dir needs --output DIRECTORY")
+        folder = Path(args.output)
+        folder.mkdir(parents=True, exist_ok=True)
+        for record in records:
+            (folder / f"{record['id']}.json").write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+        return 0
+    lines = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    if args.output == "-":
+        sys.stdout.write(lines)
+    else:
+        Path(args.output).write_text(lines, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
