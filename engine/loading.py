@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import sys
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +20,31 @@ from pydantic import BaseModel, ValidationError
 from .errors import DealInputError, InputProblem
 from .model import Deal
 from .playbook import Playbook
+from .yaml_limits import AliasUsed, BoundedSafeLoader, TooDeep
 
 MAX_BYTES = 2_000_000
+MAX_DEPTH = 32
+MAX_NODES = 100_000
 
 
-# libyaml's parser when PyYAML was built with it (its wheels are), else the pure-Python one.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _DealYamlLoader(BoundedSafeLoader):
+    """Safe YAML that keeps dates as text (pydantic checks them with a field path), rejects repeated keys,
+    aliases, unhashable keys and tags for values no deal holds, stops nesting at MAX_DEPTH (before any deep
+    node tree exists), and reports a value its tag cannot construct at the value's line and column."""
 
-
-class _DealYamlLoader(_SafeLoader):  # type: ignore[misc, valid-type]
-    """Safe YAML that keeps dates as text (pydantic checks them with a field path) and rejects repeated keys."""
+    max_depth = MAX_DEPTH
+    allow_aliases = False
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep=deep)  # its error names what was found instead
         seen: set = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a {type(key).__name__} cannot be a key; keys are field names", key_node.start_mark
+                )
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
@@ -41,10 +53,56 @@ class _DealYamlLoader(_SafeLoader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
+def _guarded(constructor: Callable) -> Callable:
+    """A tag's constructor whose refusals (int('abc'), a bool named 'maybe', a date that does not exist) become
+    YAML errors at the value's line and column."""
+
+    def construct(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return constructor(loader, node)
+        except yaml.YAMLError:
+            raise
+        except Exception as error:  # whatever the text made the constructor raise: bad input, never a crash
+            raise yaml.constructor.ConstructorError(None, None, _unconstructable(node, error), node.start_mark) from None
+
+    return construct
+
+
+def _not_deal_data(loader: yaml.BaseLoader, node: yaml.Node) -> Any:
+    """The constructor of tags whose values (bytes, sets, ordered pairs) no deal field takes."""
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    raise yaml.constructor.ConstructorError(
+        None, None, f"{tag} values are not deal data; write text, a number, a list or a mapping", node.start_mark
+    )
+
+
 _DealYamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in BoundedSafeLoader.yaml_implicit_resolvers.items()
 }
+# The scalar tags whose constructors raise plain Python errors on bad text (the others raise YAML errors),
+# and the tags that build values a deal never holds (sets would also make the order of a list vary).
+_DealYamlLoader.yaml_constructors = {
+    **BoundedSafeLoader.yaml_constructors,
+    **{
+        f"tag:yaml.org,2002:{name}": _guarded(BoundedSafeLoader.yaml_constructors[f"tag:yaml.org,2002:{name}"])
+        for name in ("bool", "int", "float", "timestamp")
+    },
+    **{f"tag:yaml.org,2002:{name}": _not_deal_data for name in ("binary", "set", "omap", "pairs")},
+}
+
+
+def _unconstructable(node: yaml.ScalarNode, error: Exception) -> str:
+    """Why a tagged value cannot be read, in the file's terms."""
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    if tag == "!!int" and len(node.value) > sys.get_int_max_str_digits() > 0:
+        return f"a number of {len(node.value)} digits; numbers have at most {sys.get_int_max_str_digits()}"
+    return f"{_preview(node.value)} cannot be read as {tag}"
+
+
+def _preview(text: str) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 40 else f"{shown[:37]}... ({len(text)} characters)"
 
 
 def decode(raw: bytes, source: str) -> str:
@@ -63,33 +121,74 @@ def decode(raw: bytes, source: str) -> str:
     raise AssertionError("unreachable: the utf-8 case matches every input")
 
 
-MAX_DEPTH = 32
-MAX_NODES = 100_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # the only way JSON text makes one
 
 
 def check_shape(data: Any, source: str) -> Any:
-    """Refuse documents no deal needs and that cost too much to validate: YAML aliases, deep nesting, huge node counts."""
-    seen: set[int] = set()
-    stack = [(data, 0)]
-    nodes = 0
-    while stack:
-        node, depth = stack.pop()
-        nodes += 1
-        if nodes > MAX_NODES:
-            raise DealInputError(source, [InputProblem("", f"the document has more than {MAX_NODES} values; a deal needs far fewer")])
-        if isinstance(node, (dict, list)):
-            if depth >= MAX_DEPTH:
-                raise DealInputError(source, [InputProblem("", f"the document is nested deeper than {MAX_DEPTH} levels")])
-            if id(node) in seen:
-                raise DealInputError(source, [InputProblem("", "YAML aliases (&anchor / *alias) are not allowed in a deal file")])
-            seen.add(id(node))
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children)
+    """Refuse documents no deal needs, that cost too much to validate, or that no file can hold:
+    deep nesting, huge node counts, text with unpaired surrogates."""
+    _inspect(data, source, limits=True)
     return data
 
 
+def _inspect(data: Any, source: str, *, limits: bool) -> None:
+    """Walk every value of a document (iteratively, in document order) for unpaired surrogates and, with `limits`,
+    for nesting and size past MAX_DEPTH and MAX_NODES. A value's trail of keys is a linked list (parent, key)."""
+    stack: list[tuple[Any, int, tuple | None]] = [(data, 0, None)]
+    count = 0
+    while stack:
+        node, depth, trail = stack.pop()
+        count += 1
+        if limits and count > MAX_NODES:
+            raise DealInputError(source, [InputProblem("", f"the document has more than {MAX_NODES} values; a deal needs far fewer")])
+        if isinstance(node, str):
+            if not node.isascii():
+                _refuse_surrogates(node, trail, source)
+            continue
+        if isinstance(node, dict):
+            _refuse_surrogates(node, trail, source)
+            children = list(node.items())
+        elif isinstance(node, _CONTAINERS):
+            children = list(enumerate(node))
+        else:
+            continue
+        if limits and depth >= MAX_DEPTH:
+            raise DealInputError(source, [InputProblem("", f"the document is nested deeper than {MAX_DEPTH} levels")])
+        stack.extend([(child, depth + 1, (trail, key)) for key, child in reversed(children)])
+
+
+def _refuse_surrogates(node: Any, trail: tuple | None, source: str) -> None:
+    """DealInputError naming the field if this text, or a key of this mapping, holds an unpaired surrogate."""
+    if isinstance(node, str):
+        if not node.isascii() and (found := _SURROGATE.search(node)):
+            raise _surrogate_error(source, trail, "text", found.group())
+    elif isinstance(node, dict):
+        for key in node:
+            if isinstance(key, str) and not key.isascii() and (found := _SURROGATE.search(key)):
+                raise _surrogate_error(source, (trail, key), "field name", found.group())
+
+
+def _surrogate_error(source: str, trail: tuple | None, what: str, surrogate: str) -> DealInputError:
+    parts: list = []
+    while trail is not None:
+        trail, part = trail
+        parts.append(part)
+    message = (
+        f"{what} contains an unpaired surrogate {_printable(surrogate)} (half of a UTF-16 pair, not a character); "
+        "remove it or re-encode the text"
+    )
+    return DealInputError(source, [InputProblem(_path(tuple(reversed(parts))), message)])
+
+
+def _printable(text: str) -> str:
+    """`text` with any unpaired surrogate written as an escape, so that it can be printed and encoded."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def parse_text(text: str, source: str) -> Any:
-    """JSON when it looks like JSON, YAML otherwise."""
+    """JSON when it looks like JSON, YAML otherwise; plain data, not yet validated."""
     try:
         return _parse(text, source)
     except RecursionError:
@@ -100,21 +199,60 @@ def _parse(text: str, source: str) -> Any:
     if not text.strip():
         raise DealInputError(source, [InputProblem("", "the file is empty; `dealcoach init` writes an example")])
     if text.lstrip().startswith(("{", "[")):
-        try:
-            return json.loads(text, parse_constant=_reject_constant)
-        except json.JSONDecodeError as error:
-            raise DealInputError(
-                source, [InputProblem("", f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}")]
-            ) from None
-        except ValueError as error:
-            raise DealInputError(source, [InputProblem("", str(error))]) from None
+        return parse_json(text, source)
     try:
         return yaml.load(text, Loader=_DealYamlLoader)  # noqa: S506 - a safe loader subclass
+    except TooDeep as error:
+        message = f"the document is nested deeper than {MAX_DEPTH} levels (line {error.line})"
+        raise DealInputError(source, [InputProblem("", message)]) from None
+    except AliasUsed as error:
+        message = f"YAML aliases (&anchor / *alias) are not allowed in a deal file (line {error.line}, column {error.column})"
+        raise DealInputError(source, [InputProblem("", message)]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise DealInputError(source, [InputProblem("", f"malformed YAML{where}: {problem}")]) from None
+    except (ValueError, TypeError, ArithmeticError, LookupError, AttributeError) as error:  # outside any one node
+        raise DealInputError(source, [InputProblem("", f"malformed YAML: {error}")]) from None
+
+
+def parse_json(text: str, source: str) -> Any:
+    """JSON as a deal may be written: no NaN or Infinity, no repeated key, no integer longer than Python reads,
+    no unpaired surrogate, no nesting deeper than the recursion limit; anything else is DealInputError."""
+    try:
+        data = json.loads(text, parse_constant=_reject_constant, parse_int=_json_int, object_pairs_hook=_json_object)
+    except RecursionError:
+        raise DealInputError(source, [InputProblem("", f"the document is nested deeper than {MAX_DEPTH} levels")]) from None
+    except json.JSONDecodeError as error:
+        raise DealInputError(
+            source, [InputProblem("", f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}")]
+        ) from None
+    except ValueError as error:
+        raise DealInputError(source, [InputProblem("", str(error))]) from None
+    if _ESCAPED_SURROGATE.search(text):  # text no file can hold: refused before anyone quotes it
+        _inspect(data, source, limits=False)
+    return data
+
+
+def _json_int(digits: str) -> int:
+    """JSON integers as Python reads them, with a clear error past Python's limit on digits."""
+    limit = sys.get_int_max_str_digits()
+    if len(digits.lstrip("-")) > limit > 0:
+        raise ValueError(f"a number of {len(digits.lstrip('-'))} digits; numbers have at most {limit}")
+    return int(digits)
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object whose keys are all different (as in YAML: a repeated key would silently drop a value)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"key {key!r} appears twice in one object")
+            seen.add(key)
+    return found
 
 
 def _reject_constant(name: str) -> None:
@@ -127,7 +265,7 @@ def _path(loc: tuple) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         elif not str(part).startswith("function-"):
-            text += f".{part}" if text else str(part)
+            text += f".{_printable(str(part))}" if text else _printable(str(part))
     return text
 
 
@@ -169,10 +307,18 @@ def problems_from_errors(errors: list[dict], model: type[BaseModel] = Deal) -> l
         elif kind in ("unknown_term", "value_error", "assertion_error"):
             message = issue["msg"].removeprefix("Value error, ")
         else:
-            given = repr(issue["input"])
-            message = f"{issue['msg']}; got {given if len(given) <= 80 else given[:77] + '...'}"
+            message = f"{issue['msg']}; got {_shown(issue['input'])}"
         problems.append(InputProblem(_path(loc), message))
     return problems
+
+
+def _shown(value: Any) -> str:
+    """A value as an error quotes it: its repr, cut to 80 characters."""
+    try:
+        shown = repr(value)
+    except ValueError:  # an integer longer than Python prints
+        shown = f"an integer of more than {sys.get_int_max_str_digits()} digits"
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def check_consistency(deal: Deal) -> list[InputProblem]:
@@ -261,9 +407,15 @@ def read_document(path: Path | str) -> Any:
     """Read one deal file (YAML or JSON, or `-` for standard input) into plain data, not yet validated."""
     source = "<stdin>" if str(path) == "-" else str(path)
     try:
-        raw = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
+        if str(path) == "-":
+            raw = sys.stdin.buffer.read(MAX_BYTES + 1)
+        else:
+            with Path(path).open("rb") as file:
+                raw = file.read(MAX_BYTES + 1)
     except OSError as error:
         raise DealInputError(source, [InputProblem("", f"cannot read the file: {error.strerror}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise DealInputError(source, [InputProblem("", f"more than {MAX_BYTES} bytes (reading stopped there); the limit is {MAX_BYTES}")])
     return parse_text(decode(raw, source), source)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .vocabulary import (
     AcceptanceStatus,
@@ -34,8 +34,23 @@ from .vocabulary import (
     term,
 )
 
-Money = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
-Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+
+def _not_a_boolean(value: object) -> object:
+    """Numbers and numeric text pass; a boolean (YAML also reads yes/no and on/off as one) is not a count or an amount."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+    return value
+
+
+def _without_negative_zero(value: float) -> float:
+    """-0.0 is 0 (it would print as "-0")."""
+    return 0.0 if value == 0 else value
+
+
+NotBoolean = BeforeValidator(_not_a_boolean)
+NoNegativeZero = AfterValidator(_without_negative_zero)
+Money = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False), NotBoolean, NoNegativeZero]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), NotBoolean, NoNegativeZero]
 Identifier = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -148,7 +163,7 @@ class Objective(Record):
 class PricePressure(Record):
     """Pressure on price (M7.5): ultimatums citing cheaper rivals, and a concession asked of us."""
 
-    ultimatums: Annotated[int, Field(ge=0, le=1000)] = 0
+    ultimatums: Annotated[int, Field(ge=0, le=1000), NotBoolean] = 0
     verified: bool = False
     concession_requested: bool = False
 
@@ -219,7 +234,7 @@ class Decision(Record):
 
     mode: term(DecisionMode) = DecisionMode.UNKNOWN  # type: ignore[valid-type]
     rule: term(CollectiveRule) | None = None  # type: ignore[valid-type]
-    committee_size: Annotated[int, Field(ge=1, le=200)] | None = None
+    committee_size: Annotated[int, Field(ge=1, le=200), NotBoolean] | None = None
     committee: list[Identifier] = Field(default_factory=list)
     last_purchase_known: bool = False
 

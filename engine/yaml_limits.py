@@ -1,0 +1,132 @@
+"""Bounds on YAML structure, enforced before a deep node tree can be built.
+
+libyaml's composer recurses in C once per nesting level and crashes the process on a few
+thousand levels; PyYAML's pure-Python one hits the recursion limit. The parser underneath is a
+state machine, so walking its events is linear and safe at any depth, and a composer that counts
+its own depth stops at the limit.
+"""
+
+from __future__ import annotations
+
+import yaml
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
+
+_COLLECTION_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_COLLECTION_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+_NO_KEY = object()
+
+
+class TooDeep(ValueError):
+    """A YAML text nests collections deeper than allowed."""
+
+    def __init__(self, line: int, limit: int) -> None:
+        super().__init__(f"nested deeper than {limit} levels at line {line}")
+        self.line = line
+        self.limit = limit
+
+
+class AliasUsed(ValueError):
+    """A YAML text refers back to an anchored node (`*name`) where aliases are refused."""
+
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(f"YAML alias at line {line}, column {column}")
+        self.line = line
+        self.column = column
+
+
+def check_nesting(text: str, max_depth: int) -> None:
+    """Raise TooDeep at the first collection nested more than `max_depth` levels deep.
+    Malformed YAML raises the parser's yaml.YAMLError."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_SafeParserLoader):
+        if isinstance(event, _COLLECTION_START):
+            depth += 1
+            if depth > max_depth:
+                raise TooDeep(event.start_mark.line + 1, max_depth)
+        elif isinstance(event, _COLLECTION_END):
+            depth -= 1
+
+
+class BoundedComposer(Composer):
+    """PyYAML's composer made iterative (an explicit stack of open collections, no recursion): TooDeep past
+    `max_depth`, AliasUsed unless `allow_aliases`. Put it first among a loader's bases so that it replaces the
+    parser's own (C) composer. Path resolvers (yaml.add_path_resolver) are not supported."""
+
+    max_depth = 32
+    allow_aliases = True
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        open_nodes: list[list] = []  # [collection node, its key still waiting for a value]
+        while True:
+            event = self.get_event()
+            if isinstance(event, yaml.ScalarEvent):
+                node = yaml.ScalarNode(
+                    self._tag(event, yaml.ScalarNode), event.value, event.start_mark, event.end_mark, style=event.style
+                )
+                self._register(event, node)
+            elif isinstance(event, _COLLECTION_START):
+                if len(open_nodes) >= self.max_depth:
+                    raise TooDeep(event.start_mark.line + 1, self.max_depth)
+                kind = yaml.SequenceNode if isinstance(event, yaml.SequenceStartEvent) else yaml.MappingNode
+                node = kind(self._tag(event, kind), [], event.start_mark, None, flow_style=event.flow_style)
+                self._register(event, node)
+                open_nodes.append([node, _NO_KEY])
+                continue
+            elif isinstance(event, _COLLECTION_END):
+                node = open_nodes.pop()[0]
+                node.end_mark = event.end_mark
+            else:
+                node = self._aliased(event)
+            if not open_nodes:
+                return node
+            collection = open_nodes[-1]
+            if isinstance(collection[0], yaml.SequenceNode):
+                collection[0].value.append(node)
+            elif collection[1] is _NO_KEY:
+                collection[1] = node
+            else:
+                collection[0].value.append((collection[1], node))
+                collection[1] = _NO_KEY
+
+    def _tag(self, event: yaml.NodeEvent, kind: type[yaml.Node]) -> str:
+        if event.tag is None or event.tag == "!":
+            return self.resolve(kind, getattr(event, "value", None), event.implicit)
+        return event.tag
+
+    def _register(self, event: yaml.NodeEvent, node: yaml.Node) -> None:
+        if event.anchor is None:
+            return
+        if event.anchor in self.anchors:
+            raise ComposerError(
+                f"found duplicate anchor {event.anchor!r}; first occurrence", self.anchors[event.anchor].start_mark,
+                "second occurrence", event.start_mark,
+            )
+        self.anchors[event.anchor] = node
+
+    def _aliased(self, event: yaml.AliasEvent) -> yaml.Node:
+        if not self.allow_aliases:
+            raise AliasUsed(event.start_mark.line + 1, event.start_mark.column + 1)
+        if event.anchor not in self.anchors:
+            raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+        return self.anchors[event.anchor]
+
+
+if hasattr(yaml, "CSafeLoader"):
+    _SafeParserLoader = yaml.CSafeLoader
+
+    class BoundedSafeLoader(BoundedComposer, yaml.cyaml.CParser, SafeConstructor, Resolver):
+        """yaml.CSafeLoader (libyaml's parser) with the bounded composer."""
+
+        def __init__(self, stream: str | bytes) -> None:
+            yaml.cyaml.CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+else:  # PyYAML built without libyaml
+    _SafeParserLoader = yaml.SafeLoader
+
+    class BoundedSafeLoader(BoundedComposer, yaml.SafeLoader):  # type: ignore[no-redef]
+        """yaml.SafeLoader with the bounded composer."""
