@@ -8,11 +8,11 @@ templates compare nothing); the HTML template is the playbook's
 from __future__ import annotations
 
 import json
-import jinja2
 
+from . import template_sandbox
 from .brief import PURPOSE_SPELLINGS, Brief, Line, Question, role_order
 from .errors import PlaybookError
-from .rendering import Renderer, environment
+from .rendering import Renderer, environment, escape_markdown
 
 CHAT_LIMIT = 4096  # bytes: 企业微信 / 钉钉 / 飞书 cap a message at about this
 BRIEF_FORMATS = ("html", "markdown", "json")
@@ -55,10 +55,7 @@ class BriefRenderer:
         values |= {key: separator.join(names) for key, names in line.names.items()}
         values |= {key: helpers["money"](amount) for key, amount in line.money.items()}
         values |= {key: separator.join(r.term(lang, k) for k in keys) for key, keys in line.terms.items()}
-        try:
-            return r.term(lang, line.key).format(**values)
-        except (KeyError, IndexError, ValueError) as error:
-            raise PlaybookError(f"term {line.key!r} ({lang}) cannot be filled: {error}") from None
+        return r.fill(lang, line.key, **values)
 
     def question(self, question: Question, brief: Brief, lang: str) -> str:
         if question.code:
@@ -82,7 +79,7 @@ class BriefRenderer:
                 {
                     "name": a.name,
                     "title": a.title or "",
-                    "title_in_parens": t("format.paren").format(text=a.title) if a.title else "",
+                    "title_in_parens": r.fill(lang, "format.paren", text=a.title) if a.title else "",
                     "roles": separator.join(t(f"role.{role}") for role in a.roles) or t("brief.none"),
                     "power": t(f"power.{a.power}"),
                     "stance": t(f"stance.{a.stance}"),
@@ -105,7 +102,7 @@ class BriefRenderer:
             "separator": t("card.join"),
             "title": f"{t('brief.title')} · {report.deal_name}",
             "purpose": stated,
-            "meeting": t("brief.meeting").format(date=brief.meeting_date.isoformat(), purpose=stated),
+            "meeting": r.fill(lang, "brief.meeting", date=brief.meeting_date.isoformat(), purpose=stated),
             "deal": {
                 "customer": report.customer,
                 "amount": r._helpers(brief.report, lang)["money"](report.amount),
@@ -133,23 +130,18 @@ class BriefRenderer:
     def render(self, brief: Brief, *, lang: str, fmt: str) -> str:
         if fmt not in BRIEF_FORMATS:
             raise PlaybookError(f"brief format {fmt!r} is not supported; allowed: {', '.join(BRIEF_FORMATS)}")
-        view = self.view(brief, lang)
+        with template_sandbox.work_budget():
+            view = self.view(brief, lang)
+            if fmt == "html":
+                return self._html(view)
         if fmt == "json":
             return json.dumps({"brief": json.loads(brief.model_dump_json()), "text": view}, ensure_ascii=False, indent=2)
-        if fmt == "html":
-            return self._html(view)
         return self._markdown(view)
 
     def _html(self, view: dict) -> str:
-        env = environment(self.renderer.playbook.template_dirs, html=True)
-        try:
-            return env.get_template("brief/brief.html.j2").render(**view)
-        except jinja2.TemplateNotFound:
-            raise PlaybookError("template brief/brief.html.j2 is missing") from None
-        except jinja2.TemplateSyntaxError as error:
-            raise PlaybookError(f"{error.filename or 'brief/brief.html.j2'}, line {error.lineno}: {error.message}") from None
-        except jinja2.UndefinedError as error:
-            raise PlaybookError(f"template brief/brief.html.j2: {error.message}") from None
+        name = "brief/brief.html.j2"
+        template = template_sandbox.load(environment(self.renderer.playbook.template_dirs, html=True), name)
+        return template_sandbox.render(lambda: template.root_render_func(template.new_context(view)), name)
 
     @staticmethod
     def _markdown(view: dict) -> str:
@@ -190,7 +182,7 @@ class BriefRenderer:
                     lines += [f"  ⚠ {risk}" for risk in a["reduce"][: 1 if "more_risks" in dropped else None]]
             if len(view["attendees"]) > people:
                 lines.append(labels["more"])
-            return "\n".join(lines) + "\n"
+            return escape_markdown("\n".join(lines) + "\n")
 
         dropped: set[str] = set()
         text = build(dropped, len(view["attendees"]))

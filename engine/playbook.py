@@ -11,20 +11,38 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from .errors import PlaybookError
 from .phases import Phase, Topic
+from .term_format import TermFormatError, allowed_fields, term_fields
 from .vocabulary import fold
+from .yaml_limits import TooDeep, check_nesting
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "playbooks" / "default"
 LANGUAGES = ("zh", "en")
+
+# What a playbook directory may hold (README "Custom playbooks"). Generous: the shipped one is far below.
+MAX_FILES = 2_000  # files and folders in a playbook directory
+MAX_YAML_BYTES = 1_000_000  # one playbook.yaml, stage model or term table
+MAX_TEMPLATE_BYTES = 256_000  # one template
+MAX_NESTING = 20  # levels of nested YAML collections
+MAX_STAGE_MODELS = 50
+MAX_STAGES = 200  # per stage model
+MAX_MILESTONES = 50  # per stage
+MAX_TERMS = 5_000  # per language
+MAX_TERM_CHARS = 2_000
+MAX_NAME_CHARS = 200  # a stage, buying step, milestone or stage model name
+MAX_PROBLEMS = 10  # listed in one error message
 
 
 class _Strict(BaseModel):
@@ -34,8 +52,8 @@ class _Strict(BaseModel):
 class Localised(_Strict):
     """A text in both languages."""
 
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
+    zh: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
+    en: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
 
 
 class Milestone(_Strict):
@@ -47,7 +65,7 @@ class Milestone(_Strict):
     chooses_us: bool = False  # reaching it means the customer has chosen us (award, preferred supplier)
     signs_acceptance: bool = False  # reaching it means the customer signed acceptance (验收)
     # derivations (e.g. `grade`, `insider`) or later milestones (e.g. `selected`) that mean this one is met too
-    implied_by: list[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]] = Field(default_factory=list)
+    implied_by: list[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]] = Field(default_factory=list, max_length=MAX_MILESTONES)
 
 
 class BuyingStep(_Strict):
@@ -74,9 +92,9 @@ class Stage(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: Localised
     buying_step: BuyingStep
-    milestones: list[Milestone] = Field(default_factory=list)
-    stall_days: Annotated[int, Field(ge=1)] | None = None
-    tags: list[StageTag] = Field(default_factory=list)
+    milestones: list[Milestone] = Field(default_factory=list, max_length=MAX_MILESTONES)
+    stall_days: Annotated[int, Field(strict=True, ge=1, le=3650)] | None = None
+    tags: list[StageTag] = Field(default_factory=list, max_length=len(STAGE_TAGS))
     phase: Phase | None = None  # where the stage stands in the sale; inferred from tags and position when absent
 
 
@@ -86,21 +104,34 @@ class StageModel(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: Localised
     section: str
-    stages: list[Stage] = Field(min_length=1)
+    stages: list[Stage] = Field(min_length=1, max_length=MAX_STAGES)
     _stages: dict[str, object] = PrivateAttr(default_factory=dict)
     _steps: dict[str, object] = PrivateAttr(default_factory=dict)
     _milestones: dict[str, object] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> StageModel:
-        for kind, ids in (
-            ("stage", [s.id for s in self.stages]),
-            ("buying step", [s.buying_step.id for s in self.stages]),
-            ("milestone", [m.id for s in self.stages for m in s.milestones]),
+    def _one_meaning_per_spelling(self) -> StageModel:
+        """Every spelling the find_* lookups accept (id, Chinese name, English name, after folding case,
+        spaces, hyphens and underscores) names one stage, one buying step and one milestone only."""
+        for kind, entries in (
+            ("stage", [(s.id, s.name, s.id) for s in self.stages]),
+            ("buying step", [(s.buying_step.id, s.buying_step.name, s.id) for s in self.stages]),
+            ("milestone", [(m.id, m.name, s.id) for s in self.stages for m in s.milestones]),
         ):
-            repeated = sorted({i for i in ids if ids.count(i) > 1})
-            if repeated:
-                raise ValueError(f"{kind} ids must be unique; repeated: {', '.join(repeated)}")
+            owner: dict[str, tuple[int, str, str]] = {}  # spelling -> (entry number, what it is, stage id)
+            for number, (entry_id, name, stage_id) in enumerate(entries):
+                for spelling, what in _spellings(entry_id, name):
+                    first = owner.setdefault(spelling, (number, what, stage_id))
+                    if first[0] == number:
+                        continue
+                    first_id = entries[first[0]][0]
+                    where = (f" (in stages {first[2]!r} and {stage_id!r})" if kind != "stage" else "")
+                    if first_id == entry_id:
+                        raise ValueError(f"{kind} id {entry_id!r} is used twice{where}; ids must be unique")
+                    raise ValueError(
+                        f"{kind} {first_id!r} ({first[1]}) and {kind} {entry_id!r} ({what}) are both called {spelling!r} "
+                        f"once case, spaces, hyphens and underscores are ignored{where}; give each its own name"
+                    )
         return self
 
     def model_post_init(self, context: object) -> None:
@@ -111,6 +142,7 @@ class StageModel(_Strict):
 
     @staticmethod
     def _index(entries) -> dict[str, object]:
+        # _one_meaning_per_spelling has made every spelling unique, so no entry hides another
         index: dict[str, object] = {}
         for entry_id, name, value in entries:
             for spelling in (entry_id, name.zh, fold(name.en)):
@@ -153,20 +185,56 @@ class StageModel(_Strict):
         return self._lookup(self._milestones, spelling)  # type: ignore[return-value]
 
 
-class Thresholds(_Strict):
-    """Numbers the rules compare against; a company playbook may change any of them."""
+def _spellings(entry_id: str, name: Localised) -> list[tuple[str, str]]:
+    """The spellings under which the find_* lookups find an entry, with what each one is."""
+    return [
+        (entry_id, "id"),
+        (name.zh, "Chinese name"),
+        (fold(name.zh), "Chinese name"),
+        (fold(name.en), "English name"),
+    ]
 
-    key_person_stale_days: int = Field(60, ge=1, le=3650)
-    grade_a_days: int = Field(183, ge=1, le=3650)
-    grade_b_days: int = Field(365, ge=1, le=3650)
-    grade_c_days: int = Field(548, ge=1, le=3650)
-    funnel_min_amount: float = Field(100_000, ge=0)
-    soe_collective_amount: float = Field(1_000_000, ge=0)
-    min_contacts_mapped: int = Field(3, ge=1, le=100)
-    ultimatums_to_verify: int = Field(2, ge=1, le=100)
-    receivable_due_soon_days: int = Field(14, ge=0, le=365)
-    bad_debt_days: int = Field(180, ge=1, le=3650)
-    customer_dependence_percent: float = Field(30, ge=0, le=100)
+
+def _whole(default: int, low: int, high: int, unit: str = "") -> int:
+    """A whole-number setting: booleans, text and fractions are refused."""
+    return Field(default, strict=True, ge=low, le=high, description=f"a whole number{unit} from {low} to {high}")
+
+
+def _exact_enough(value: float) -> float:
+    """The rule engine reads numbers written in exponent notation (below 0.0001) wrongly: keep to hundredths."""
+    if 0 < value < 0.01:
+        raise ValueError("must be 0 or at least 0.01")
+    return value
+
+
+MAX_AMOUNT = 1e15  # the largest deal amount (engine.model.Money); the rule engine cannot hold 1e16 and above
+Amount = Annotated[
+    float,
+    Field(strict=True, ge=0, le=MAX_AMOUNT, allow_inf_nan=False,
+          description="an amount from 0 to 1000000000000000, either 0 or at least 0.01"),
+    AfterValidator(_exact_enough),
+]
+Percent = Annotated[
+    float,
+    Field(strict=True, ge=0, le=100, allow_inf_nan=False, description="a percentage from 0 to 100, either 0 or at least 0.01"),
+    AfterValidator(_exact_enough),
+]
+
+
+class Thresholds(_Strict):
+    """Numbers the rules compare against; a company playbook may change any of them within the ranges given."""
+
+    key_person_stale_days: int = _whole(60, 1, 3650, " of days")
+    grade_a_days: int = _whole(183, 1, 3650, " of days")
+    grade_b_days: int = _whole(365, 1, 3650, " of days")
+    grade_c_days: int = _whole(548, 1, 3650, " of days")
+    funnel_min_amount: Amount = 100_000
+    soe_collective_amount: Amount = 1_000_000
+    min_contacts_mapped: int = _whole(3, 1, 100)
+    ultimatums_to_verify: int = _whole(2, 1, 100)
+    receivable_due_soon_days: int = _whole(14, 0, 365, " of days")
+    bad_debt_days: int = _whole(180, 1, 3650, " of days")
+    customer_dependence_percent: Percent = 30
 
     @model_validator(mode="after")
     def _grades_in_order(self) -> Thresholds:
@@ -189,18 +257,30 @@ class Priority(_Strict):
     A card scores as its best finding, plus `per_extra_finding` for each other finding it holds (at most 3).
     """
 
-    severity: dict[Literal["block", "warn", "info"], int] = {"block": 100, "warn": 50, "info": 10}
-    focus: int = Field(30, ge=0, le=1000)
-    urgency: int = Field(20, ge=0, le=1000)
-    urgency_days: int = Field(90, ge=1, le=3650)
-    purpose: int = Field(40, ge=0, le=1000)
-    per_extra_finding: int = Field(5, ge=0, le=100)
-    shown: int = Field(8, ge=1, le=100)  # cards shown by default; blocking cards are always shown
-    first_moves: int = Field(3, ge=1, le=10)  # actions in "do these first"
-    explained: int = Field(3, ge=0, le=100)  # cards shown with their why by default (the rest: title and action)
+    severity: dict[Literal["block", "warn", "info"], Annotated[int, Field(strict=True, ge=0, le=1000)]] = Field(
+        {"block": 100, "warn": 50, "info": 10}, description="each a whole number from 0 to 1000"
+    )
+    focus: int = _whole(30, 0, 1000)
+    urgency: int = _whole(20, 0, 1000)
+    urgency_days: int = _whole(90, 1, 3650, " of days")
+    purpose: int = _whole(40, 0, 1000)
+    per_extra_finding: int = _whole(5, 0, 100)
+    shown: int = _whole(8, 1, 100)  # cards shown by default; blocking cards are always shown
+    first_moves: int = _whole(3, 1, 10)  # actions in "do these first"
+    explained: int = _whole(3, 0, 100)  # cards shown with their why by default (the rest: title and action)
     phase_focus: dict[Phase, list[Topic]] = {}
     purpose_topics: dict[Literal[PURPOSES], list[Topic]] = {}  # type: ignore[valid-type]
-    grade_weight: dict[Literal["A", "B", "C", "D", "-"], float] = {"A": 1.0, "B": 0.8, "C": 0.6, "D": 0.4, "-": 0.7}
+    grade_weight: dict[
+        Literal["A", "B", "C", "D", "-"], Annotated[float, Field(strict=True, ge=0, le=10, allow_inf_nan=False)]
+    ] = Field({"A": 1.0, "B": 0.8, "C": 0.6, "D": 0.4, "-": 0.7}, description="each a number from 0 to 10")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Priority:
+        for name, keys in (("severity", ("block", "warn", "info")), ("grade_weight", ("A", "B", "C", "D", "-"))):
+            missing = [key for key in keys if key not in getattr(self, name)]
+            if missing:
+                raise ValueError(f"{name} needs a value for each of {', '.join(keys)}; missing: {', '.join(missing)}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -227,10 +307,87 @@ class Playbook:
         return self.stage_models.get(model_id)
 
 
-def _read_yaml(path: Path) -> object:
+def _outside(path: Path, target: Path, root: Path) -> str:
+    return f"{path}: a link to {target}, outside the playbook directory {root}; a playbook may link only to its own files"
+
+
+def read_playbook_file(path: Path, root: Path, limit: int) -> bytes:
+    """The bytes of the regular file `path` inside the playbook directory `root` (a link is followed only
+    while it stays inside), at most `limit` of them; PlaybookError naming the file otherwise."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as error:  # a loop of links
+        raise PlaybookError(f"{path}: cannot read playbook file: {error}") from None
+    if not resolved.is_relative_to(root):
+        raise PlaybookError(_outside(path, resolved, root))
+    try:
+        # O_NONBLOCK: a named pipe put in place of a file must not hang the reader
+        descriptor = os.open(resolved, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise PlaybookError(f"{path}: not a regular file")
+            data = file.read(limit + 1)
+    except OSError as error:
+        raise PlaybookError(f"{path}: cannot read playbook file: {error.strerror or error}") from None
+    if len(data) > limit:
+        raise PlaybookError(f"{path}: larger than {limit:,} bytes, the most a playbook file may hold")
+    return data
+
+
+def _check_tree(root: Path) -> None:
+    """Refuse a playbook directory with a link leading outside it, anything but files and folders (a named
+    pipe, a device), or more than MAX_FILES entries. Links that stay inside are allowed."""
+    count = 0
+    for folder, folders, files in os.walk(root):  # a linked folder is not followed: it is checked as a link
+        for name in (*folders, *files):
+            count += 1
+            if count > MAX_FILES:
+                raise PlaybookError(f"{root}: more than {MAX_FILES:,} files and folders; a playbook holds stage models, terms and templates")
+            path = Path(folder, name)
+            if path.is_symlink():
+                try:
+                    target = path.resolve()
+                except (OSError, RuntimeError) as error:
+                    raise PlaybookError(f"{path}: a link that cannot be followed: {error}") from None
+                if not target.is_relative_to(root):
+                    raise PlaybookError(_outside(path, target, root))
+                continue
+            try:
+                mode = path.lstat().st_mode
+            except OSError:  # gone since it was listed
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise PlaybookError(f"{path}: neither a file nor a folder; a playbook holds only files and folders")
+
+
+def _line_of(path: Path, key: str) -> int | None:
+    """The line where `key:` is written in a playbook file, for error messages."""
+    try:
+        lines = read_playbook_file(path, path.parent.resolve(), MAX_YAML_BYTES).decode("utf-8", "replace").splitlines()
+    except PlaybookError:
+        return None
+    written = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*:""")
+    found = [number for number, line in enumerate(lines, 1) if written.match(line)]
+    return found[-1] if found else None  # a key written twice: YAML keeps the last
+
+
+def _at(path: Path, key: str) -> str:
+    """`path, line N` where `key` is written, else `path`."""
+    line = _line_of(path, key)
+    return f"{path}, line {line}" if line else str(path)
+
+
+def _read_yaml(path: Path, root: Path) -> object:
+    data = read_playbook_file(path, root, MAX_YAML_BYTES)
+    try:
+        text = data.decode("utf-8")
+        check_nesting(text, MAX_NESTING)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    except TooDeep as error:
+        raise PlaybookError(f"{path}, line {error.line}: nested deeper than {error.limit} levels, the most a playbook file may") from None
+    except UnicodeDecodeError as error:
+        raise PlaybookError(f"{path}: cannot read playbook file: not UTF-8 text (byte {error.start})") from None
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: e.g. an integer of more than 4,300 digits
         raise PlaybookError(f"{path}: cannot read playbook file: {error}") from None
 
 
@@ -238,33 +395,76 @@ def _validated(model: type[BaseModel], data: object, path: Path) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top)'}: {issue['msg']}" for issue in error.errors()
-        )
-        raise PlaybookError(f"{path}: invalid {model.__name__}: {problems}") from None
+        issues = error.errors()
+        problems = [_problem(model, issue) for issue in issues[:MAX_PROBLEMS]]
+        if len(issues) > MAX_PROBLEMS:
+            problems.append(f"and {len(issues) - MAX_PROBLEMS} more")
+        first = issues[0]["loc"][0] if issues and issues[0]["loc"] else None
+        where = _at(path, first) if isinstance(first, str) else str(path)
+        raise PlaybookError(f"{where}: invalid {model.__name__}: {'; '.join(problems)}") from None
 
 
-def _layer(directory: Path, models: dict, thresholds: dict, terms: dict, priority: dict) -> None:
+def _problem(model: type[BaseModel], issue: dict) -> str:
+    """One validation problem: where, what is wrong and, for a setting, its allowed range."""
+    loc = issue["loc"]
+    field = model.model_fields.get(loc[0]) if loc and isinstance(loc[0], str) else None
+    allowed = f" (allowed: {field.description})" if field and field.description and issue["type"] != "extra_forbidden" else ""
+    message = issue["msg"].removeprefix("Value error, ")
+    return f"{'.'.join(str(part) for part in loc)}: {message}{allowed}" if loc else message
+
+
+def _mapping(data: dict, key: str, path: Path) -> dict:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise PlaybookError(f"{_at(path, key)}: {key!r} must be a mapping of settings, not {type(value).__name__}")
+    return value
+
+
+def _read_terms(path: Path, root: Path, shipped: dict[str, dict[str, str]] | None) -> dict[str, str]:
+    """A term table, each text a valid term (engine.term_format) using only the fields its key is given."""
+    data = _read_yaml(path, root) or {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise PlaybookError(f"{path}: expected a flat mapping of term keys to text")
+    if len(data) > MAX_TERMS:
+        raise PlaybookError(f"{path}: {len(data):,} terms; at most {MAX_TERMS:,}")
+    for key, text in data.items():
+        if len(text) > MAX_TERM_CHARS:
+            raise PlaybookError(f"{_at(path, key)}: term {key!r} is longer than {MAX_TERM_CHARS:,} characters")
+        try:
+            fields = term_fields(text)
+        except TermFormatError as error:
+            raise PlaybookError(f"{_at(path, key)}: term {key!r}: {error}") from None
+        allowed = allowed_fields(key, shipped) if shipped is not None else None
+        if allowed is not None and not fields <= allowed:
+            given = ", ".join(f"{{{name}}}" for name in sorted(allowed)) or "none"
+            raise PlaybookError(
+                f"{_at(path, key)}: term {key!r} uses {{{sorted(fields - allowed)[0]}}}, which it is never given; its fields: {given}"
+            )
+    return data
+
+
+def _layer(
+    directory: Path, models: dict, thresholds: dict, terms: dict, priority: dict, shipped: dict[str, dict[str, str]] | None
+) -> None:
     settings = directory / "playbook.yaml"
     if settings.exists():
-        data = _read_yaml(settings) or {}
+        data = _read_yaml(settings, directory) or {}
         if not isinstance(data, dict) or set(data) - {"thresholds", "priority"}:
             raise PlaybookError(f"{settings}: expected a mapping with the keys 'thresholds' and 'priority'")
-        thresholds.update(data.get("thresholds") or {})
-        extra = data.get("priority") or {}
-        if not isinstance(extra, dict):
-            raise PlaybookError(f"{settings}: 'priority' must be a mapping")
-        priority.update(extra)
-    for path in sorted((directory / "stage_models").glob("*.yaml")):
-        model = _validated(StageModel, _read_yaml(path), path)
+        thresholds.update(_mapping(data, "thresholds", settings))
+        priority.update(_mapping(data, "priority", settings))
+    paths = sorted((directory / "stage_models").glob("*.yaml"))
+    if len(paths) > MAX_STAGE_MODELS:
+        raise PlaybookError(f"{directory / 'stage_models'}: {len(paths)} stage models; at most {MAX_STAGE_MODELS}")
+    for path in paths:
+        model = _validated(StageModel, _read_yaml(path, directory), path)
         models[model.id] = model  # type: ignore[attr-defined]
     for language in LANGUAGES:
         path = directory / "terms" / f"{language}.yaml"
         if path.exists():
-            data = _read_yaml(path) or {}
-            if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-                raise PlaybookError(f"{path}: expected a flat mapping of term keys to text")
-            terms[language].update(data)
+            terms[language].update(_read_terms(path, directory, shipped))
 
 
 def load_playbook(custom_dir: Path | str | None = None) -> Playbook:
@@ -274,13 +474,16 @@ def load_playbook(custom_dir: Path | str | None = None) -> Playbook:
         custom = Path(custom_dir)
         if not custom.is_dir():
             raise PlaybookError(f"{custom}: playbook directory not found")
+        custom = custom.resolve()  # a directory reached through a link: its files must stay inside its target
+        _check_tree(custom)
         directories.append(custom)
     models: dict[str, StageModel] = {}
     thresholds: dict = {}
     terms: dict[str, dict[str, str]] = {language: {} for language in LANGUAGES}
     priority: dict = {}
     for directory in directories:
-        _layer(directory, models, thresholds, terms, priority)
+        shipped = None if directory == DEFAULT_DIR else {language: dict(table) for language, table in terms.items()}
+        _layer(directory, models, thresholds, terms, priority, shipped)
     return Playbook(
         stage_models=models,
         thresholds=_validated(Thresholds, thresholds, directories[-1] / "playbook.yaml"),  # type: ignore[arg-type]

@@ -15,18 +15,27 @@ from functools import lru_cache
 import html
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from . import template_sandbox
 from .errors import PlaybookError
 from .playbook import DEFAULT_DIR, LANGUAGES, Playbook
 from .report import Card, CardText, ChainStep, Changes, Finding, FindingText, GateResult, Report, WhatIfResult
 from .rollup import Rollup
 from .rulebook import Mark, Severity
+from .term_format import fill_term
 
 FORMATS = ("text", "markdown", "json")
 LIST_LIMIT = 20  # deals listed per roll-up section in text and markdown; JSON lists all
+ROW_WORK = 1_000  # template work a roll-up's layout may spend per row it lists, beyond template_sandbox.MAX_WORK
 BLOCKS = ("title", "why", "action", "clears")
 OPTIONAL_BLOCKS = ("short", "first", "item")  # `question` (rules that ask) is read by the brief alone
+
+
+def _rows(result: object) -> int:
+    """The rows a roll-up lists (by stage, grade, risk, owner): its layout may work in proportion to them."""
+    if not isinstance(result, Rollup):
+        return 0
+    return len(result.by_stage) + len(result.by_grade) + len(result.top_risks) + len(result.owners) + len(result.funnel_by_owner)
 
 
 def deadline(finding: Finding, report: Report) -> str:
@@ -38,17 +47,14 @@ def deadline(finding: Finding, report: Report) -> str:
 
 @lru_cache(maxsize=16)
 def environment(template_dirs: tuple, html: bool = False) -> jinja2.Environment:
-    """A sandboxed environment: a company's templates are code-adjacent input (no Python internals, no files
-    outside the template directories, which FileSystemLoader enforces by refusing names with '..').
-    HTML templates autoescape every value."""
-    return SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
-        undefined=jinja2.StrictUndefined,
-        autoescape=html,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
+    """The sandbox a playbook's templates run in (engine.template_sandbox): no Python internals, no files
+    outside the playbook directories, bounded work and output. HTML templates autoescape every value."""
+    return template_sandbox.PlaybookSandbox(template_dirs, html=html)
+
+
+def escape_markdown(document: str) -> str:
+    """Markdown with <, > and & escaped, so that a name like `<script>` stays text wherever it is shown as HTML."""
+    return html.escape(document, quote=False)
 
 
 class Renderer:
@@ -65,6 +71,10 @@ class Renderer:
         except KeyError:
             raise PlaybookError(f"term {key!r} is missing from the {lang} term table") from None
 
+    def fill(self, lang: str, key: str, **values: object) -> str:
+        """A term in `lang` with its named fields filled (engine.term_format)."""
+        return fill_term(key, self.term(lang, key), values)
+
     def _helpers(self, report: Report, lang: str) -> dict[str, Callable]:
         model = self.playbook.stage_models[report.stage_model]
         separator = self.term(lang, "list.separator")
@@ -78,7 +88,7 @@ class Renderer:
         def who(name: str, title: str) -> str:
             if not title:
                 return name
-            return self.term(lang, "format.who").format(name=name, title=title)
+            return self.fill(lang, "format.who", name=name, title=title)
 
         separator_ = separator
 
@@ -91,7 +101,7 @@ class Renderer:
             """A span as a person says it: days under two months, then months ("四个多月" / "over 4 months")."""
             months = abs(days) // 30
             spoken = "一两三四五六七八九十"[months - 1] if lang == "zh" and 1 <= months <= 10 else str(months)
-            return self.term(lang, "duration.days" if abs(days) < 60 else "duration.months").format(days=abs(days), months=spoken)
+            return self.fill(lang, "duration.days" if abs(days) < 60 else "duration.months", days=abs(days), months=spoken)
 
         def money(amount: float) -> str:
             """An amount as a rep says it: 52万 / CNY 520,000 (other currencies by their code)."""
@@ -139,14 +149,8 @@ class Renderer:
                 if block in OPTIONAL_BLOCKS:
                     continue
                 raise PlaybookError(f"template {name} has no block {block!r}")
-            try:
-                text = "".join(template.blocks[block](template.new_context(context))).strip()
-            except jinja2.UndefinedError as error:
-                raise PlaybookError(f"template {name}, block {block}: {error.message}") from None
-            except SecurityError as error:
-                raise PlaybookError(f"template {name}, block {block}: not allowed in a template: {error}") from None
-            except jinja2.TemplateNotFound as error:
-                raise PlaybookError(f"template {name}, block {block}: includes {error.name!r}, which is not in the playbook") from None
+            produce = template.blocks[block]
+            text = template_sandbox.render(lambda produce=produce: produce(template.new_context(context)), name, block).strip()
             text = " ".join(line.strip() for line in text.splitlines() if line.strip())
             parts[block] = text[:1].upper() + text[1:]  # a branch may start mid-sentence
         return FindingText(**parts)
@@ -171,11 +175,11 @@ class Renderer:
             person = next((p for p in report.people if p.id == card.subject), None)
             name = self._helpers(report, lang)["who"](person.name, person.title or "") if person else card.subject
             shorts = self.term(lang, "card.join").join(t.short or t.title for t in texts)
-            title = self.term(lang, "card.person").format(who=name, items=shorts)
+            title = self.fill(lang, "card.person", who=name, items=shorts)
             also = list(dict.fromkeys(first(t) for t in texts[1:] if first(t) != first(top)))
         elif card.kind == "rule":
             items = self.term(lang, "list.separator").join(t.item or t.title for t in texts)
-            title = self.term(lang, "card.rule").format(short=top.short or top.title, items=items, count=len(texts))
+            title = self.fill(lang, "card.rule", short=top.short or top.title, items=items, count=len(texts))
             also = []
         else:
             title, also = top.title, []
@@ -192,26 +196,20 @@ class Renderer:
     def _finding_template(self, code: str, lang: str) -> tuple[str, jinja2.Template]:
         """A rule's template in `lang` and its name; a missing or broken one is a PlaybookError naming it."""
         name = f"findings/{lang}/{code}.j2"
-        try:
-            return name, self.env.get_template(name)
-        except jinja2.TemplateNotFound:
-            raise PlaybookError(f"template {name} is missing") from None
-        except jinja2.TemplateSyntaxError as error:
-            raise PlaybookError(f"{error.filename or name}, line {error.lineno}: {error.message}") from None
+        return name, template_sandbox.load(self.env, name)
 
     def _fixed_block(self, code: str, lang: str, block: str) -> str:
         """A template block that does not depend on the finding (rendered without its parameters)."""
         name, template = self._finding_template(code, lang)
         if block not in template.blocks:
             # a company template that re-words a finding without this block: the shipped block stands
-            shipped = environment((DEFAULT_DIR / "templates",)).get_template(name)
+            shipped = template_sandbox.load(environment((DEFAULT_DIR / "templates",)), name)
             if block not in shipped.blocks:
                 raise PlaybookError(f"template {name} has no block {block!r}")
             template = shipped
-        try:
-            return "".join(template.blocks[block](template.new_context({}))).strip()
-        except (jinja2.UndefinedError, SecurityError) as error:
-            raise PlaybookError(f"template {name}, block {block}: must not depend on the finding: {error}") from None
+        return template_sandbox.render(
+            lambda: template.blocks[block](template.new_context({})), name, block, undefined="this block must not depend on the finding"
+        ).strip()
 
     # -- whole documents ---------------------------------------------------
 
@@ -225,6 +223,10 @@ class Renderer:
 
     def localise_result(self, result: Report | GateResult | WhatIfResult | Changes, lang: str):
         """Any review result with every finding's text filled in `lang` (for JSON answers and documents alike)."""
+        with template_sandbox.work_budget():
+            return self._localise_result(result, lang)
+
+    def _localise_result(self, result: Report | GateResult | WhatIfResult | Changes, lang: str):
         if isinstance(result, Changes):
             return self._localise_comparison(
                 result, lang, ("previous", "current"), ("new_risks", "cleared_risks", "new_actions", "done_actions")
@@ -265,8 +267,9 @@ class Renderer:
         """`result` as text, markdown or JSON in `lang`. A review shows its folded cards with `show_all`,
         and each finding's rule, evidence and reasoning with `explain`. Markdown escapes <, > and & so that
         a name like `<script>` stays text wherever the markdown is shown as HTML."""
-        document = self._render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain)
-        return html.escape(document, quote=False) if fmt == "markdown" else document
+        with template_sandbox.work_budget(ROW_WORK * _rows(result)):
+            document = self._render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain)
+        return escape_markdown(document) if fmt == "markdown" else document
 
     def _chain(self, steps: list[ChainStep], lang: str) -> str:
         parts = []
@@ -327,17 +330,8 @@ class Renderer:
 
     def _layout(self, name: str, context: dict) -> str:
         """A whole document from a layout template of the playbook."""
-        try:
-            template = self.env.get_template(name)
-            text = template.render(context)
-        except jinja2.TemplateNotFound:
-            raise PlaybookError(f"template {name} is missing") from None
-        except jinja2.TemplateSyntaxError as error:
-            raise PlaybookError(f"{error.filename or name}, line {error.lineno}: {error.message}") from None
-        except jinja2.UndefinedError as error:
-            raise PlaybookError(f"template {name}: {error.message}") from None
-        except SecurityError as error:
-            raise PlaybookError(f"template {name}: not allowed in a template: {error}") from None
+        template = template_sandbox.load(self.env, name)
+        text = template_sandbox.render(lambda: template.root_render_func(template.new_context(context)), name)
         lines = text.splitlines()
         while lines and not lines[0].strip():
             lines.pop(0)
@@ -381,30 +375,31 @@ class Renderer:
     def _rollup_document(self, rollup: Rollup, lang: str, markdown: bool) -> str:
         """The manager's roll-up from the playbook's layout template `report/rollup.j2` (words from the term table)."""
         t = lambda key: self.term(lang, key)  # noqa: E731
+        fill = lambda key, **values: self.fill(lang, key, **values)  # noqa: E731
         several_models = len({b.key.split("/")[0] for b in rollup.by_stage}) > 1
         unit = t("rollup.deals")
 
         def line(d) -> dict:
-            return {"id": d.deal_id, "name": d.name, "owner": t("format.owner").format(owner=d.owner) if d.owner else ""}
+            return {"id": d.deal_id, "name": d.name, "owner": fill("format.owner", owner=d.owner) if d.owner else ""}
 
-        stuck = [{**line(d), "detail": t("rollup.stuck_detail").format(stage=d.stage[lang], days=d.detail["days"], limit=d.detail["limit"])}
+        stuck = [{**line(d), "detail": fill("rollup.stuck_detail", stage=d.stage[lang], days=d.detail["days"], limit=d.detail["limit"])}
                  for d in rollup.stuck[:LIST_LIMIT]]
-        ahead = [{**line(d), "detail": t("rollup.ahead_detail").format(stage=d.stage[lang], step=d.detail["buying_step"][lang])}
+        ahead = [{**line(d), "detail": fill("rollup.ahead_detail", stage=d.stage[lang], step=d.detail["buying_step"][lang])}
                  for d in rollup.ahead_of_customer[:LIST_LIMIT]]
         changes = None
         if rollup.changes is not None:
             c = rollup.changes
             slipped = []
             for d in c.slipped[:LIST_LIMIT]:
-                detail = (t("rollup.back_detail").format(stage=d.detail["from"][lang], steps=-d.detail["steps"]) if "steps" in d.detail
-                          else t("rollup.close_detail").format(old=d.detail["close_from"], new=d.detail["close_to"]))
+                detail = (fill("rollup.back_detail", stage=d.detail["from"][lang], steps=-d.detail["steps"]) if "steps" in d.detail
+                          else fill("rollup.close_detail", old=d.detail["close_from"], new=d.detail["close_to"]))
                 slipped.append({**line(d), "detail": detail})
             changes = {
                 "compared": c.deals_compared,
                 "new_blocking": c.new_blocking_risks,
                 "with_new_blocking": [{**line(d), "detail": t("list.separator").join(self.short_name(code, lang) for code in d.detail["codes"])}
                                       for d in c.with_new_blocking[:LIST_LIMIT]],
-                "moved": [{**line(d), "detail": t("rollup.moved_detail").format(stage=d.detail["from"][lang], steps=d.detail["steps"])}
+                "moved": [{**line(d), "detail": fill("rollup.moved_detail", stage=d.detail["from"][lang], steps=d.detail["steps"])}
                           for d in c.moved_forward[:LIST_LIMIT]],
                 "moved_count": len(c.moved_forward),
                 "slipped": slipped,
