@@ -423,6 +423,6 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
                 "to_index": gate_to,
                 "to_lead": gate_to - position.step_index,
             },
-            {"to_index": ["(gate target)"], "to_lead": ["(gate target)", "buying_step"]},
+            {"to_index": ["to"], "to_lead": ["to", "buying_step"]},
         )
     return facts

@@ -9,10 +9,9 @@ a missing term is an error, never silent empty text.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import lru_cache
-
-import html
 
 import jinja2
 
@@ -52,9 +51,14 @@ def environment(template_dirs: tuple, html: bool = False) -> jinja2.Environment:
     return template_sandbox.PlaybookSandbox(template_dirs, html=html)
 
 
+_ENTITY_LIKE = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+
+
 def escape_markdown(document: str) -> str:
-    """Markdown with <, > and & escaped, so that a name like `<script>` stays text wherever it is shown as HTML."""
-    return html.escape(document, quote=False)
+    """Markdown with < and > escaped, and & where it would start an entity, so that a name like `<script>` or
+    `&lt;` stays text wherever it is shown as HTML; a plain "R&D" or "need & funds" stays readable in chat apps
+    that show markdown source."""
+    return _ENTITY_LIKE.sub("&amp;", document).replace("<", "&lt;").replace(">", "&gt;")
 
 
 class Renderer:

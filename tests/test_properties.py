@@ -91,7 +91,7 @@ def _findings(deal: dict) -> list[tuple]:
 
 def _exists(document: dict, path: str) -> bool:
     """An evidence path names a place in the input: a top-level field, or an element/field that is present."""
-    if path in ("contacts", "(gate target)") or path.split(".")[0] in dealcoach.Deal.model_fields and "[" not in path:
+    if path in ("contacts", "to") or path.split(".")[0] in dealcoach.Deal.model_fields and "[" not in path:
         return True
     node = document
     for part in re.findall(r"[^.\[\]]+|\[\d+\]", path)[:2]:

@@ -24,3 +24,30 @@ def test_generate_has_a_command_line(tmp_path) -> None:
     assert json.loads((folder / "BENCH-0000002.json").read_text(encoding="utf-8")) == records[2]  # same seed, same deals
     refused = subprocess.run([sys.executable, str(GENERATE), "--as-dir"], capture_output=True, text=True)
     assert refused.returncode == 2 and "--as-dir needs --output" in refused.stderr
+
+
+def test_markdown_keeps_a_plain_ampersand_readable_and_escapes_what_html_would_read() -> None:
+    from dealcoach.engine.rendering import escape_markdown
+
+    assert escape_markdown("Need confirmed & funds secured, R&D") == "Need confirmed & funds secured, R&D"
+    assert escape_markdown("<b>x</b> &lt; &#60;") == "&lt;b&gt;x&lt;/b&gt; &amp;lt; &amp;#60;"
+
+
+def test_english_markdown_review_shows_the_ampersand_as_written() -> None:
+    from click.testing import CliRunner
+
+    from dealcoach.cli import cli
+
+    shown = CliRunner().invoke(cli, ["review", str(ROOT / "examples" / "example-deal.en.yaml"), "--lang", "en", "--format", "markdown"])
+    assert shown.exit_code == 0
+    assert "Need confirmed & funds secured" in shown.output and "&amp;" not in shown.output
+
+
+def test_gate_explain_names_the_target_parameter_not_an_english_placeholder() -> None:
+    from click.testing import CliRunner
+
+    from dealcoach.cli import cli
+
+    shown = CliRunner().invoke(cli, ["gate", str(ROOT / "examples" / "example-deal.zh.yaml"), "--to", "bidding", "--explain"])
+    assert shown.exit_code == 1
+    assert "(gate target)" not in shown.output and "DC103" in shown.output
