@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import math
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -66,14 +69,14 @@ def load_mapping(crm: str, path: Path | str | None = None) -> Mapping:
     return mapping
 
 
-def get_path(record: Any, path: str) -> Any:
-    """`record["A"]["B"]` for the path "A.B"; None where any step is missing (or Odoo's False)."""
+def get_path(record: Any, path: str, *, false_is_empty: bool = False) -> Any:
+    """`record["A"]["B"]` for the path "A.B"; None where any step is missing (or is Odoo's False for empty)."""
     value = record
     for part in path.split("."):
         if not isinstance(value, dict) or part not in value:
             return None
         value = value[part]
-    return None if value is False else value
+    return None if value is False and false_is_empty else value
 
 
 def as_date(value: Any) -> str | None:
@@ -88,18 +91,25 @@ def as_date(value: Any) -> str | None:
 
 
 class Collector:
-    """Gathers every unmapped value of one record, so all of them are reported at once."""
+    """Gathers every problem of one record (unmapped values, missing fields, wrong types), so all of them are
+    reported at once; each problem once, however often its field is read."""
 
     def __init__(self, source: str):
         self.source = source
         self.problems: list[InputProblem] = []
 
     def missing(self, path: str, message: str) -> None:
-        self.problems.append(InputProblem(path, message))
+        problem = InputProblem(path, message)
+        if problem not in self.problems:
+            self.problems.append(problem)
 
     def lookup(self, table: dict, value: Any, path: str, what: str) -> Any:
-        if value in table:
+        """The mapping's entry for `value`; reported when unmapped (unless `path` is already reported, e.g. as
+        a value of the wrong type)."""
+        if isinstance(value, Hashable) and value in table:
             return table[value]
+        if any(problem.path == path for problem in self.problems):
+            return None
         known = ", ".join(repr(k) for k in table) or "none"
         self.missing(path, f"{what} {value!r} is not in the mapping; mapped: {known}")
         return None
@@ -109,10 +119,127 @@ class Collector:
             raise MappingError(self.source, self.problems)
 
 
-def apply_fields(document: dict, record: dict, fields: dict[str, str], separator: str) -> None:
-    """Copy mapped CRM fields into the deal document (dotted targets create nested mappings)."""
+def json_kind(value: Any) -> str:
+    """A value's JSON type as a message names it: text, a number, true/false, a list, an object, null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) else type(value).__name__
+
+
+class RecordView:
+    """One JSON object of a CRM record, read with the type the adapter expects at each field.
+
+    A value of another type is reported with its record path ("expected text, got a list") and read as
+    absent, so every problem of a record is listed at once and an adapter never meets a type it does not
+    expect. Null is absent everywhere; Odoo also writes false for an empty field (`false_is_empty`).
+    """
+
+    def __init__(self, data: Any, path: str, found: Collector, *, false_is_empty: bool = False):
+        self.data = data if isinstance(data, dict) else {}
+        self.path = path
+        self.found = found
+        self.false_is_empty = false_is_empty
+
+    def at(self, key: str) -> str:
+        """The record path of `key` in this object."""
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str) -> Any:
+        """The value as it is, None when absent or empty."""
+        value = self.data.get(key)
+        return None if value is False and self.false_is_empty else value
+
+    def _wrong(self, key: str, expected: str) -> None:
+        self.found.missing(self.at(key), f"expected {expected}, got {json_kind(self.data.get(key))}")
+
+    def text(self, key: str) -> str | None:
+        value = self.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        self._wrong(key, "text")
+        return None
+
+    def identifier(self, key: str) -> str | None:
+        """An id: text, or an integer as text."""
+        value = self.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        self._wrong(key, "an id (text or a whole number)")
+        return None
+
+    def number(self, key: str, *, text_allowed: bool = False) -> float | None:
+        """A finite number; with `text_allowed`, also a number written as text (HubSpot writes them so)."""
+        value = self.get(key)
+        if value is None or (text_allowed and value == ""):
+            return None
+        if text_allowed and isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                shown = repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+                self.found.missing(self.at(key), f"expected a number, got the text {shown}")
+                return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if math.isfinite(value):
+                return value
+            self.found.missing(self.at(key), f"expected a finite number, got {value}")
+            return None
+        self._wrong(key, "a number")
+        return None
+
+    def date(self, key: str) -> str | None:
+        """An ISO date from a CRM date or timestamp text."""
+        value = self.text(key)
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(value[:10]).isoformat()
+        except ValueError:
+            pass
+        shown = repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+        self.found.missing(self.at(key), f"expected a date (YYYY-MM-DD, or a timestamp starting so), got the text {shown}")
+        return None
+
+    def obj(self, key: str) -> RecordView:
+        """The object at `key` (an empty one when absent)."""
+        value = self.get(key)
+        if value is not None and not isinstance(value, dict):
+            self._wrong(key, "an object")
+        return RecordView(value, self.at(key), self.found, false_is_empty=self.false_is_empty)
+
+    def objects(self, key: str, *, element_path: str | None = None) -> list[RecordView]:
+        """The objects of the list at `key`; `element_path` names the elements when it is not "<path>.<key>"."""
+        value = self.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self._wrong(key, "a list")
+            return []
+        base = element_path or self.at(key)
+        views = []
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                views.append(RecordView(item, f"{base}[{index}]", self.found, false_is_empty=self.false_is_empty))
+            else:
+                self.found.missing(f"{base}[{index}]", f"expected an object, got {json_kind(item)}")
+        return views
+
+
+def apply_fields(document: dict, record: RecordView, fields: dict[str, str], separator: str) -> None:
+    """Copy mapped CRM fields into the deal document (dotted targets create nested mappings).
+
+    The values go as they are: the deal's validation judges them, under the deal field they were mapped to.
+    """
     for target, source_path in fields.items():
-        value = get_path(record, source_path)
+        value = copy.deepcopy(get_path(record.data, source_path, false_is_empty=record.false_is_empty))
         if value is None:
             continue
         if target in ("milestones",) and isinstance(value, str):
@@ -121,14 +248,18 @@ def apply_fields(document: dict, record: dict, fields: dict[str, str], separator
         *parents, leaf = target.split(".")
         for parent in parents:
             node = node.setdefault(parent, {})
-        node[leaf] = value
+            if not isinstance(node, dict):
+                record.found.missing(f"mapping fields.{target}", f"the deal field {parent!r} holds a value, not fields")
+                break
+        else:
+            node[leaf] = value
 
 
-def contact_extras(contact_record: dict, fields: dict[str, str], separator: str) -> dict:
+def contact_extras(contact_record: RecordView, fields: dict[str, str], separator: str) -> dict:
     """Mapped CRM contact fields as dealcoach contact fields."""
     extras: dict = {}
     for target, source_path in fields.items():
-        value = get_path(contact_record, source_path)
+        value = copy.deepcopy(get_path(contact_record.data, source_path, false_is_empty=contact_record.false_is_empty))
         if value is None:
             continue
         if target in ("roles", "supporter", "caveats") and isinstance(value, str):
@@ -144,6 +275,8 @@ def merge_role(contact: dict, target: RoleTarget) -> None:
     for key in ("roles", "supporter"):
         for value in getattr(target, key):
             contact.setdefault(key, [])
+            if not isinstance(contact[key], list):
+                break  # a mapped contact field of another type, left for the deal's validation to report
             if value not in contact[key]:
                 contact[key].append(value)
     for key in ("power", "stance"):

@@ -14,69 +14,74 @@ are the contacts' buying roles. HubSpot property values are strings.
 
 from __future__ import annotations
 
-from .common import Collector, Mapping, apply_fields, as_date, contact_extras, merge_role
+from .common import Collector, Mapping, RecordView, apply_fields, contact_extras, merge_role
 
 
-def _stage_entered(properties: dict, stage_id: str) -> str | None:
+def _stage_entered(properties: RecordView, stage_id: str) -> str | None:
     for key in (f"hs_v2_date_entered_{stage_id}", f"hs_date_entered_{stage_id}"):
-        if properties.get(key):
-            return as_date(properties[key])
+        entered = properties.date(key)
+        if entered:
+            return entered
     return None
 
 
-def _number(value) -> float | str | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return value  # left for validation to reject with its path
+def _role_labels(record: RecordView, mapping: Mapping, found: Collector) -> dict[str, list[str]]:
+    """Contact id -> the USER_DEFINED association labels naming the contact's buying roles."""
+    labels: dict[str, list[str]] = {}
+    for association in record.objects("associations"):
+        to_id = association.identifier("toObjectId")
+        for kind in association.objects("associationTypes"):
+            label = kind.text("label")
+            if kind.text("category") == "USER_DEFINED" and label:
+                labels.setdefault(str(to_id), []).append(label)
+                found.lookup(mapping.roles, label, kind.at("label"), "association label")
+    return labels
 
 
-def to_document(record: dict, mapping: Mapping, as_of: str, found: Collector) -> dict:
-    deal = record.get("deal") or {}
-    properties = deal.get("properties") or {}
-    stage_id = properties.get("dealstage")
-    stage = found.lookup(mapping.stages, stage_id, "deal.properties.dealstage", "deal stage")
+def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> dict:
+    record = RecordView(data, "", found)
+    deal = record.obj("deal")
+    properties = deal.obj("properties")
+    stage_id = properties.text("dealstage")
+    stage = found.lookup(mapping.stages, stage_id, properties.at("dealstage"), "deal stage")
     entered = _stage_entered(properties, stage_id or "")
     if entered is None:
         found.missing(
             "deal.properties", f"no date entered for stage {stage_id!r}: request the property hs_v2_date_entered_{stage_id}"
         )
-    labels: dict[str, list[str]] = {}
-    for index, association in enumerate(record.get("associations") or []):
-        to_id = str(association.get("toObjectId"))
-        for type_index, kind in enumerate(association.get("associationTypes") or []):
-            if kind.get("category") == "USER_DEFINED" and kind.get("label"):
-                labels.setdefault(to_id, []).append(kind["label"])
-                path = f"associations[{index}].associationTypes[{type_index}].label"
-                found.lookup(mapping.roles, kind["label"], path, "association label")
+    labels = _role_labels(record, mapping, found)
     contacts = []
-    for contact in record.get("contacts") or []:
-        props = contact.get("properties") or {}
-        name = " ".join(part for part in (props.get("firstname"), props.get("lastname")) if part) or props.get("email") or contact.get("id")
-        entry = {"id": str(contact.get("id")), "name": name}
-        if props.get("jobtitle"):
-            entry["title"] = props["jobtitle"]
-        if props.get("notes_last_contacted"):
-            entry["last_contact"] = as_date(props["notes_last_contacted"])
+    for contact in record.objects("contacts"):
+        props = contact.obj("properties")
+        contact_id = contact.identifier("id")
+        names = (props.text("firstname"), props.text("lastname"))
+        name = " ".join(part for part in names if part) or props.text("email") or contact_id
+        entry = {"id": str(contact_id), "name": name}
+        title = props.text("jobtitle")
+        if title:
+            entry["title"] = title
+        last_contact = props.date("notes_last_contacted")
+        if last_contact:
+            entry["last_contact"] = last_contact
         entry.update(contact_extras(props, mapping.contact_fields, mapping.list_separator))
         for label in labels.get(entry["id"], []):
             if label in mapping.roles:
                 merge_role(entry, mapping.roles[label])
         contacts.append(entry)
+    deal_name = properties.text("dealname")
+    amount = properties.number("amount", text_allowed=True)
     document = {
-        "id": str(deal.get("id")) if deal.get("id") is not None else None,
-        "name": properties.get("dealname"),
-        "owner": properties.get("hubspot_owner_id"),
-        "customer": {"name": properties.get("dealname") or "?"},
-        "amount": _number(properties.get("amount")) or 0,
-        "currency": properties.get("deal_currency_code") or mapping.currency,
+        "id": deal.identifier("id"),
+        "name": deal_name,
+        "owner": properties.text("hubspot_owner_id"),
+        "customer": {"name": deal_name or "?"},
+        "amount": amount or 0,
+        "currency": properties.text("deal_currency_code") or mapping.currency,
         "stage_model": mapping.stage_model,
         "stage": stage.stage if stage else None,
         "buying_step": stage.buying_step if stage else None,
         "stage_entered": entered,
-        "expected_close": as_date(properties.get("closedate")),
+        "expected_close": properties.date("closedate"),
         "as_of": as_of,
         "contacts": contacts,
     }

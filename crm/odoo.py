@@ -10,39 +10,49 @@ names one contact person (contact_name, function).
 
 from __future__ import annotations
 
-from .common import Collector, Mapping, apply_fields, as_date, contact_extras, get_path
+from .common import Collector, Mapping, RecordView, apply_fields, contact_extras, json_kind
 
 
-def _display(value) -> str | None:
-    return value[1] if isinstance(value, list) and len(value) == 2 else None
+def _display(record: RecordView, key: str) -> str | None:
+    """The display name of a many2one field ([id, "name"], or false when empty)."""
+    value = record.get(key)
+    if value is None:
+        return None
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[1], str):
+        return value[1]
+    record.found.missing(record.at(key), f'expected [id, "name"] or false, got {json_kind(value)}')
+    return None
 
 
-def to_document(record: dict, mapping: Mapping, as_of: str, found: Collector) -> dict:
-    stage_name = _display(record.get("stage_id"))
-    stage = found.lookup(mapping.stages, stage_name, "stage_id", "stage")
-    entered = as_date(get_path(record, "date_last_stage_update"))
+def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> dict:
+    record = RecordView(data, "", found, false_is_empty=True)
+    stage = found.lookup(mapping.stages, _display(record, "stage_id"), "stage_id", "stage")
+    entered = record.date("date_last_stage_update")
     if entered is None:
         found.missing("date_last_stage_update", "no stage-change date: read the field date_last_stage_update")
+    lead_id = record.identifier("id")
+    name = record.text("name")
     contacts = []
-    if get_path(record, "contact_name"):
-        contact = {"id": f"lead-{record.get('id')}-contact", "name": record["contact_name"]}
-        if get_path(record, "function"):
-            contact["title"] = record["function"]
+    contact_name = record.text("contact_name")
+    if contact_name:
+        contact = {"id": f"lead-{lead_id}-contact", "name": contact_name}
+        function = record.text("function")
+        if function:
+            contact["title"] = function
         contact.update(contact_extras(record, mapping.contact_fields, mapping.list_separator))
         contacts.append(contact)
-    customer = _display(record.get("partner_id")) or get_path(record, "partner_name") or record.get("name")
     document = {
-        "id": f"crm.lead/{record.get('id')}" if record.get("id") is not None else None,
-        "name": record.get("name"),
-        "owner": _display(record.get("user_id")),
-        "customer": {"name": customer},
-        "amount": get_path(record, "expected_revenue") or 0,
-        "currency": _display(record.get("company_currency")) or mapping.currency,
+        "id": f"crm.lead/{lead_id}" if lead_id is not None else None,
+        "name": name,
+        "owner": _display(record, "user_id"),
+        "customer": {"name": _display(record, "partner_id") or record.text("partner_name") or name},
+        "amount": record.number("expected_revenue") or 0,
+        "currency": _display(record, "company_currency") or mapping.currency,
         "stage_model": mapping.stage_model,
         "stage": stage.stage if stage else None,
         "buying_step": stage.buying_step if stage else None,
         "stage_entered": entered,
-        "expected_close": as_date(get_path(record, "date_deadline")),
+        "expected_close": record.date("date_deadline"),
         "as_of": as_of,
         "contacts": contacts,
     }

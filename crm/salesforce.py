@@ -15,65 +15,76 @@ multi-currency orgs only; otherwise the mapping's `currency` is used.
 
 from __future__ import annotations
 
-from .common import Collector, Mapping, apply_fields, as_date, contact_extras, get_path, merge_role
+from .common import Collector, Mapping, RecordView, apply_fields, contact_extras, merge_role
 
 
-def _children(record: dict, relationship: str) -> list[dict]:
-    value = record.get(relationship)
-    return list(value.get("records", [])) if isinstance(value, dict) else []
+def _children(record: RecordView, relationship: str) -> list[RecordView]:
+    """The records of a sub-query, e.g. OpportunityContactRoles.records (named OpportunityContactRoles[i])."""
+    return record.obj(relationship).objects("records", element_path=relationship)
 
 
-def _stage_entered(record: dict) -> str | None:
+def _stage_entered(record: RecordView, stage_name: str | None) -> str | None:
     """LastStageChangeDate, or the start of the latest run of the current stage in OpportunityHistories."""
-    if record.get("LastStageChangeDate"):
-        return as_date(record["LastStageChangeDate"])
+    last_change = record.date("LastStageChangeDate")
+    if last_change:
+        return last_change
     entered = None
     for history in _children(record, "OpportunityHistories"):
-        if history.get("StageName") == record.get("StageName"):
-            entered = entered or history.get("CreatedDate")
+        if history.text("StageName") == stage_name:
+            entered = entered or history.date("CreatedDate")
         else:
             entered = None
-    return as_date(entered or record.get("CreatedDate"))
+    return entered or record.date("CreatedDate")
 
 
-def to_document(record: dict, mapping: Mapping, as_of: str, found: Collector) -> dict:
-    stage = found.lookup(mapping.stages, record.get("StageName"), "StageName", "stage")
-    entered = _stage_entered(record)
+def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> dict:
+    record = RecordView(data, "", found)
+    stage_name = record.text("StageName")
+    stage = found.lookup(mapping.stages, stage_name, "StageName", "stage")
+    entered = _stage_entered(record, stage_name)
     if entered is None:
         found.missing("LastStageChangeDate", "no stage-change date: query LastStageChangeDate or OpportunityHistories")
     contacts: dict[str, dict] = {}
     for index, role in enumerate(_children(record, "OpportunityContactRoles")):
-        contact_id = role.get("ContactId") or f"role-{index}"
+        contact_id = role.identifier("ContactId") or f"role-{index}"
+        person = role.obj("Contact")
+        title = person.text("Title")
         contact = contacts.setdefault(
             contact_id,
             {
                 "id": contact_id,
-                "name": get_path(role, "Contact.Name") or contact_id,
-                **({"title": get_path(role, "Contact.Title")} if get_path(role, "Contact.Title") else {}),
+                "name": person.text("Name") or contact_id,
+                **({"title": title} if title else {}),
                 **contact_extras(role, mapping.contact_fields, mapping.list_separator),
             },
         )
-        if role.get("Role"):
-            target = found.lookup(mapping.roles, role["Role"], f"OpportunityContactRoles[{index}].Role", "contact role")
+        role_label = role.text("Role")
+        if role_label:
+            target = found.lookup(mapping.roles, role_label, f"OpportunityContactRoles[{index}].Role", "contact role")
             if target is not None:
                 merge_role(contact, target)
+    account = record.obj("Account")
+    amount = record.number("Amount")
     document = {
-        "id": record.get("Id"),
-        "name": record.get("Name"),
-        "owner": get_path(record, "Owner.Name"),
-        "customer": {"name": get_path(record, "Account.Name") or record.get("Name")},
-        "amount": record.get("Amount") if record.get("Amount") is not None else 0,
-        "currency": record.get("CurrencyIsoCode") or mapping.currency,
+        "id": record.identifier("Id"),
+        "name": record.text("Name"),
+        "owner": record.obj("Owner").text("Name"),
+        "customer": {"name": account.text("Name") or record.text("Name")},
+        "amount": amount if amount is not None else 0,
+        "currency": record.text("CurrencyIsoCode") or mapping.currency,
         "stage_model": mapping.stage_model,
         "stage": stage.stage if stage else None,
         "buying_step": stage.buying_step if stage else None,
         "stage_entered": entered,
-        "expected_close": as_date(record.get("CloseDate")),
+        "expected_close": record.date("CloseDate"),
         "as_of": as_of,
         "contacts": list(contacts.values()),
-        "competitors": [{"name": c["CompetitorName"]} for c in _children(record, "OpportunityCompetitors") if c.get("CompetitorName")],
+        "competitors": [
+            {"name": name} for c in _children(record, "OpportunityCompetitors") if (name := c.text("CompetitorName"))
+        ],
     }
-    if get_path(record, "Account.Industry"):
-        document["customer"]["industry"] = get_path(record, "Account.Industry")
+    industry = account.text("Industry")
+    if industry:
+        document["customer"]["industry"] = industry
     apply_fields(document, record, mapping.fields, mapping.list_separator)
     return {k: v for k, v in document.items() if v is not None}

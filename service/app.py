@@ -5,9 +5,11 @@
 - Every answer carries the rule-set version and a decision id. A blocked gate
   is a normal 200 answer with the reasons.
 - Errors are application/problem+json (RFC 9457) with the offending field
-  paths; no stack trace ever reaches a caller.
-- Limits: request body size, batch size, per-request time. An optional bearer
-  token protects everything but /v1/health.
+  paths (service.problems); no stack trace ever reaches a caller.
+- Limits (service.limits): request body size, batch size, per-request time
+  (engine work runs on a few threads, answered 504 when over the limit, 503
+  when every thread is still busy with such work). An optional bearer token
+  protects everything but /v1/health.
 - durable-rules is process-global and not thread-safe: evaluations in one
   process are serialised by the engine adapter; parallelism is worker
   processes (`dealcoach serve --workers N`), each with its own engine.
@@ -17,70 +19,35 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import secrets
-import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..crm import load_mapping
+from ..crm import KINDS, load_mapping
+from ..crm.common import json_kind
 from ..engine import api
-from ..engine.errors import DealcoachError, DealInputError, InputProblem
-from ..engine.loading import problems_from_errors
+from ..engine.errors import DealcoachError, DealInputError
 from ..engine.model import Deal
 from ..engine.report import Changes, GateResult, Report
 from ..engine.version import VERSION
+from .limits import BodyLimit, Deadline, OverTime, WorkPool
+from .problems import PROBLEM, ContainErrors, Problem, install_error_handlers, json_body, problem, scrub
+from .settings import Settings
 
-PROBLEM = "application/problem+json"
+__all__ = ["Settings", "app_from_env", "create_app"]
 log = logging.getLogger("dealcoach.service")
 CrmKind = Literal["salesforce", "hubspot", "odoo"]
 AsOfQuery = Annotated[dt.date, Query(description="Evaluation date (YYYY-MM-DD): a CRM record has none, and dealcoach never reads the clock.")]
 LangQuery = Annotated[Literal["zh", "en"] | None, Query(description="Render each finding's text in zh or en.")]
 
 
-@dataclass(frozen=True)
-class Settings:
-    """How one service process runs (environment variables DEALCOACH_* when started by `dealcoach serve`)."""
-
-    playbook_dir: str | None = None
-    mapping_dir: str | None = None
-    token: str | None = None
-    max_body_bytes: int = 1_000_000
-    max_batch: int = 100
-    timeout_seconds: float = 10.0
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
-        return cls(
-            playbook_dir=env.get("DEALCOACH_PLAYBOOK") or None,
-            mapping_dir=env.get("DEALCOACH_MAPPINGS") or None,
-            token=env.get("DEALCOACH_API_TOKEN") or None,
-            max_body_bytes=int(env.get("DEALCOACH_MAX_BODY_BYTES", cls.max_body_bytes)),
-            max_batch=int(env.get("DEALCOACH_MAX_BATCH", cls.max_batch)),
-            timeout_seconds=float(env.get("DEALCOACH_TIMEOUT_SECONDS", cls.timeout_seconds)),
-        )
-
-
 # -- answers -----------------------------------------------------------------
-
-
-class Problem(BaseModel):
-    """An error (RFC 9457); `errors` lists the offending fields."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    errors: list[dict[str, str]] = []
 
 
 class ReviewAnswer(BaseModel):
@@ -107,7 +74,9 @@ class ChangesAnswer(BaseModel):
 
 
 class BatchRequest(BaseModel):
-    deals: list[dict[str, Any]] = Field(description="Deal records, each as for /v1/review.")
+    deals: list[Any] = Field(
+        description="Deal records, each as for /v1/review; an item that is not a valid deal gets an error item in its place."
+    )
 
 
 class BatchItem(BaseModel):
@@ -151,118 +120,72 @@ class Health(BaseModel):
 def as_json(answer: BaseModel) -> Response:
     """The answer serialised once, directly: the route's response_model documents it, and FastAPI does
     not validate the (already valid) report a second time."""
-    return Response(answer.model_dump_json(), media_type="application/json")
+    return Response(json_body(answer), media_type="application/json")
 
 
-def problem(status: int, title: str, detail: str, errors: list[InputProblem] | None = None) -> JSONResponse:
-    body = Problem(
-        title=title, status=status, detail=detail, errors=[{"path": p.path, "message": p.message} for p in errors or []]
-    )
-    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM)
+def authoriser(token: str | None):
+    """The dependency checking `Authorization: Bearer <token>` (nothing to check without a token).
+
+    Compared as bytes: a header may carry any byte, and the server hands it over as latin-1 text."""
+    expected = token.encode("utf-8") if token is not None else None
+
+    def authorised(request: Request) -> None:
+        if expected is None:
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode("latin-1"), expected):
+            raise StarletteHTTPException(401, "a valid bearer token is required (Authorization: Bearer <token>)")
+
+    return authorised
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-class BodyLimit:
-    """ASGI middleware: refuse request bodies over `limit` bytes (declared or streamed) with 413."""
-
-    def __init__(self, app, limit: int):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            return await self._refuse(scope, receive, send)
-        seen = 0
-
-        async def limited_receive():
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope, receive, send):
-        response = problem(413, "Request body too large", f"the limit is {self.limit} bytes")
-        await response(scope, receive, send)
+def _deal_id(document: Any) -> str | None:
+    value = document.get("id") if isinstance(document, dict) else None
+    return scrub(value) if isinstance(value, str) else None
 
 
 # -- the application -------------------------------------------------------------
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The ASGI application for one set of settings."""
+    """The ASGI application for one set of settings (a playbook or mapping that cannot be used fails here)."""
     settings = settings or Settings()
     coach = api.coach(settings.playbook_dir)
     version = f"{VERSION}+{coach.playbook.version_tag}"
+    mappings = {crm: load_mapping(crm, _custom_mapping(settings.mapping_dir, crm)) for crm in KINDS}
+    pool = WorkPool(threads=settings.work_threads, queue_size=settings.work_queue, seconds=settings.timeout_seconds)
 
-    def authorised(request: Request) -> None:
-        if settings.token is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip(), settings.token):
-            raise StarletteHTTPException(401, "a valid bearer token is required (Authorization: Bearer <token>)")
+    def localise(result, lang: str | None):
+        return coach.localise(result, lang) if lang else result
 
-    async def timed(function, *args):
-        """Run engine work within the per-request time limit.
-
-        It runs on the event loop's own thread: one evaluation takes about 2 ms and
-        never releases the GIL, so a worker thread would only add GIL hand-overs.
-        Work over the limit is answered 504; a batch checks the limit between deals.
-        """
-        started = time.monotonic()
-        result = function(*args)
-        if time.monotonic() - started > settings.timeout_seconds:
-            raise TimeoutError
-        return result
-
-    def localise(report: Report, lang: str | None) -> Report:
-        return coach.localise(report, lang) if lang else report
+    def decided(**answer) -> dict:
+        return {"decision_id": str(uuid.uuid4()), "ruleset_version": version, **answer}
 
     app = FastAPI(
         title="dealcoach",
         version=VERSION,
         description="Rules-based deal coaching for key-account sales: review a deal, gate a stage change.",
     )
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorised)])
-    problem_responses = {code: {"model": Problem, "content": {PROBLEM: {}}} for code in (400, 401, 413, 422, 504)}
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(authoriser(settings.token))])
+    problem_responses = {code: {"model": Problem, "content": {PROBLEM: {}}} for code in (400, 401, 413, 422, 503, 504)}
+    crm_responses = {**problem_responses, 404: {"model": Problem, "content": {PROBLEM: {}}}}
 
     @v1.post("/review", response_model=ReviewAnswer, responses=problem_responses)
     async def review(deal: Deal, lang: LangQuery = None):
         """Review one deal: every finding, block risks first."""
-        report = await timed(lambda: coach.review(deal))
-        return as_json(ReviewAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, report=localise(report, lang)))
+        return await pool.run(lambda _: as_json(ReviewAnswer(**decided(report=localise(coach.review(deal), lang)))))
 
     @v1.post("/gate", response_model=GateAnswer, responses=problem_responses)
     async def gate(deal: Deal, to: Annotated[str, Query(description="Target stage: id, Chinese or English name.")], lang: LangQuery = None):
         """May the deal advance to stage `to`? A blocked gate is a normal answer with the reasons."""
-        return await gate_answer(deal, to, lang)
-
-    async def gate_answer(deal: Deal | dict, to: str, lang: str | None) -> Response:
-        result = await timed(lambda: coach.gate(deal, to))
-        if lang:
-            result = coach.localise(result, lang)
-        return as_json(GateAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, gate=result))
+        return await pool.run(lambda _: as_json(GateAnswer(**decided(gate=localise(coach.gate(deal, to), lang)))))
 
     @v1.post("/review/changes", response_model=ChangesAnswer, responses=problem_responses)
     async def review_changes(request: ChangesRequest, lang: LangQuery = None):
         """What changed since the previous version of the deal: new and cleared risks, done actions, movement."""
-        result = await timed(lambda: coach.changes(request.previous, request.current))
-        if lang:
-            result = coach.localise(result, lang)
-        return as_json(ChangesAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, changes=result))
+        return await pool.run(
+            lambda _: as_json(ChangesAnswer(**decided(changes=localise(coach.changes(request.previous, request.current), lang))))
+        )
 
     @v1.post("/brief", responses=problem_responses)
     async def brief(
@@ -279,52 +202,66 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         """A one-page pre-meeting brief (JSON, Markdown for group chats, or printable HTML), led by what the purpose needs."""
         people = [a.strip() for a in attendees.split(",") if a.strip()]
-        result = await timed(lambda: coach.brief(deal, people, date, purpose))
-        text = coach.render_brief(result, lang=lang, fmt=format)
         media = {"json": "application/json", "markdown": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}[format]
-        return Response(text, media_type=media)
+
+        def work(_: Deadline) -> Response:
+            text = coach.render_brief(coach.brief(deal, people, date, purpose), lang=lang, fmt=format)
+            return Response(scrub(text).encode("utf-8"), media_type=media)
+
+        return await pool.run(work)
 
     @v1.post("/review/batch", response_model=BatchAnswer, responses=problem_responses)
     async def review_batch(request: BatchRequest, lang: LangQuery = None):
-        """Review up to max_batch deals; a bad deal gets an error item, the others are reviewed."""
+        """Review up to max_batch deals; a bad deal gets an error item in its place, the others are reviewed."""
         if len(request.deals) > settings.max_batch:
             return problem(413, "Batch too large", f"{len(request.deals)} deals; the limit is {settings.max_batch}")
 
-        def work() -> list[BatchItem]:
+        def item(index: int, document: Any) -> BatchItem:
+            deal_id = _deal_id(document)
+            if not isinstance(document, dict):
+                errors = [{"path": "", "message": f"expected a deal (a JSON object), got {json_kind(document)}"}]
+                return BatchItem(index=index, deal_id=None, ok=False, errors=errors)
+            try:
+                return BatchItem(index=index, deal_id=deal_id, ok=True, report=localise(coach.review(document), lang))
+            except DealInputError as error:
+                errors = [{"path": p.path, "message": p.message} for p in error.problems]
+            except DealcoachError as error:
+                log.error("engine error on batch item %d: %s", index, error)
+                errors = [{"path": "", "message": "dealcoach could not evaluate this deal; the error is logged"}]
+            except Exception:
+                log.exception("unexpected error on batch item %d", index)
+                errors = [{"path": "", "message": "unexpected error; the error is logged"}]
+            return BatchItem(index=index, deal_id=deal_id, ok=False, errors=errors)
+
+        def work(deadline: Deadline) -> Response:
             items = []
-            deadline = time.monotonic() + settings.timeout_seconds
             for index, document in enumerate(request.deals):
-                if time.monotonic() > deadline:
-                    raise TimeoutError
-                deal_id = document.get("id") if isinstance(document.get("id"), str) else None
-                try:
-                    report = localise(coach.review(document), lang)
-                    items.append(BatchItem(index=index, deal_id=deal_id, ok=True, report=report))
-                except DealInputError as error:
-                    errors = [{"path": p.path, "message": p.message} for p in error.problems]
-                    items.append(BatchItem(index=index, deal_id=deal_id, ok=False, errors=errors))
-            return items
+                if deadline.passed():
+                    raise OverTime("the batch took longer than the service's time limit")
+                items.append(item(index, document))
+            return as_json(BatchAnswer(**decided(results=items)))
 
-        return as_json(BatchAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, results=await timed(work)))
+        return await pool.run(work)
 
-    def from_crm(crm: CrmKind, record: dict[str, Any], as_of: dt.date) -> dict:
-        custom = Path(settings.mapping_dir) / f"{crm}.yaml" if settings.mapping_dir else None
-        mapping = load_mapping(crm, custom if custom and custom.exists() else None)
-        return coach.from_crm(crm, record, as_of=as_of, mapping=mapping, label=f"{crm} record")
+    def from_crm(crm: str, record: dict[str, Any], as_of: dt.date) -> dict:
+        return coach.from_crm(crm, record, as_of=as_of, mapping=mappings[crm], label=f"{crm} record")
 
-    @v1.post("/crm/{crm}/review", response_model=ReviewAnswer, responses=problem_responses)
+    @v1.post("/crm/{crm}/review", response_model=ReviewAnswer, responses=crm_responses)
     async def review_crm_record(crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery, lang: LangQuery = None):
         """Review a CRM's own record (Salesforce Opportunity, HubSpot deal bundle, Odoo crm.lead) through its mapping."""
-        report = await timed(lambda: coach.review(from_crm(crm, record, as_of)))
-        return as_json(ReviewAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, report=localise(report, lang)))
+        return await pool.run(
+            lambda _: as_json(ReviewAnswer(**decided(report=localise(coach.review(from_crm(crm, record, as_of)), lang))))
+        )
 
-    @v1.post("/crm/{crm}/gate", response_model=GateAnswer, responses=problem_responses)
+    @v1.post("/crm/{crm}/gate", response_model=GateAnswer, responses=crm_responses)
     async def gate_crm_record(
         crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery,
         to: Annotated[str, Query(description="Target stage: id, Chinese or English name.")], lang: LangQuery = None,
     ):
         """Gate a CRM record's stage change, e.g. before the CRM saves it."""
-        return await gate_answer(await timed(lambda: from_crm(crm, record, as_of)), to, lang)
+        return await pool.run(
+            lambda _: as_json(GateAnswer(**decided(gate=localise(coach.gate(from_crm(crm, record, as_of), to), lang))))
+        )
 
     @v1.get("/rules", response_model=list[RuleInfo])
     def rules():
@@ -350,55 +287,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Health(status="ok", version=VERSION, ruleset_version=version)
 
     app.include_router(v1)
-    _install_error_handlers(app)
+    install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(ContainErrors)  # outermost: whatever escapes is still a complete answer
     return app
 
 
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, error: RequestValidationError):
-        errors = list(error.errors())
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return problem(400, "Malformed JSON", "the request body is not valid JSON")
-        body = [dict(e, loc=tuple(e["loc"])[1:]) for e in errors if tuple(e["loc"])[:1] == ("body",)]
-        other = [e for e in errors if tuple(e["loc"])[:1] != ("body",)]
-        problems = problems_from_errors(body) + [
-            InputProblem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in other
-        ]
-        return problem(422, "Invalid deal", "the request does not describe a valid deal", problems)
-
-    @app.exception_handler(DealInputError)
-    async def bad_deal(request: Request, error: DealInputError):
-        return problem(422, "Invalid deal", f"{error.source}: {len(error.problems)} problem(s), listed in errors", error.problems)
-
-    @app.exception_handler(api.UnknownStageError)
-    async def bad_stage(request: Request, error: api.UnknownStageError):
-        return problem(422, "Unknown stage", str(error), [InputProblem("to", str(error))])
-
-    @app.exception_handler(TimeoutError)
-    async def too_slow(request: Request, error: TimeoutError):
-        return problem(504, "Timed out", "the request took longer than the service's time limit")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException):
-        titles = {400: "Bad request", 401: "Unauthorised", 404: "Not found", 405: "Method not allowed"}
-        response = problem(error.status_code, titles.get(error.status_code, "Error"), str(error.detail))
-        for name, value in (error.headers or {}).items():  # e.g. Allow on a 405
-            response.headers[name] = value
-        if error.status_code == 401:
-            response.headers["WWW-Authenticate"] = "Bearer"
-        return response
-
-    @app.exception_handler(DealcoachError)
-    async def engine_error(request: Request, error: DealcoachError):
-        log.error("engine error on %s: %s", request.url.path, error)
-        return problem(500, "Internal error", "dealcoach could not evaluate this deal; the error is logged")
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception):
-        log.exception("unexpected error on %s", request.url.path)
-        return problem(500, "Internal error", "unexpected error; the error is logged")
+def _custom_mapping(directory: str | None, crm: str) -> Path | None:
+    """The company's mapping file for `crm` in the service's mapping directory, if it has one."""
+    custom = Path(directory) / f"{crm}.yaml" if directory else None
+    return custom if custom and custom.exists() else None
 
 
 def app_from_env() -> FastAPI:

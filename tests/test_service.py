@@ -166,4 +166,4 @@ def test_crm_records_over_http(client) -> None:
     unmapped = client.post("/v1/crm/salesforce/review", params={"as_of": "2026-11-20"}, json=opportunity)
     assert unmapped.status_code == 422 and unmapped.json()["errors"][0]["path"] == "StageName"
     assert client.post("/v1/crm/salesforce/review", json=opportunity).status_code == 422  # as_of is required
-    assert client.post("/v1/crm/sap/review", params={"as_of": "2026-11-20"}, json={}).status_code == 422
+    assert client.post("/v1/crm/sap/review", params={"as_of": "2026-11-20"}, json={}).status_code == 404  # an unknown CRM is not found
