@@ -217,22 +217,38 @@ def _parse(text: str, source: str) -> Any:
         raise DealInputError(source, [InputProblem("", f"malformed YAML: {error}")]) from None
 
 
-def parse_json(text: str, source: str) -> Any:
+def parse_json(text: str, source: str, max_depth: int | None = None) -> Any:
     """JSON as a deal may be written: no NaN or Infinity, no repeated key, no integer longer than Python reads,
-    no unpaired surrogate, no nesting deeper than the recursion limit; anything else is DealInputError."""
+    no unpaired surrogate, no nesting deeper than the recursion limit (or `max_depth` levels, which gives the same
+    answer on every Python, whatever its decoder's own limit); anything else is DealInputError."""
+    too_deep = DealInputError(source, [InputProblem("", f"the document is nested deeper than {max_depth or MAX_DEPTH} levels")])
     try:
-        data = json.loads(text, parse_constant=_reject_constant, parse_int=_json_int, object_pairs_hook=_json_object)
+        data = json.loads(text, parse_constant=_reject_constant, parse_int=_json_int, object_pairs_hook=object_without_repeats)
     except RecursionError:
-        raise DealInputError(source, [InputProblem("", f"the document is nested deeper than {MAX_DEPTH} levels")]) from None
+        raise too_deep from None
     except json.JSONDecodeError as error:
         raise DealInputError(
             source, [InputProblem("", f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}")]
         ) from None
     except ValueError as error:
         raise DealInputError(source, [InputProblem("", str(error))]) from None
+    if max_depth is not None and deeper_than(data, max_depth):
+        raise too_deep
     if _ESCAPED_SURROGATE.search(text):  # text no file can hold: refused before anyone quotes it
         _inspect(data, source, limits=False)
     return data
+
+
+def deeper_than(data: Any, limit: int) -> bool:
+    """Whether lists and mappings nest more than `limit` levels (walked iteratively)."""
+    stack = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
 
 
 def _json_int(digits: str) -> int:
@@ -243,7 +259,7 @@ def _json_int(digits: str) -> int:
     return int(digits)
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict:
+def object_without_repeats(pairs: list[tuple[str, Any]]) -> dict:
     """A JSON object whose keys are all different (as in YAML: a repeated key would silently drop a value)."""
     found = dict(pairs)
     if len(found) != len(pairs):

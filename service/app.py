@@ -39,6 +39,7 @@ from ..engine.version import VERSION
 from .limits import BodyLimit, Deadline, OverTime, WorkPool
 from .problems import PROBLEM, ContainErrors, Problem, install_error_handlers, json_body, problem, scrub
 from .settings import Settings
+from .strict_json import StrictJsonRoute
 
 __all__ = ["Settings", "app_from_env", "create_app"]
 log = logging.getLogger("dealcoach.service")
@@ -166,7 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=VERSION,
         description="Rules-based deal coaching for key-account sales: review a deal, gate a stage change.",
     )
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(authoriser(settings.token))])
+    v1 = APIRouter(prefix="/v1", route_class=StrictJsonRoute, dependencies=[Depends(authoriser(settings.token))])
     problem_responses = {code: {"model": Problem, "content": {PROBLEM: {}}} for code in (400, 401, 413, 422, 503, 504)}
     crm_responses = {**problem_responses, 404: {"model": Problem, "content": {PROBLEM: {}}}}
 

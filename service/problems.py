@@ -121,8 +121,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError):
         errors = list(error.errors())
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return problem(400, "Malformed JSON", "the request body is not valid JSON")
+        malformed = [e for e in errors if e.get("type") == "json_invalid"]
+        if malformed:
+            reason = (malformed[0].get("ctx") or {}).get("error")
+            return problem(400, "Malformed JSON", "the request body is not valid JSON" + (f": {reason}" if reason else ""))
         in_path = [e for e in errors if _location(e) == "path"]
         if in_path:
             first = in_path[0]
