@@ -22,6 +22,7 @@ from .report import Card, CardText, ChainStep, Changes, Finding, FindingText, Ga
 from .rollup import Rollup
 from .rulebook import Mark, Severity
 from .term_format import fill_term
+from .wording import aligned, plural_category
 
 FORMATS = ("text", "markdown", "json")
 LIST_LIMIT = 20  # deals listed per roll-up section in text and markdown; JSON lists all
@@ -76,7 +77,13 @@ class Renderer:
             raise PlaybookError(f"term {key!r} is missing from the {lang} term table") from None
 
     def fill(self, lang: str, key: str, **values: object) -> str:
-        """A term in `lang` with its named fields filled (engine.term_format)."""
+        """A term in `lang` with its named fields filled (engine.term_format). Given a numeric `count`, the
+        term's plural form for it is used when the table has one: `key#one` for 1 in English (CLDR categories)."""
+        count = values.get("count")
+        if isinstance(count, (int, float)) and not isinstance(count, bool):
+            variant = f"{key}#{plural_category(lang, count)}"
+            if variant in self.playbook.terms.get(lang, {}):
+                key = variant
         return fill_term(key, self.term(lang, key), values)
 
     def _helpers(self, report: Report, lang: str) -> dict[str, Callable]:
@@ -381,7 +388,6 @@ class Renderer:
         t = lambda key: self.term(lang, key)  # noqa: E731
         fill = lambda key, **values: self.fill(lang, key, **values)  # noqa: E731
         several_models = len({b.key.split("/")[0] for b in rollup.by_stage}) > 1
-        unit = t("rollup.deals")
 
         def line(d) -> dict:
             return {"id": d.deal_id, "name": d.name, "owner": fill("format.owner", owner=d.owner) if d.owner else ""}
@@ -411,18 +417,21 @@ class Renderer:
             }
         context = {
             "t": t,
+            "fill": fill,
+            "deals": lambda count: fill("rollup.deal_count", count=count),
+            "aligned": aligned,
             "markdown": markdown,
             "rollup": rollup,
             "stages": [
-                [(f"{b.key.split('/')[0]} · " if several_models else "") + b.name.get(lang, b.key), f"{b.deals} {unit}", self._amounts(b.amounts)]
+                [(f"{b.key.split('/')[0]} · " if several_models else "") + b.name.get(lang, b.key), str(b.deals), self._amounts(b.amounts)]
                 for b in rollup.by_stage
             ],
             "grades": [
-                [b.key if b.key != "-" else t("rollup.ungraded"), f"{b.deals} {unit}", self._amounts(b.amounts)] for b in rollup.by_grade
+                [b.key if b.key != "-" else t("rollup.ungraded"), str(b.deals), self._amounts(b.amounts)] for b in rollup.by_grade
             ],
             "funnel": self._amounts(rollup.funnel.amounts),
             "below": self._amounts(rollup.below_threshold.amounts),
-            "risks": [[r.code, self.short_name(r.code, lang), f"{r.deals} {unit}"] for r in rollup.top_risks],
+            "risks": [[r.code, self.short_name(r.code, lang), str(r.deals)] for r in rollup.top_risks],
             "owners": [[o.owner, str(o.deals), str(o.blocking), str(o.deals_blocked)] for o in rollup.owners],
             "funnel_rows": [
                 [t("rollup.everyone") if r.owner == "*" else r.owner, str(r.leads), str(r.qualified), str(r.proposals), str(r.orders),

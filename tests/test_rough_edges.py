@@ -51,3 +51,41 @@ def test_gate_explain_names_the_target_parameter_not_an_english_placeholder() ->
     shown = CliRunner().invoke(cli, ["gate", str(ROOT / "examples" / "example-deal.zh.yaml"), "--to", "bidding", "--explain"])
     assert shown.exit_code == 1
     assert "(gate target)" not in shown.output and "DC103" in shown.output
+
+
+def _rollup(deal_count: int, lang: str, tmp_path) -> str:
+    deals = tmp_path / f"deals{deal_count}.jsonl"
+    subprocess.run([sys.executable, str(GENERATE), "--count", str(deal_count), "-o", str(deals)], check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", "from dealcoach.cli import main; main()", "pipeline", str(deals), "--quiet", "--lang", lang, "-o", str(tmp_path / f"out{deal_count}.jsonl")],
+        capture_output=True, text=True, encoding="utf-8",
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_rollup_counts_read_as_english_in_the_singular_and_plural(tmp_path) -> None:
+    one = _rollup(1, "en", tmp_path)
+    assert "1 deal reviewed" in one and "In the funnel: 1 deal," in one and ": 1 deal, " in one
+    assert "1 deals" not in one and " 0 deals" in one
+    many = _rollup(12, "en", tmp_path)
+    assert "12 deals reviewed" in many
+
+
+def test_rollup_tables_line_up_with_chinese_text(tmp_path) -> None:
+    from dealcoach.engine.wording import display_width
+
+    text = _rollup(12, "zh", tmp_path)
+    table = text.split("■ 按阶段\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(table) > 3
+    assert len({display_width(line) for line in table}) == 1  # amounts right-aligned to one edge
+    counts = [display_width(line[: line.index("CNY")].rstrip()) for line in table[1:]]
+    assert len(set(counts)) == 1  # the deal counts end in one column whatever the width of the Chinese stage names
+
+
+def test_plural_forms_follow_cldr() -> None:
+    from dealcoach.engine.wording import aligned, plural_category
+
+    assert [plural_category("en", n) for n in (0, 1, 2, 1.5)] == ["other", "one", "other", "other"]
+    assert {plural_category("zh", n) for n in (0, 1, 2)} == {"other"}
+    assert aligned(["名称", "n"], [["甲", "1"], ["abc", "12"]]) == ["名称   n", "甲     1", "abc   12"]

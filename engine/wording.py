@@ -1,0 +1,54 @@
+"""Language mechanics of rendered text: plural forms (CLDR, via Babel) and column widths of text in a
+terminal, where a Chinese character takes two columns (Unicode East Asian Width, via wcwidth)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from babel import Locale
+from wcwidth import wcswidth
+
+
+@lru_cache(maxsize=8)
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
+def plural_category(lang: str, count: float) -> str:
+    """The CLDR plural category of `count` in `lang`: "one" or "other" in English, always "other" in Chinese."""
+    return _locale(lang).plural_form(abs(count))
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal (a CJK character two, a combining mark none)."""
+    width = wcswidth(text)
+    return width if width >= 0 else len(text)  # a control character: count it as one column
+
+
+_NUMBER = r"-?[\d,]+(?:\.\d+)?"
+_NUMERIC_CELL = re.compile(rf"(?:[A-Z]{{3}} )?{_NUMBER}|{_NUMBER}(?: / {_NUMBER})+")
+
+
+def _is_number(cell: str) -> bool:
+    """A count, an amount ("CNY 1,200,000") or a ratio ("10 / 5 / 1"): right-aligned in a table."""
+    return _NUMERIC_CELL.fullmatch(cell) is not None
+
+
+def aligned(header: Sequence[str], rows: Sequence[Sequence[str]], gap: int = 2) -> list[str]:
+    """A plain-text table: columns padded to their widest cell by display width, numbers right-aligned."""
+    table = [list(header), *(list(row) for row in rows)]
+    columns = max(len(row) for row in table)
+    for row in table:
+        row.extend([""] * (columns - len(row)))
+    widths = [max(display_width(row[i]) for row in table) for i in range(columns)]
+    numeric = [all(_is_number(row[i]) for row in table[1:] if row[i]) and any(row[i] for row in table[1:]) for i in range(columns)]
+    lines = []
+    for row in table:
+        cells = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - display_width(cell))
+            cells.append(pad + cell if numeric[i] else cell + pad)
+        lines.append((" " * gap).join(cells).rstrip())
+    return lines
