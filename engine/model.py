@@ -32,6 +32,7 @@ from .vocabulary import (
     Stance,
     SupporterKind,
     term,
+    term_list,
 )
 
 
@@ -80,12 +81,12 @@ class Contact(Record):
     id: Identifier
     name: Text
     title: Text | None = None
-    roles: list[term(Role)] = Field(default_factory=list)  # type: ignore[valid-type]
+    roles: term_list(Role) = Field(default_factory=list)  # type: ignore[valid-type]
     power: term(PowerCircle) = PowerCircle.UNKNOWN  # type: ignore[valid-type]
     stance: term(Stance) = Stance.UNKNOWN  # type: ignore[valid-type]
-    supporter: list[term(SupporterKind)] = Field(default_factory=list)  # type: ignore[valid-type]
+    supporter: term_list(SupporterKind) = Field(default_factory=list)  # type: ignore[valid-type]
     coach_conditions: CoachConditions = CoachConditions()
-    caveats: list[term(CoachCaveat)] = Field(default_factory=list)  # type: ignore[valid-type]
+    caveats: term_list(CoachCaveat) = Field(default_factory=list)  # type: ignore[valid-type]
     shares_information: bool | None = None
     avoids_conflict: bool | None = None
     personal_interest_engaged: bool = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 
@@ -314,11 +314,31 @@ def parse_term(enum_cls: type[E], raw: object) -> E:
     )
 
 
+def spellings(enum_cls: type[StrEnum]) -> list[str]:
+    """Every spelling of `enum_cls` a deal file may use, canonical values first (case and spacing variants of
+    the English ones aside)."""
+    return [member.value for member in enum_cls] + [alias for alias in ALIASES.get(enum_cls, {}) if alias not in set(enum_cls)]
+
+
+def _description(enum_cls: type[StrEnum]) -> str:
+    return f"A {NOUNS[enum_cls]}: {allowed_spellings(enum_cls)}. English values also in any case, with spaces or hyphens."
+
+
+def term_list(enum_cls: type[E]) -> object:
+    """A list of `enum_cls` values for pydantic (the model lets one value stand for a one-item list, and its JSON
+    Schema says so)."""
+    one = {"type": "string", "enum": spellings(enum_cls)}
+    schema = {"anyOf": [{"type": "array", "items": one, "uniqueItems": True}, one], "description": f"One or more. {_description(enum_cls)}"}
+    return Annotated[list[term(enum_cls)], WithJsonSchema(schema, mode="validation")]  # type: ignore[valid-type]
+
+
 def term(enum_cls: type[E]) -> object:
-    """An annotated type for pydantic that accepts every spelling of `enum_cls`."""
+    """An annotated type for pydantic that accepts every spelling of `enum_cls`; its JSON Schema lists them all,
+    so an editor checking a deal file against `dealcoach schema` accepts `教练` as well as `coach`."""
+    description = _description(enum_cls)
     return Annotated[
         enum_cls,
         BeforeValidator(lambda raw: parse_term(enum_cls, raw)),
-        Field(description=f"A {NOUNS[enum_cls]}: {allowed_spellings(enum_cls)}. Other accepted spellings: "
-              + ", ".join(sorted(ALIASES.get(enum_cls, {})))),
+        WithJsonSchema({"type": "string", "enum": spellings(enum_cls), "description": description}, mode="validation"),
+        Field(description=description),
     ]

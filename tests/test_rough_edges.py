@@ -89,3 +89,24 @@ def test_plural_forms_follow_cldr() -> None:
     assert [plural_category("en", n) for n in (0, 1, 2, 1.5)] == ["other", "one", "other", "other"]
     assert {plural_category("zh", n) for n in (0, 1, 2)} == {"other"}
     assert aligned(["名称", "n"], [["甲", "1"], ["abc", "12"]]) == ["名称   n", "甲     1", "abc   12"]
+
+
+def test_every_bundled_example_passes_the_schema_an_editor_would_check_it_with() -> None:
+    import jsonschema
+    import pytest
+
+    from dealcoach.engine.loading import parse_text
+    from dealcoach.engine.model import Deal
+
+    schema = Deal.model_json_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    examples = sorted((ROOT / "examples").glob("*.yaml"))
+    assert any(".zh." in p.name for p in examples)
+    for path in examples:
+        document = parse_text(path.read_text(encoding="utf-8"), str(path))
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+        assert not errors, f"{path.name}: {errors[:5]}"
+    wrong = {**parse_text((ROOT / "examples" / "example-deal.zh.yaml").read_text(encoding="utf-8"), "x")}
+    wrong["contacts"] = [{**wrong["contacts"][0], "roles": ["老板"]}]
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(wrong)  # the schema still refuses what the reader refuses

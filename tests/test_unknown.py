@@ -166,7 +166,9 @@ def test_schema_shows_the_unknown_values() -> None:
     assert result.exit_code == 0, result.output
     schema = json.loads(result.output)
     text = json.dumps(schema, ensure_ascii=False)
-    assert BudgetEvidence.UNKNOWN.value in schema["$defs"]["BudgetEvidence"]["enum"]
-    assert PowerCircle.UNKNOWN.value in schema["$defs"]["PowerCircle"]["enum"]
+    budget = schema["$defs"]["Budget"]["properties"]["evidence"]
+    power = schema["$defs"]["Contact"]["properties"]["power"]
+    assert BudgetEvidence.UNKNOWN.value in json.dumps(budget) and "未知" in json.dumps(budget, ensure_ascii=False)
+    assert PowerCircle.UNKNOWN.value in power["enum"] and "不清楚" in power["enum"]
     assert "不清楚" in text and "never met" in text
     assert schema["$defs"]["Contact"]["properties"]["met"]
