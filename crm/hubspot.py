@@ -3,13 +3,16 @@
 The input bundles three API answers:
 
     {"deal": <GET /crm/v3/objects/deals/{id}?properties=dealname,amount,dealstage,pipeline,
-              closedate,deal_currency_code,hubspot_owner_id,hs_v2_date_entered_<stage>...>,
+              closedate,deal_currency_code,hubspot_owner_id,hs_v2_date_entered_<stage>...
+              &associations=contacts,companies>,
      "contacts": <POST /crm/v3/objects/contacts/batch/read (firstname, lastname, jobtitle,
                   notes_last_contacted)>["results"],
+     "companies": <POST /crm/v3/objects/companies/batch/read (name)>["results"],
      "associations": <GET /crm/v4/objects/deals/{id}/associations/contacts>["results"]}
 
-Association labels (USER_DEFINED association types, e.g. "Decision maker")
-are the contacts' buying roles. HubSpot property values are strings.
+The customer is the deal's associated company (or the one company sent), never
+the deal's name. Association labels (USER_DEFINED association types, e.g.
+"Decision maker") are the contacts' buying roles. HubSpot property values are strings.
 """
 
 from __future__ import annotations
@@ -36,6 +39,21 @@ def _role_labels(record: RecordView, mapping: Mapping, found: Collector) -> dict
                 labels.setdefault(str(to_id), []).append(label)
                 found.lookup(mapping.roles, label, kind.at("label"), "association label")
     return labels
+
+
+def _customer(record: RecordView, deal: RecordView, mapping: Mapping, found: Collector) -> str | None:
+    """The name of the deal's associated company (the one company sent, when the deal lists none)."""
+    companies = {company.identifier("id"): company for company in record.objects("companies")}
+    associated = [link.identifier("id") for link in deal.obj("associations").obj("companies").objects("results")]
+    chosen = [companies[i] for i in associated if i in companies] or (list(companies.values()) if len(companies) == 1 else [])
+    for company in chosen:
+        name = company.obj("properties").text("name")
+        if name:
+            return name
+    if "customer.name" not in mapping.fields:
+        found.missing("companies", "no associated company with a name: read the deal with associations=companies and send "
+                      "the companies (POST /crm/v3/objects/companies/batch/read, property name) as \"companies\"")
+    return None
 
 
 def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> dict:
@@ -74,7 +92,7 @@ def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> d
         "id": deal.identifier("id"),
         "name": deal_name,
         "owner": properties.text("hubspot_owner_id"),
-        "customer": {"name": deal_name or "?"},
+        "customer": {"name": _customer(record, deal, mapping, found)},
         "amount": amount or 0,
         "currency": properties.text("deal_currency_code") or mapping.currency,
         "stage_model": mapping.stage_model,

@@ -170,7 +170,7 @@ class Coach:
         label = label or _label(source)
         document = self.document(source, label=label)
         if as_of is not None:
-            document["as_of"] = as_of.isoformat()
+            document = as_it_stood(document, as_of)
         return validate_deal(document, self.playbook, label)
 
     # -- use cases -------------------------------------------------------
@@ -293,3 +293,23 @@ class Coach:
             "rationale": rule.rationale,
             "doc": documentation(rule.key),
         }
+
+
+def as_it_stood(document: dict, as_of: dt.date) -> dict:
+    """The deal document evaluated on an earlier date: `as_of` replaced, and a contact's last_contact that had not
+    happened yet by then left out (on that day it was not known; a stage entered later stays an error)."""
+    document = {**document, "as_of": as_of.isoformat()}
+    contacts = document.get("contacts")
+    if isinstance(contacts, list):
+        document["contacts"] = [_before(contact, as_of) for contact in contacts]
+    return document
+
+
+def _before(contact: Any, as_of: dt.date) -> Any:
+    if not isinstance(contact, dict):
+        return contact
+    try:
+        when = dt.date.fromisoformat(str(contact.get("last_contact")))
+    except ValueError:
+        return contact  # absent or unreadable: validation says so
+    return {k: v for k, v in contact.items() if k != "last_contact"} if when > as_of else contact
