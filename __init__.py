@@ -3,7 +3,7 @@
     import dealcoach
     report = dealcoach.review("deal.yaml")                 # or a dict, or a Deal
     print(dealcoach.render_text(report, lang="zh"))
-    result = dealcoach.gate("deal.yaml", to="proposal")
+    result = dealcoach.gate("deal.yaml", to="bidding")
     result.allowed
     change = dealcoach.what_if("deal.yaml", {"contacts": [{"id": "wang", "coach_conditions": {"wants_us_to_win": True}}]})
     [f.code for f in change.cleared]
