@@ -403,8 +403,33 @@ def validate_deal(data: Any, playbook: Playbook, source: str = "<deal>") -> Deal
     try:
         deal = Deal.model_validate(data)
     except ValidationError as error:
+        crm = crm_kind_of(data)
+        if crm is not None:
+            article = "an" if CRM_NAMES[crm][0] in "AEIOU" else "a"
+            message = (f"this looks like {article} {CRM_NAMES[crm]} record, not a deal file: read it with --from {crm} --as-of DATE "
+                       f"(over HTTP: POST /v1/crm/{crm}/review?as_of=DATE)")
+            raise DealInputError(source, [InputProblem("", message)]) from None
         raise DealInputError(source, problems_from(error)) from None
     return check_deal(deal, playbook, source)
+
+
+CRM_NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "odoo": "Odoo"}
+# Fields that each CRM's record always has and a deal file never does.
+_CRM_SIGNS = {
+    "salesforce": ({"StageName"}, {"attributes", "Amount", "CloseDate", "OpportunityContactRoles"}),
+    "hubspot": ({"deal"}, {"contacts", "associations", "companies"}),
+    "odoo": ({"stage_id"}, {"expected_revenue", "partner_id", "date_deadline", "user_id"}),
+}
+
+
+def crm_kind_of(data: dict) -> str | None:
+    """Which CRM a document that is not a deal file came from, when it plainly is one CRM's record."""
+    if "stage" in data or "buying_step" in data:
+        return None
+    for crm, (required, telling) in _CRM_SIGNS.items():
+        if required <= data.keys() and telling & data.keys():
+            return crm
+    return None
 
 
 def check_deal(deal: Deal, playbook: Playbook, source: str) -> Deal:
