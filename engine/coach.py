@@ -36,9 +36,13 @@ DealLike = Deal | Mapping[str, Any] | str | Path
 
 
 class UsageError(DealcoachError):
-    """A call that cannot be answered as asked (exit 2 on the command line)."""
+    """A call that cannot be answered as asked (exit 2 on the command line); `parameter` names the argument."""
 
     exit_code = 2
+
+    def __init__(self, message: str, parameter: str | None = None):
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class UnknownStageError(UsageError):
@@ -247,9 +251,13 @@ class Coach:
         `purpose` is one of PURPOSES, its Chinese name (商务谈判, 技术交流 ...) or free text; the review behind
         the brief ranks first what serves the purpose it names (free text naming none: no purpose)."""
         checked = self.deal(deal)
+        if meeting_date < checked.as_of:
+            raise UsageError(f"the meeting date {meeting_date} is before the deal's as_of {checked.as_of}: a brief prepares a coming "
+                             "meeting (review the deal with --as-of for an earlier day)", parameter="date")
+        ids = attendee_ids(checked, attendees)
         report = self.review(checked, purpose=resolve_purpose(purpose))
         order = [m.id for stage in self.playbook.stage_models[checked.stage_model].stages for m in stage.milestones]
-        return build_brief(self.rulebook, checked, report, attendees, meeting_date, purpose, order, self.playbook)
+        return build_brief(self.rulebook, checked, report, ids, meeting_date, purpose, order, self.playbook)
 
     # -- output ----------------------------------------------------------
 
@@ -313,3 +321,28 @@ def _before(contact: Any, as_of: dt.date) -> Any:
     except ValueError:
         return contact  # absent or unreadable: validation says so
     return {k: v for k, v in contact.items() if k != "last_contact"} if when > as_of else contact
+
+
+def attendee_ids(deal: Deal, attendees: list[str]) -> list[str]:
+    """Contact ids for attendees given by id or by name (陈国华, Anna Keller); UsageError naming those that are
+    neither, or a name two contacts share."""
+    by_id = {contact.id: contact for contact in deal.contacts}
+    by_name: dict[str, list[str]] = {}
+    for contact in deal.contacts:
+        by_name.setdefault(" ".join(contact.name.split()).casefold(), []).append(contact.id)
+    ids, unknown = [], []
+    for given in attendees:
+        if given in by_id:
+            ids.append(given)
+            continue
+        named = by_name.get(" ".join(given.split()).casefold(), [])
+        if len(named) == 1:
+            ids.append(named[0])
+        elif named:
+            raise UsageError(f"attendee {given!r} is the name of several contacts ({', '.join(named)}): give the contact id", "attendees")
+        else:
+            unknown.append(given)
+    if unknown:
+        known = ", ".join(f"{c.id} ({c.name})" for c in deal.contacts) or "none"
+        raise UsageError(f"attendees not among this deal's contacts: {', '.join(unknown)}; known: {known}", "attendees")
+    return list(dict.fromkeys(ids))

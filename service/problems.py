@@ -152,7 +152,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(api.UsageError)
     async def bad_request(request: Request, error: api.UsageError):
-        return problem(422, "Invalid request", str(error))
+        errors = [InputProblem(error.parameter, str(error))] if error.parameter else None
+        return problem(422, "Invalid request", str(error), errors)
 
     @app.exception_handler(OverTime)
     async def too_slow(request: Request, error: OverTime):

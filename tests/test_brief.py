@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 import dealcoach
 from dealcoach.cli import cli
 from dealcoach.engine.brief import PURPOSE_SPELLINGS, ROLE_ORDER, resolve_purpose
+from dealcoach.engine.coach import UsageError
 from dealcoach.engine.brief_rendering import CHAT_LIMIT, BriefRenderer
 from dealcoach.engine.playbook import PURPOSES
 from dealcoach.engine.rendering import Renderer
@@ -186,8 +187,8 @@ def test_every_purpose_has_a_question_and_an_ask_for_every_part_a_person_plays()
                 assert f"brief.lead.{purpose}" in terms[lang]
 
 
-def test_unknown_attendee_is_an_input_error() -> None:
-    with pytest.raises(dealcoach.DealInputError, match="not contact ids of this deal: ghost"):
+def test_unknown_attendee_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="attendees not among this deal's contacts: ghost"):
         dealcoach.brief(str(EXAMPLE_ZH), ["chen", "ghost"], MEETING, "x")
 
 
@@ -257,7 +258,7 @@ def test_cli_and_http(tmp_path) -> None:
     price = CliRunner().invoke(cli, ["brief", str(PRICE_DEAL), "-a", "zhao,sun", "--date", "2026-11-25", "--purpose", "谈价格"])
     assert price.exit_code == 0 and price.output.splitlines()[3] == "**价格和条件怎么谈**"
     missing = CliRunner().invoke(cli, ["brief", str(EXAMPLE_ZH), "-a", "ghost", "--date", "2026-11-25", "--purpose", "x"])
-    assert missing.exit_code == 3 and "attendees: not contact ids of this deal: ghost" in missing.output
+    assert missing.exit_code == 2 and "attendees not among this deal's contacts: ghost" in missing.output
     client = TestClient(create_app(Settings()))
     params = {"attendees": "chen,li", "date": "2026-11-25", "purpose": "交流", "format": "markdown"}
     answer = client.post("/v1/brief", params=params, json=read_yaml(EXAMPLE_ZH))
