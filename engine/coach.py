@@ -232,6 +232,11 @@ class Coach:
         """What changed since the previous review: new and cleared risks, done and new actions, stage and grade movement."""
         before = previous if isinstance(previous, Report) else self.review(previous)
         after = current if isinstance(current, Report) else self.review(current)
+        if before.deal_id != after.deal_id:
+            raise UsageError(f"the earlier review is of deal {before.deal_id!r}, this one of {after.deal_id!r}: compare a deal with itself",
+                             "since")
+        if before.as_of > after.as_of:
+            raise UsageError(f"the earlier review is dated {before.as_of}, after this one ({after.as_of}): give the older one first", "since")
         gone, new, _ = _diff(before, after)
         same_model = before.stage_model == after.stage_model
         return Changes(
@@ -243,7 +248,7 @@ class Coach:
             new_risks=[f for f in new if f.kind == Kind.RISK],
             cleared_risks=[f for f in gone if f.kind == Kind.RISK],
             new_actions=[f for f in new if f.kind == Kind.ACTION],
-            done_actions=[f for f in gone if f.kind == Kind.ACTION],
+            done_actions=[f for f in gone if f.kind == Kind.ACTION and _done(f, after)],
         )
 
     def brief(self, deal: DealLike, attendees: list[str], meeting_date: dt.date, purpose: str) -> Brief:
@@ -346,3 +351,10 @@ def attendee_ids(deal: Deal, attendees: list[str]) -> list[str]:
         known = ", ".join(f"{c.id} ({c.name})" for c in deal.contacts) or "none"
         raise UsageError(f"attendees not among this deal's contacts: {', '.join(unknown)}; known: {known}", "attendees")
     return list(dict.fromkeys(ids))
+
+
+def _done(action: Finding, after: Report) -> bool:
+    """Whether an action that is no longer advised was done: a milestone's only when the milestone is now reached
+    (a stage moved on without it is not a milestone done)."""
+    milestone = action.mark in (Mark.NEXT_MILESTONE, Mark.UNMET_MILESTONE)
+    return not milestone or action.subject in after.milestones_reached
