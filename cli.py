@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
-from contextlib import contextmanager
+import os
+import shutil
 import sys
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import click
 
 from .engine import api
 from .engine.errors import DealcoachError, DealInputError, InputProblem
-from .engine.coach import Coach
+from .engine.coach import Coach, as_it_stood
 from .engine.loading import read_document
 from .engine.model import Deal
 from .engine.playbook import LANGUAGES, PURPOSES
@@ -27,12 +30,17 @@ EXIT_CODES = {
     4: "the playbook directory, a stage model or a template is invalid",
     5: "internal error in a rule or in dealcoach itself (please report it)",
     6: "`pipeline` only: some deals could not be reviewed (their error records name the deal and the fields)",
+    7: "the output could not be written (disk full, file too large): the error names the file; a results file keeps its complete lines",
     130: "interrupted (Ctrl-C); every result already written is complete",
+    141: "the program reading the output stopped early (e.g. `| head`): dealcoach stops quietly, as other command-line tools do",
 }
 GATE_BLOCKED = 1
 INTERNAL_ERROR = 5
 SOME_DEALS_FAILED = 6
+OUTPUT_FAILED = 7
 INTERRUPTED = 130
+PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a command stopped by a closed pipe
+STDOUT = "standard output"
 
 EXAMPLES = ("example-deal.zh.yaml", "example-deal.en.yaml")
 
@@ -55,8 +63,111 @@ def describe(error: DealcoachError) -> str:
     return str(error)
 
 
+class OutputFailure(Failure):
+    """The output could not be written: names the file and the system's reason (exit 7)."""
+
+    def __init__(self, target: str, error: OSError):
+        super().__init__(f"cannot write to {target}: {error.strerror or error}", OUTPUT_FAILED)
+
+
+def _discard(*streams) -> None:
+    """Point these standard streams at /dev/null, so the interpreter's last flush of what could not be written is silent."""
+    for stream in streams:
+        try:
+            descriptor = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # not a real file (e.g. captured by a test runner)
+            continue
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, descriptor)
+        os.close(null)
+
+
+@contextmanager
+def _writing(target: str):
+    """An OSError while writing output becomes OutputFailure naming `target`; a closed pipe is left to the command group."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        if target == STDOUT:
+            _discard(sys.stdout)
+        raise OutputFailure(target, error) from None
+
+
+def _write_all(stream, data: bytes) -> None:
+    """Write every byte and flush: a binary stream may take only part of a write (a disk filling up, a reader
+    leaving a pipe), and the text layer would drop the rest silently."""
+    view = memoryview(data)
+    while view:
+        view = view[stream.write(view) or 0 :]
+    stream.flush()
+
+
+def _echo(text: str, nl: bool = True, err: bool = False) -> None:
+    """Print to stdout (or stderr) whole; what cannot be written is exit 7 (or a quiet 141 for a closed pipe)."""
+    stream = sys.stderr if err else sys.stdout
+    binary = getattr(stream, "buffer", None)
+    with _writing("standard error" if err else STDOUT):
+        if binary is None:
+            click.echo(text, nl=nl, err=err)
+            return
+        stream.flush()
+        _write_all(binary, (text + ("\n" if nl else "")).encode(getattr(stream, "encoding", None) or "utf-8", "backslashreplace"))
+
+
+def _write_file(path: str, text: str) -> None:
+    """Write a whole document to `path`. A regular file is replaced only once the new text is fully written, so a
+    full disk leaves the old file (or none), never half a document; a device or pipe is written as it is."""
+    target = Path(os.path.realpath(path))
+    data = text.encode("utf-8", "backslashreplace")
+    with _writing(path):
+        if target.exists() and not target.is_file():
+            with target.open("wb", buffering=0) as handle:
+                _write_all(handle, data)
+            return
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            with temporary.open("wb", buffering=0) as handle:
+                _write_all(handle, data)
+            if target.exists():
+                shutil.copymode(target, temporary)
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
 class _Commands(click.Group):
     """Maps dealcoach errors to their exit codes; never lets a traceback reach the user."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode: bool = True, **extra):
+        """click's standalone mode, with dealcoach's exit codes also outside a command (while arguments are parsed,
+        or while an error is reported): Ctrl-C is 130 and "interrupted", never click's "Aborted!" and 1 (which means
+        a blocked gate); a closed pipe on stdout or stderr is a quiet 141."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            sys.stdout.reconfigure(errors="backslashreplace")  # text no encoder accepts is shown escaped, never a crash
+        try:
+            try:
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            except (KeyboardInterrupt, click.exceptions.Abort):
+                click.echo("interrupted", err=True)
+                code = INTERRUPTED
+            except click.exceptions.ClickException as error:
+                error.show()
+                code = error.exit_code
+        except BrokenPipeError:
+            _discard(sys.stdout, sys.stderr)
+            code = PIPE_CLOSED
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -66,6 +177,9 @@ class _Commands(click.Group):
         except (KeyboardInterrupt, click.exceptions.Abort):
             click.echo("interrupted", err=True)
             raise click.exceptions.Exit(INTERRUPTED) from None
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other tools do
+            _discard(sys.stdout)
+            raise click.exceptions.Exit(PIPE_CLOSED) from None
         except (click.exceptions.ClickException, click.exceptions.Exit):
             raise
         except Exception as error:  # noqa: BLE001 - last line of defence, documented as exit 5
@@ -79,9 +193,7 @@ def _document(coach: Coach, source: str, as_of: dt.date | None, crm: str | None 
     """
     if crm is None:
         document = coach.document(source)
-        if as_of is not None:
-            document["as_of"] = as_of.isoformat()
-        return document
+        return as_it_stood(document, as_of) if as_of is not None else document
     from .crm import load_mapping
 
     if as_of is None:
@@ -106,7 +218,7 @@ def json_input_errors(fmt: str):
     except DealInputError as error:
         if fmt != "json":
             raise
-        click.echo(json.dumps({"error": "invalid_deal", **error.as_dict()}, ensure_ascii=False, indent=2))
+        _echo(json.dumps({"error": "invalid_deal", **error.as_dict()}, ensure_ascii=False, indent=2))
         raise click.exceptions.Exit(error.exit_code) from None
 
 
@@ -191,7 +303,7 @@ def review(
             if not isinstance(change, dict):
                 raise DealInputError(change_file, [InputProblem("", "a what-if change is a mapping of deal fields to change")])
             result = coach.what_if(_document(coach, deal, as_of, crm, mapping), change)
-    click.echo(coach.render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain), nl=False)
+    _echo(coach.render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain), nl=False)
 
 
 @cli.command()
@@ -215,7 +327,7 @@ def gate(
             result = coach.gate(_read(coach, deal, as_of, crm, mapping), to_stage)
     except api.UnknownStageError as error:
         raise click.BadParameter(str(error), param_hint="--to") from None
-    click.echo(coach.render(result, lang=lang, fmt=fmt, explain=explain), nl=False)
+    _echo(coach.render(result, lang=lang, fmt=fmt, explain=explain), nl=False)
     if not result.allowed:
         ctx.exit(GATE_BLOCKED)
 
@@ -244,32 +356,35 @@ def pipeline(
     Writes one JSON result per deal, in input order, then the manager's roll-up
     (to stderr when the results go to stdout). A deal that cannot be reviewed
     gets an error record and exit code 6; the others are still reviewed.
+    --output may not be an input, nor a deal-named file in the input directory.
     """
     from .engine import pipeline as pipeline_run  # imported here: multiprocessing is not needed by other commands
     from .engine.rollup import RollupBuilder
 
     if source != "-" and not Path(source).exists():
         raise click.BadParameter(f"{source!r} does not exist", param_hint="INPUT")
+    _refuse_writing_inputs(pipeline_run, source, output, summary_path)
     coach = api.coach(playbook)
     jobs = jobs or pipeline_run.default_jobs()
     if resume and not output:
         raise click.UsageError("--resume needs --output: the file an interrupted run wrote")
     previous = None
     if previous_results:
-        previous = {
-            record["deal_id"]: pipeline_run.digest(record)
-            for record in pipeline_run.resume_point(Path(previous_results), truncate=False)
-            if record.get("ok")
-        }
+        earlier = _earlier_results(pipeline_run, previous_results, "--previous", truncate=False)
+        previous = {result.deal_id: result.digest for result in earlier if result.ok}
     rollup = RollupBuilder(previous=previous)
-    failed = written = 0
+    failed = 0
     done: set[str] = set()
     if resume:
-        for record in pipeline_run.resume_point(Path(output)):
-            done.add(record["source"])
-            rollup.add(pipeline_run.digest(record))
-            failed += 0 if record["ok"] else 1
-    out = open(output, "a" if resume else "w", encoding="utf-8", buffering=1) if output else sys.stdout  # noqa: SIM115
+        for result in _earlier_results(pipeline_run, output, "--resume", truncate=True):
+            done.add(result.source)
+            rollup.add(result.digest)
+            failed += 0 if result.ok else 1
+    for entry, reason in pipeline_run.skipped(source):
+        click.echo(f"note: skipped {entry}: {reason}", err=True)
+    target = output or STDOUT
+    with _writing(target):
+        writer = pipeline_run.ResultsWriter.to_file(output, append=resume) if output else pipeline_run.ResultsWriter(_stdout_bytes())
     total = pipeline_run.count_inputs(source)
     total = total - len(done) if total is not None else None
     show_progress = not quiet and sys.stderr.isatty()
@@ -280,26 +395,55 @@ def pipeline(
     try:
         with click.progressbar(length=total or 0, file=sys.stderr, label="reviewing") if show_progress and total else _NoProgress() as bar:
             for result in records:
-                out.write(result.line + "\n")
-                written += 1
+                with _writing(target):
+                    writer.write(result.line)
                 failed += 0 if result.ok else 1
                 rollup.add(result.digest)
                 bar.update(1)
     except KeyboardInterrupt:
-        out.flush()
-        click.echo(f"interrupted: {written} complete results written", err=True)
+        hint = f" to {output}; to review the rest, run the same command with --resume" if output else ""
+        click.echo(f"interrupted: {writer.lines} complete {'result' if writer.lines == 1 else 'results'} written{hint}", err=True)
         raise click.exceptions.Exit(INTERRUPTED) from None
     finally:
-        out.flush()
-        if output:
-            out.close()
+        records.close()  # stops the worker processes here and now, not whenever the generator is collected
+        writer.close()
     text = coach.render(rollup.build(), lang=lang, fmt=summary_format)
     if summary_path:
-        Path(summary_path).write_text(text, encoding="utf-8")
+        _write_file(summary_path, text)
     else:
-        click.echo(text, err=output is None, nl=False)
+        _echo(text, err=output is None, nl=False)
     if failed:
         raise click.exceptions.Exit(SOME_DEALS_FAILED)
+
+
+def _stdout_bytes():
+    """Standard output as bytes, after anything already written to it as text."""
+    sys.stdout.flush()
+    return sys.stdout.buffer
+
+
+def _refuse_writing_inputs(pipeline_run, source: str, output: str | None, summary_path: str | None) -> None:
+    """Usage error before anything is written when --output or --summary would overwrite an input, or be read as one."""
+    for option, path in (("--output", output), ("--summary", summary_path)):
+        if not path or not pipeline_run.reads(source, path):
+            continue
+        if Path(source).is_dir():
+            suffixes = ", ".join(pipeline_run.DEAL_SUFFIXES + pipeline_run.LINES_SUFFIXES)
+            raise click.UsageError(
+                f"{option} {path} is a deal file of the input directory {source}: it would destroy deals or be read as one; "
+                f"write it outside {source}, or to a name not ending in {suffixes}"
+            )
+        raise click.UsageError(f"{option} {path} is the input {source} (or a link to it): writing it would destroy the deals; choose another file")
+    if output and summary_path and (_same_file(output, summary_path) or os.path.realpath(output) == os.path.realpath(summary_path)):
+        raise click.UsageError(f"--output {output} and --summary {summary_path} are the same file: choose two")
+
+
+def _earlier_results(pipeline_run, path: str, option: str, truncate: bool) -> list:
+    """The records of an earlier run; a file that does not hold them is a usage error naming the file and line."""
+    try:
+        return pipeline_run.read_results(Path(path), truncate=truncate)
+    except pipeline_run.ResultsFileError as error:
+        raise click.BadParameter(str(error), param_hint=option) from None
 
 
 class _NoProgress:
@@ -341,26 +485,34 @@ def brief(
 
     HTML prints on one A4 page; markdown fits one 企业微信 / 钉钉 / 飞书 message (4,096 bytes).
     """
+    if output and deal != "-" and _same_file(deal, output):
+        raise click.UsageError(f"--output {output} is the deal file {deal} (or a link to it): writing the brief would destroy the deal")
     coach = api.coach(playbook)
     people = [a.strip() for a in attendees.split(",") if a.strip()]
     result = coach.brief(_read(coach, deal, as_of, crm, mapping), people, meeting_date.date(), purpose)
     text = coach.render_brief(result, lang=lang, fmt=fmt)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}")
+        _write_file(output, text)
+        _echo(f"wrote {output}")
     else:
-        click.echo(text, nl=False)
+        _echo(text, nl=False)
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the machine's cores).")
-@click.option("--token-file", type=click.Path(exists=True, dir_okay=False), help="File holding the bearer token callers must send.")
+@click.option(
+    "--token-file", type=click.Path(exists=True, dir_okay=False),
+    help="File holding the bearer token callers must send (16+ characters of A-Z a-z 0-9 - . _ ~ + /).",
+)
 @click.option("--no-auth", is_flag=True, help="Allow serving a non-loopback address without a token.")
 @click.option("--max-body-bytes", type=click.IntRange(1_000), default=1_000_000, show_default=True)
 @click.option("--max-batch", type=click.IntRange(1, 10_000), default=100, show_default=True)
-@click.option("--timeout", "timeout_seconds", type=click.FloatRange(0.1, 600), default=10.0, show_default=True, help="Seconds per request.")
+@click.option(
+    "--timeout", "timeout_seconds", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
+    help="Seconds per request; over it the caller gets 504 at once.",
+)
 @click.option("--mappings", type=click.Path(exists=True, file_okay=False), help="Directory of CRM mapping files <crm>.yaml.")
 @playbook_option
 def serve(
@@ -370,16 +522,32 @@ def serve(
     """Run the HTTP decision service (API docs at /docs, OpenAPI at /openapi.json).
 
     A token is required when serving a non-loopback address: --token-file, or
-    the DEALCOACH_API_TOKEN environment variable; --no-auth overrides.
+    the DEALCOACH_API_TOKEN environment variable; --no-auth overrides. A token
+    is at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (= only at the end);
+    an empty or malformed one is refused (exit 2), never read as "no token".
     """
     import ipaddress
     import os
 
     import uvicorn
 
+    from .crm import KINDS, load_mapping
     from .engine.pipeline import default_jobs
+    from .service.settings import TOKEN_VARIABLE, TokenError, bearer_token
 
-    token = Path(token_file).read_text(encoding="utf-8").strip() if token_file else os.environ.get("DEALCOACH_API_TOKEN")
+    try:
+        if token_file:
+            try:
+                text = Path(token_file).read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise click.UsageError(f"cannot read the token file {token_file}: {error}") from None
+            token = bearer_token(text, f"token file {token_file}")
+        elif TOKEN_VARIABLE in os.environ:
+            token = bearer_token(os.environ[TOKEN_VARIABLE], TOKEN_VARIABLE)
+        else:
+            token = None
+    except TokenError as error:
+        raise click.UsageError(str(error)) from None
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -387,11 +555,16 @@ def serve(
     if not token and not loopback and not no_auth:
         raise click.UsageError(f"serving {host} without a token: use --token-file or DEALCOACH_API_TOKEN, or --no-auth")
     api.coach(playbook)  # fail here, with exit 4, rather than in every worker
+    for crm in KINDS:  # and a mapping file that cannot be used, with exit 3
+        custom = Path(mappings) / f"{crm}.yaml" if mappings else None
+        load_mapping(crm, custom if custom and custom.exists() else None)
     os.environ.update(
-        DEALCOACH_PLAYBOOK=str(playbook or ""), DEALCOACH_API_TOKEN=token or "", DEALCOACH_MAX_BODY_BYTES=str(max_body_bytes),
+        DEALCOACH_PLAYBOOK=str(playbook or ""), DEALCOACH_MAX_BODY_BYTES=str(max_body_bytes),
         DEALCOACH_MAX_BATCH=str(max_batch), DEALCOACH_TIMEOUT_SECONDS=str(timeout_seconds),
         DEALCOACH_MAPPINGS=mappings or "",
     )
+    if token:
+        os.environ[TOKEN_VARIABLE] = token
     uvicorn.run(
         "dealcoach.service.app:app_from_env", factory=True, host=host, port=port,
         workers=workers or default_jobs(), log_level="warning", access_log=False,
@@ -412,24 +585,24 @@ def rules(code: str | None, fmt: str) -> None:
         findings = [chosen]
     entries = [coach.rule_info(r) for r in findings]
     if fmt == "json":
-        click.echo(json.dumps(entries if code is None else entries[0], ensure_ascii=False, indent=2))
+        _echo(json.dumps(entries if code is None else entries[0], ensure_ascii=False, indent=2))
         return
     if code is None:
         for entry in entries:
-            click.echo(f"{entry['code']}  {entry['symbol']:<36} {entry['kind']:<6} {entry['severity']:<5} {entry['section']:<5} {entry['summary']}")
+            _echo(f"{entry['code']}  {entry['symbol']:<36} {entry['kind']:<6} {entry['severity']:<5} {entry['section']:<5} {entry['summary']}")
         return
     entry = entries[0]
-    click.echo(f"{entry['code']} {entry['symbol']} ({entry['kind']}, {entry['severity']}, {entry['section']})\n")
-    click.echo(entry["doc"])
-    click.echo(f"\nAbout: {entry['subject']}; shown in: {', '.join(entry['phases'])}; topics: {', '.join(entry['topics']) or '-'}")
+    _echo(f"{entry['code']} {entry['symbol']} ({entry['kind']}, {entry['severity']}, {entry['section']})\n")
+    _echo(entry["doc"])
+    _echo(f"\nAbout: {entry['subject']}; shown in: {', '.join(entry['phases'])}; topics: {', '.join(entry['topics']) or '-'}")
     if entry["yields_to"]:
-        click.echo(f"Not shown when the deal also has: {', '.join(entry['yields_to'])}")
+        _echo(f"Not shown when the deal also has: {', '.join(entry['yields_to'])}")
 
 
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of a deal file."""
-    click.echo(json.dumps(Deal.model_json_schema(), ensure_ascii=False, indent=2))
+    _echo(json.dumps(Deal.model_json_schema(), ensure_ascii=False, indent=2))
 
 
 @cli.command()
@@ -442,8 +615,8 @@ def init(path: Path, lang: str, force: bool) -> None:
         raise click.UsageError(f"{path} exists; use --force to overwrite it")
     name = EXAMPLES[0] if lang == "zh" else EXAMPLES[1]
     text = resources.files("dealcoach").joinpath("examples", name).read_text(encoding="utf-8")
-    path.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {path}; next: dealcoach review {path}")
+    _write_file(str(path), text)
+    _echo(f"wrote {path}; next: dealcoach review {path}")
 
 
 def main() -> None:

@@ -1,9 +1,11 @@
 """Reviewing many deals: read every input, review in worker processes, yield one result per deal in order.
 
 Inputs are a directory of deal files, a JSON-Lines file (one deal per line),
-a single deal file, or standard input (JSON Lines). A deal that cannot be
-read or validated gives an error record naming the deal and the fields; the
-others are reviewed. Each worker process builds the rule set once.
+a single deal file, or standard input (JSON Lines). Whatever goes wrong with
+one deal — it cannot be read, it does not validate, its review fails, even
+the worker process reviewing it crashes — gives that deal an error record
+naming it; the others are reviewed. Each worker process builds the rule set
+once.
 """
 
 from __future__ import annotations
@@ -13,22 +15,36 @@ import json
 import multiprocessing
 import os
 import signal
+import stat
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+from pydantic import ValidationError
 
 from .errors import DealcoachError, DealInputError, InputProblem
-from .loading import MAX_BYTES, deal_document, read_document
+from .loading import MAX_BYTES, deal_document, parse_text, read_document
 from .rollup import Digest, FailedDeal
 
 DEAL_SUFFIXES = (".yaml", ".yml", ".json")
 LINES_SUFFIXES = (".jsonl", ".ndjson")
+_BLOCK = 1 << 20  # bytes read at a time where a line's length is not bounded
+MAX_RESULT_LINE_BYTES = 16 * MAX_BYTES  # a result line holds a whole report, so it may be longer than a deal
+CRASHED = "the process reviewing this deal crashed (a bug in dealcoach or a library it uses; please report it)"
+
+
+def printable(text: str) -> str:
+    """`text` with any unpaired surrogate (from an undecodable file name, say) written as an escape, so it can be encoded."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -50,25 +66,39 @@ class Item:
         if self.error is not None:
             raise self.error
         if self.line is not None:
-            try:
-                return json.loads(self.line, parse_constant=_no_constant)
-            except (ValueError, RecursionError) as error:
-                reason = error if isinstance(error, ValueError) else "nested too deeply"
-                raise DealInputError(self.source, [InputProblem("", f"malformed JSON line: {reason}")]) from None
+            return _json_line(self.line, self.source)
         if self.path is not None:
             return read_document(self.path)
         return self.document
 
 
-def _lines(stream: Iterable[bytes], label: str) -> Iterator[Item]:
-    """One item per non-blank line, read lazily; each line is held to the size limit of one deal file."""
-    for number, raw in enumerate(stream, 1):
+def _json_line(line: str, source: str) -> Any:
+    """One JSON Lines line, parsed by the deal reader's own JSON rules (repeated keys, constants, depth, number size)."""
+    if not line.lstrip().startswith("{"):
+        raise DealInputError(source, [InputProblem("", "malformed JSON line: each line holds one deal as a JSON object, {...}")])
+    try:
+        return parse_text(line, source)
+    except DealInputError as error:
+        problems = [InputProblem(p.path, p.message.replace("malformed JSON at line 1, ", "malformed JSON line at ", 1)) for p in error.problems]
+        raise DealInputError(source, problems) from None
+
+
+def _lines(stream: BinaryIO, label: str) -> Iterator[Item]:
+    """One item per non-blank line, read lazily. No more than one deal file's size limit is held at a time:
+    a longer line is skipped to its end and gets an error item."""
+    number = 0
+    while raw := stream.readline(MAX_BYTES + 1):
+        number += 1
         source = f"{label}:{number}"
+        if len(raw) > MAX_BYTES and not raw.endswith(b"\n"):
+            size = len(raw)
+            while not raw.endswith(b"\n") and (raw := stream.readline(_BLOCK)):
+                size += len(raw)
+            size -= 1 if raw.endswith(b"\n") else 0
+            yield Item(source, error=DealInputError(source, [InputProblem("", f"line is {size} bytes; the limit is {MAX_BYTES}")]))
+            continue
         if number == 1:
             raw = raw.removeprefix(codecs.BOM_UTF8)
-        if len(raw) > MAX_BYTES:
-            yield Item(source, error=DealInputError(source, [InputProblem("", f"line is {len(raw)} bytes; the limit is {MAX_BYTES}")]))
-            continue
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -78,8 +108,27 @@ def _lines(stream: Iterable[bytes], label: str) -> Iterator[Item]:
             yield Item(source, line=line)
 
 
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number a deal can hold")
+def _directory(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The deal and JSON-Lines files in a directory, by name, and the entries with such a name that are not files."""
+    files, skipped = [], []
+    for entry in sorted(path.iterdir()):
+        if entry.suffix.lower() not in DEAL_SUFFIXES + LINES_SUFFIXES:
+            continue
+        if entry.is_file():
+            files.append(entry)
+        else:
+            skipped.append((entry, "a directory, not a deal file" if entry.is_dir() else "not a regular file"))
+    return files, skipped
+
+
+def skipped(source: str) -> list[tuple[str, str]]:
+    """Entries of the input directory named like deal files that are not files (e.g. a subdirectory `x.yaml`), with why."""
+    if source == "-" or not Path(source).is_dir():
+        return []
+    try:
+        return [(printable(str(entry)), reason) for entry, reason in _directory(Path(source))[1]]
+    except OSError:
+        return []
 
 
 def read_inputs(source: str) -> Iterator[Item]:
@@ -87,9 +136,13 @@ def read_inputs(source: str) -> Iterator[Item]:
     if source == "-":
         yield from _lines(sys.stdin.buffer, "<stdin>")
         return
-    path = Path(source)
+    path, label = Path(source), printable(source)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in DEAL_SUFFIXES + LINES_SUFFIXES)
+        try:
+            files, _ = _directory(path)
+        except OSError as error:
+            yield Item(label, error=DealInputError(label, [InputProblem("", f"cannot read the directory: {error.strerror}")]))
+            return
         for file in files:
             yield from read_inputs(str(file))
         return
@@ -97,28 +150,55 @@ def read_inputs(source: str) -> Iterator[Item]:
         try:
             handle = path.open("rb")
         except OSError as error:
-            yield Item(source, error=DealInputError(source, [InputProblem("", f"cannot read the file: {error.strerror}")]))
+            yield Item(label, error=DealInputError(label, [InputProblem("", f"cannot read the file: {error.strerror}")]))
             return
         with handle:
-            yield from _lines(handle, source)
+            yield from _lines(handle, label)
         return
-    yield Item(source, path=source)
+    yield Item(label, path=source)
 
 
 def count_inputs(source: str) -> int | None:
-    """How many deals `source` holds, when that is cheap to know (for a progress bar)."""
+    """How many deals `source` holds, when that is cheap to know (for a progress bar); lines are counted a block at a time."""
     if source == "-":
         return None
     path = Path(source)
-    files = sorted(path.iterdir()) if path.is_dir() else [path]
-    total = 0
-    for file in files:
-        if file.suffix.lower() in LINES_SUFFIXES:
-            with file.open("rb") as handle:
-                total += sum(1 for line in handle if line.strip())
-        elif file.suffix.lower() in DEAL_SUFFIXES:
-            total += 1
-    return total
+    try:
+        files = _directory(path)[0] if path.is_dir() else [path]
+        return sum(_count_lines(file) if file.suffix.lower() in LINES_SUFFIXES else 1 for file in files)
+    except OSError:
+        return None
+
+
+def _count_lines(path: Path) -> int:
+    total, open_line = 0, False
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK):
+            *complete, rest = block.split(b"\n")
+            for piece in complete:
+                total += 1 if open_line or piece.strip() else 0
+                open_line = False
+            open_line = open_line or bool(rest.strip())
+    return total + (1 if open_line else 0)
+
+
+def reads(source: str, target: str) -> bool:
+    """Whether writing the file `target` would change one of the inputs `source` names: it is one of them
+    (also through a symbolic or hard link), or it would be created inside the input directory with a deal file's name."""
+    if source == "-":
+        return False
+    given, written = Path(source), Path(target)
+    try:
+        if not given.is_dir():
+            return written.exists() and os.path.samefile(given, written)
+        if written.exists() and any(os.path.samefile(file, written) for file in _directory(given)[0]):
+            return True
+        resolved = written.resolve()
+        return (
+            resolved.suffix.lower() in DEAL_SUFFIXES + LINES_SUFFIXES and resolved.parent.is_dir() and os.path.samefile(resolved.parent, given)
+        )
+    except OSError:
+        return False
 
 
 # -- the work each process does --------------------------------------------------
@@ -135,6 +215,8 @@ def _init_worker(playbook_dir: str | None, lang: str | None, in_pool: bool = Fal
 
     if in_pool:  # Ctrl-C is the parent's to handle: it keeps every result already written
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held while this process started (_sigint_held)
         _exit_with_parent()
     _worker_coach = api.coach(playbook_dir)
     _worker_lang = lang
@@ -155,27 +237,32 @@ def _exit_with_parent() -> None:
 
 
 def review_item(item: Item) -> dict:
-    """One result record: the report as JSON data, or an error naming the deal and the fields."""
+    """One result record: the report as JSON data, or an error naming the deal and what went wrong.
+
+    Nothing raised while reviewing one deal escapes: bad input is an `invalid_deal`
+    error, anything else an `internal_error` with the exception's type and message.
+    """
+    deal_id = None
     try:
         document = item.parsed()
-    except DealInputError as error:
-        return _error_record(item.source, None, error)
-    deal_id = document.get("id") if isinstance(document, dict) else None
-    try:
+        deal_id = document.get("id") if isinstance(document, dict) else None
         report = _worker_coach.review(deal_document(document, item.source))
         if _worker_lang is not None:
             report = _worker_coach.localise(report, _worker_lang)
-    except DealcoachError as error:
+        return {"source": item.source, "deal_id": report.deal_id, "ok": True, "report": report.model_dump(mode="json")}
+    except Exception as error:  # noqa: BLE001 - one deal's failure is its record, never the run's
         return _error_record(item.source, deal_id, error)
-    return {"source": item.source, "deal_id": report.deal_id, "ok": True, "report": report.model_dump(mode="json")}
 
 
-def _error_record(source: str, deal_id: Any, error: DealcoachError) -> dict:
-    record = {"source": source, "deal_id": deal_id if isinstance(deal_id, str) else None, "ok": False}
+def _error_record(source: str, deal_id: Any, error: Exception) -> dict:
+    record = {"source": printable(source), "deal_id": printable(deal_id) if isinstance(deal_id, str) else None, "ok": False}
     if isinstance(error, DealInputError):
-        record["error"] = {"kind": "invalid_deal", "problems": [{"path": p.path, "message": p.message} for p in error.problems]}
+        problems = [{"path": printable(p.path), "message": printable(p.message)} for p in error.problems]
+        record["error"] = {"kind": "invalid_deal", "problems": problems}
+    elif isinstance(error, DealcoachError):
+        record["error"] = {"kind": type(error).__name__, "message": printable(str(error))}
     else:
-        record["error"] = {"kind": type(error).__name__, "message": str(error)}
+        record["error"] = {"kind": "internal_error", "message": printable(f"{type(error).__name__}: {error}")}
     return record
 
 
@@ -203,12 +290,26 @@ def digest(record: dict) -> Digest | FailedDeal:
 
 
 def review_to_result(item: Item) -> Result:
+    """The result of one deal, as a line that is always valid JSON (numbers JSON cannot hold make an error record)."""
     record = review_item(item)
-    return Result(json.dumps(record, ensure_ascii=False), digest(record), record["ok"])
+    try:
+        return Result(json.dumps(record, ensure_ascii=False, allow_nan=False), digest(record), record["ok"])
+    except (ValueError, ValidationError) as error:
+        record = _error_record(item.source, record.get("deal_id"), error)
+        return Result(json.dumps(record, ensure_ascii=False), digest(record), False)
+
+
+def _crashed(item: Item) -> Result:
+    record = {"source": item.source, "deal_id": None, "ok": False, "error": {"kind": "internal_error", "message": CRASHED}}
+    return Result(json.dumps(record, ensure_ascii=False), digest(record), False)
 
 
 def _review_chunk(items: list[Item]) -> list[Result]:
     return [review_to_result(item) for item in items]
+
+
+def _ready() -> bool:
+    return True
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -220,6 +321,106 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C back until the block ends, when this process gets it. Around starting worker processes:
+    they inherit the signal mask, so a Ctrl-C arriving while they import is never theirs (they ignore it once
+    running). Around writing a result: the count of lines written is then exact."""
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX: nothing to hold
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _start_pool(jobs: int, initargs: tuple) -> ProcessPoolExecutor:
+    resource_tracker.ensure_running()  # started now: starting it while workers start would release Ctrl-C (_sigint_held)
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=initargs)
+
+
+class _Workers:
+    """Worker processes that outlive a crash. When one dies (a segfault in a C library, say), every deal that
+    was in flight is reviewed again one at a time in a fresh process, so only the deal that crashed it gets
+    an error record; then a fresh pool takes the rest."""
+
+    def __init__(self, jobs: int, initargs: tuple):
+        self.jobs = jobs
+        self.initargs = initargs
+        self.executor: ProcessPoolExecutor | None = None
+
+    def submit(self, chunk: list[Item]) -> Future:
+        if self.executor is None:
+            self.executor = _start_pool(self.jobs, self.initargs)
+        try:
+            with _sigint_held():
+                return self.executor.submit(_review_chunk, chunk)
+        except BrokenProcessPool as error:  # it broke since the last result was collected
+            failed: Future = Future()
+            failed.set_exception(error)
+            return failed
+
+    def collect(self, pending: deque) -> Iterator[Result]:
+        """The results of the oldest chunk in flight, in order."""
+        future, chunk = pending.popleft()
+        try:
+            results = future.result()
+        except BrokenProcessPool:
+            yield from self._recover(chunk, pending)
+            return
+        yield from results
+
+    def _recover(self, chunk: list[Item], pending: deque) -> Iterator[Result]:
+        in_flight = list(pending)
+        pending.clear()
+        self.shutdown()
+        yield from self._one_at_a_time(chunk)
+        for future, later in in_flight:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                yield from future.result()
+            else:
+                yield from self._one_at_a_time(later)
+
+    def _one_at_a_time(self, chunk: list[Item]) -> Iterator[Result]:
+        executor = None
+        try:
+            for item in chunk:
+                if executor is None:
+                    executor = self._fresh_process()
+                try:
+                    with _sigint_held():
+                        future = executor.submit(review_to_result, item)
+                    result = future.result()
+                except BrokenProcessPool:
+                    executor.shutdown(wait=True)
+                    executor, result = None, _crashed(item)
+                yield result
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+
+    def _fresh_process(self) -> ProcessPoolExecutor:
+        """One worker, known to start: a process that dies before reviewing anything would make every deal look like a crasher."""
+        executor = _start_pool(1, self.initargs)
+        try:
+            with _sigint_held():
+                future = executor.submit(_ready)
+            future.result()
+        except BrokenProcessPool:
+            executor.shutdown(wait=True)
+            raise RuntimeError("worker processes die while starting, before reviewing any deal") from None
+        return executor
+
+    def shutdown(self) -> None:
+        """Stop the pool: deals not yet handed to a worker are dropped; those in flight are finished (a worker
+        killed mid-answer would leave the pool's result pipe half-written, and the wait for it endless)."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
 
 
 def review_all(
@@ -235,40 +436,136 @@ def review_all(
         for item in items:
             yield review_to_result(item)
         return
-    context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(playbook_dir, lang, True))
-    pending: deque = deque()
+    workers = _Workers(jobs, (playbook_dir, lang, True))
+    pending: deque = deque()  # (future, chunk), oldest first
     try:
         for chunk in _chunks(items, chunk_size):
-            pending.append(executor.submit(_review_chunk, chunk))
+            pending.append((workers.submit(chunk), chunk))
             if len(pending) >= 3 * jobs:
-                yield from pending.popleft().result()
+                yield from workers.collect(pending)
         while pending:
-            yield from pending.popleft().result()
+            yield from workers.collect(pending)
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        workers.shutdown()
 
 
-def resume_point(output: Path, truncate: bool = True) -> list[dict]:
-    """The complete records a run left in `output`; a torn last line is cut off the file (unless truncate=False).
+# -- results files ----------------------------------------------------------------
 
-    Every record is one line, written whole and flushed, so after a kill only
-    the last line can be incomplete.
+
+class ResultsFileError(ValueError):
+    """A file given as earlier results (--resume, --previous) that does not hold result records."""
+
+
+@dataclass(frozen=True)
+class EarlierResult:
+    """One record of an earlier run, as the roll-up and --resume need it."""
+
+    source: str
+    deal_id: str | None
+    ok: bool
+    digest: Digest | FailedDeal
+
+
+def read_results(path: Path, truncate: bool = True) -> list[EarlierResult]:
+    """The records an earlier run wrote in `path`.
+
+    Every record is one line, written whole, so after a kill only the last line
+    can be incomplete (it has no newline): it is cut off the file when
+    `truncate`. Any other line that is not a result record is a
+    ResultsFileError naming the file and the line, and the file is left as it is.
     """
-    if not output.exists():
+    if not path.exists():
         return []
-    records: list[dict] = []
+    results: list[EarlierResult] = []
     keep = 0
-    with output.open("rb") as handle:
-        for raw in handle:
+    with path.open("rb") as handle:
+        number = 0
+        while raw := handle.readline(MAX_RESULT_LINE_BYTES + 1):
+            number += 1
             if not raw.endswith(b"\n"):
-                break
-            try:
-                records.append(json.loads(raw))
-            except ValueError:
-                break
+                if len(raw) > MAX_RESULT_LINE_BYTES:
+                    raise ResultsFileError(f"{path}, line {number}: longer than {MAX_RESULT_LINE_BYTES} bytes; {_NOT_RESULTS}")
+                break  # torn by a kill mid-write
+            results.append(_earlier(raw, f"{path}, line {number}"))
             keep += len(raw)
-    if truncate:
-        with output.open("r+b") as handle:
+    if truncate and keep < path.stat().st_size:
+        with path.open("r+b") as handle:
             handle.truncate(keep)
-    return records
+    return results
+
+
+_NOT_RESULTS = "expected a result record written by `dealcoach pipeline`"
+
+
+def _earlier(raw: bytes, where: str) -> EarlierResult:
+    try:
+        record = json.loads(raw)
+    except ValueError as error:
+        raise ResultsFileError(f"{where}: not JSON ({error}); {_NOT_RESULTS}") from None
+    if not isinstance(record, dict):
+        raise ResultsFileError(f"{where}: a JSON {type(record).__name__}, not an object; {_NOT_RESULTS}")
+    expected = {"source": str, "ok": bool} | ({"deal_id": str, "report": dict} if record.get("ok") is True else {"error": dict})
+    for field, kind in expected.items():
+        if not isinstance(record.get(field), kind):
+            found = "has no" if field not in record else "has a wrong"
+            raise ResultsFileError(f"{where}: {found} {field!r}; {_NOT_RESULTS}")
+    try:
+        summary = digest(record)
+    except (ValidationError, KeyError, TypeError) as error:
+        raise ResultsFileError(f"{where}: its report is not one dealcoach wrote ({_first_problem(error)}); {_NOT_RESULTS}") from None
+    return EarlierResult(printable(record["source"]), record.get("deal_id"), record["ok"], summary)
+
+
+def _first_problem(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors(include_url=False)[0]
+        return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
+    return f"{type(error).__name__}: {error}"
+
+
+class ResultsWriter:
+    """Writes results as whole lines. After a failed write (disk full, file too large) a regular file is cut
+    back to its last complete line, so it stays valid JSON Lines and --resume can continue from it; `lines`
+    counts the lines written, exactly even when Ctrl-C comes mid-write."""
+
+    def __init__(self, stream: BinaryIO, owned: bool = False):
+        self.stream = stream
+        self.owned = owned
+        self.lines = 0
+        try:
+            regular = stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+        except (AttributeError, OSError, ValueError):  # not a file descriptor (e.g. captured by a test runner)
+            regular = False
+        self.complete = stream.tell() if regular else None  # bytes that hold complete lines
+
+    @classmethod
+    def to_file(cls, path: str, append: bool) -> ResultsWriter:
+        return cls(open(path, "ab" if append else "wb", buffering=0), owned=True)  # noqa: SIM115 - closed by close()
+
+    def write(self, line: str) -> None:
+        """Write one line; OSError (BrokenPipeError included) when it cannot be written whole."""
+        encoded = (line + "\n").encode("utf-8", "backslashreplace")  # a lone surrogate becomes its JSON escape
+        data = memoryview(encoded)
+        with _sigint_held() if self.complete is not None else nullcontext():  # a pipe may block: never hold Ctrl-C there
+            try:
+                while data:
+                    data = data[self.stream.write(data) or 0 :]  # an unbuffered file may take part of it
+                self.stream.flush()
+            except OSError:
+                self._cut_back()
+                raise
+            self.lines += 1
+            if self.complete is not None:
+                self.complete += len(encoded)
+
+    def _cut_back(self) -> None:
+        if self.complete is None:
+            return
+        try:
+            os.ftruncate(self.stream.fileno(), self.complete)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self.owned:
+            self.stream.close()

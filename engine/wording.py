@@ -52,3 +52,13 @@ def aligned(header: Sequence[str], rows: Sequence[Sequence[str]], gap: int = 2) 
             cells.append(pad + cell if numeric[i] else cell + pad)
         lines.append((" " * gap).join(cells).rstrip())
     return lines
+
+
+def _has_cjk(text: str | None) -> bool:
+    return bool(text) and any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
+
+
+def language_of(texts: Sequence[str | None]) -> str:
+    """The language a deal is written in, for output when none is asked for: Chinese when any of its names
+    has a Chinese character, English otherwise."""
+    return "zh" if any(_has_cjk(text) for text in texts) else "en"

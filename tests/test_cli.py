@@ -219,7 +219,20 @@ def _exit_interrupted(run, tmp_path, monkeypatch):
     out = tmp_path / "out.jsonl"
     result = run("pipeline", str(_pipeline_input(tmp_path)), "-o", str(out), "--jobs", "1", "-q")
     assert len(out.read_text(encoding="utf-8").splitlines()) == 1
-    return result, "interrupted: 1 complete results written"
+    return result, "interrupted: 1 complete result written"
+
+
+def _exit_output_failed(run, tmp_path, monkeypatch):
+    result = run("brief", ZH_EXAMPLE, "-a", "zhao", "--date", "2026-11-25", "--purpose", "negotiation", "-o", "/dev/full")
+    return result, "cannot write to /dev/full: No space left on device"
+
+
+def _exit_pipe_closed(run, tmp_path, monkeypatch):
+    def reader_gone(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(Coach, "render", reader_gone)
+    return run("review", ZH_EXAMPLE), ""
 
 
 EXIT_SCENARIOS = {
@@ -230,7 +243,9 @@ EXIT_SCENARIOS = {
     4: _exit_bad_playbook,
     5: _exit_internal_error,
     6: _exit_pipeline_bad_deal,
+    7: _exit_output_failed,
     130: _exit_interrupted,
+    141: _exit_pipe_closed,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -56,8 +57,9 @@ def test_gate_explain_names_the_target_parameter_not_an_english_placeholder() ->
 def _rollup(deal_count: int, lang: str, tmp_path) -> str:
     deals = tmp_path / f"deals{deal_count}.jsonl"
     subprocess.run([sys.executable, str(GENERATE), "--count", str(deal_count), "-o", str(deals)], check=True)
+    command = ["pipeline", str(deals), "--quiet", "--lang", lang, "-o", str(tmp_path / f"out{deal_count}.jsonl")]
     run = subprocess.run(
-        [sys.executable, "-c", "from dealcoach.cli import main; main()", "pipeline", str(deals), "--quiet", "--lang", lang, "-o", str(tmp_path / f"out{deal_count}.jsonl")],
+        [sys.executable, "-c", "from dealcoach.cli import main; main()", *command],
         capture_output=True, text=True, encoding="utf-8",
     )
     assert run.returncode == 0, run.stderr
@@ -110,3 +112,110 @@ def test_every_bundled_example_passes_the_schema_an_editor_would_check_it_with()
     wrong["contacts"] = [{**wrong["contacts"][0], "roles": ["老板"]}]
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(wrong)  # the schema still refuses what the reader refuses
+
+
+def test_a_deal_can_be_reviewed_as_it_stood_before_its_latest_contacts() -> None:
+    from click.testing import CliRunner
+
+    from dealcoach.cli import cli
+
+    earlier = CliRunner().invoke(cli, ["review", str(ROOT / "examples" / "example-deal.zh.yaml"), "--as-of", "2026-10-20", "--format", "json"])
+    assert earlier.exit_code == 0, earlier.output
+    assert json.loads(earlier.output)["as_of"] == "2026-10-20"
+    before_stage = CliRunner().invoke(cli, ["review", str(ROOT / "examples" / "example-deal.zh.yaml"), "--as-of", "2026-10-01"])
+    assert before_stage.exit_code == 3 and "stage_entered: 2026-10-15 is after as_of 2026-10-01" in before_stage.output
+
+
+def test_hubspot_customer_is_the_associated_company_not_the_deal_name() -> None:
+    import datetime as dt
+
+    import dealcoach
+    from dealcoach.engine.api import coach
+
+    bundle = json.loads((ROOT / "tests" / "crm" / "hubspot-deal.json").read_text(encoding="utf-8"))
+    document = coach(None).from_crm("hubspot", bundle, as_of=dt.date(2026, 11, 20))
+    assert document["customer"]["name"] == "Nordic Foods AB" != document["name"]
+    without = {k: v for k, v in bundle.items() if k != "companies"}
+    try:
+        coach(None).from_crm("hubspot", without, as_of=dt.date(2026, 11, 20))
+    except dealcoach.DealInputError as error:
+        assert error.problems[0].path == "companies" and "batch/read" in error.problems[0].message
+    else:
+        raise AssertionError("a HubSpot deal without its company was read")
+
+
+def test_readme_lists_every_endpoint_and_its_api_example_does_something() -> None:
+    import dealcoach
+    from dealcoach.service.app import Settings, create_app
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    paths = set(create_app(Settings()).openapi()["paths"])
+    assert len(paths) >= 11
+    table = readme.split("| endpoint | does |", 1)[1].split("\n\n", 1)[0]
+    cells = set(re.findall(r"`(?:GET |POST )?(/v1/[^`?]*)", table))
+    missing = [path for path in sorted(paths) if path.replace("{crm}", "{salesforce\\|hubspot\\|odoo}") not in cells]
+    assert not missing, missing
+    example = readme.split("## Python API", 1)[1]
+    assert 'gate("deal.yaml", to="bidding")' in example
+    result = dealcoach.gate(str(ROOT / "examples" / "example-deal.zh.yaml"), to="bidding")
+    assert result.allowed is False and result.unmet_milestones  # the example shows a gate that has something to say
+
+
+def test_a_crm_record_read_as_a_deal_file_says_which_option_reads_it() -> None:
+    import pytest
+    from click.testing import CliRunner
+
+    from dealcoach.cli import cli
+
+    for crm, name, fixture in (("salesforce", "a Salesforce", "salesforce-opportunity.json"), ("hubspot", "a HubSpot", "hubspot-deal.json"),
+                               ("odoo", "an Odoo", "odoo-lead.json")):
+        shown = CliRunner().invoke(cli, ["review", str(ROOT / "tests" / "crm" / fixture)])
+        assert shown.exit_code == 3
+        assert "invalid deal (1 problem)" in shown.output, shown.output  # one line, not a field list repeated per field
+        assert f"this looks like {name} record" in shown.output and f"--from {crm} --as-of DATE" in shown.output
+    with pytest.raises(Exception) as refused:  # a broken deal file is still told what is wrong with it, field by field
+        import dealcoach
+
+        dealcoach.review({"id": "x", "name": "n", "StageName": "Prospecting"})
+    assert "looks like" not in str(refused.value) and "StageName" in str(refused.value)
+
+
+def test_brief_attendees_by_id_or_name_and_usage_errors_for_the_rest() -> None:
+    from click.testing import CliRunner
+
+    from dealcoach.cli import cli
+
+    deal = str(ROOT / "examples" / "example-deal.en.yaml")
+    base = ["brief", deal, "--purpose", "negotiation", "--format", "json", "--lang", "en"]
+    by_name = CliRunner().invoke(cli, [*base, "-a", "Thomas Berg,novak", "--date", "2026-11-25"])
+    assert by_name.exit_code == 0, by_name.output
+    assert [a["id"] for a in json.loads(by_name.output)["brief"]["attendees"]] == ["berg", "novak"]
+    unknown = CliRunner().invoke(cli, [*base, "-a", "berg,nobody", "--date", "2026-11-25"])
+    assert unknown.exit_code == 2 and "nobody" in unknown.output and "berg (Thomas Berg)" in unknown.output
+    assert "invalid deal" not in unknown.output
+    past = CliRunner().invoke(cli, [*base, "-a", "berg", "--date", "2026-11-01"])
+    assert past.exit_code == 2 and "before the deal's as_of 2026-11-20" in past.output
+
+
+def test_changes_compare_a_deal_with_itself_and_count_only_milestones_reached_as_done() -> None:
+    import pytest
+
+    import dealcoach
+    from dealcoach.engine.coach import UsageError
+    from dealcoach.engine.loading import parse_text
+
+    zh = parse_text((ROOT / "examples" / "example-deal.zh.yaml").read_text(encoding="utf-8"), "zh")
+    en = parse_text((ROOT / "examples" / "example-deal.en.yaml").read_text(encoding="utf-8"), "en")
+    with pytest.raises(UsageError, match="compare a deal with itself"):
+        dealcoach.changes(zh, en)
+    later = {**zh, "as_of": "2026-12-01", "stage": "bidding", "stage_entered": "2026-11-28", "buying_step": "tender_evaluation"}
+    moved = dealcoach.changes(zh, later)
+    assert moved.stage_moved == 1
+    skipped = {f.subject for f in moved.previous.findings if f.mark in ("next_milestone", "unmet_milestone")} - set(later["milestones"])
+    assert skipped, "the example must have milestones it has not reached"
+    assert not [f for f in moved.done_actions if f.subject in skipped]  # moving the stage did not do them
+    reached = {**later, "milestones": [*zh["milestones"], *sorted(skipped)]}
+    done = dealcoach.changes(zh, reached)
+    assert {f.subject for f in done.done_actions} & skipped
+    with pytest.raises(UsageError, match="give the older one first"):
+        dealcoach.changes(later, zh)
