@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,7 @@ from .engine.loading import read_document
 from .engine.model import Deal
 from .engine.playbook import LANGUAGES, PURPOSES
 from .engine.rendering import FORMATS
+from .engine.wording import aligned, language_of
 
 EXIT_CODES = {
     0: "success; for `gate`, the deal may advance; for `pipeline`, every deal was reviewed",
@@ -222,16 +224,41 @@ def json_input_errors(fmt: str):
         raise click.exceptions.Exit(error.exit_code) from None
 
 
-lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True, help="Output language.")
+lang_option = click.option(
+    "--lang", type=click.Choice(LANGUAGES), default=None,
+    help="Output language (default: the deal's own, Chinese when its names are written in Chinese, else English).",
+)
+pipeline_lang_option = click.option(
+    "--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True, help="Language of the roll-up and of --with-text.",
+)
+
+
+def _language(lang: str | None, result) -> str:
+    """The asked-for language, else the one the deal behind `result` is written in."""
+    if lang:
+        return lang
+    report = getattr(result, "report", None) or getattr(result, "current", None) or getattr(result, "before", None) or result
+    return language_of([report.deal_name, report.customer, *(person.name for person in report.people)])
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format."
 )
-as_of_option = click.option(
-    "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    callback=lambda ctx, param, value: value.date() if value else None,
-    help="Evaluate as of this date (YYYY-MM-DD) instead of the file's as_of.",
-)
+class IsoDate(click.ParamType):
+    """A calendar date written YYYY-MM-DD, with the reason when it is not one."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError as error:
+            reason = "write it as YYYY-MM-DD" if str(error).startswith("Invalid isoformat") else str(error)
+            self.fail(f"{value!r} is not a date: {reason}", param, ctx)
+
+
+ISO_DATE = IsoDate()
+as_of_option = click.option("--as-of", type=ISO_DATE, help="Evaluate as of this date instead of the file's as_of.")
 crm_options = [
     click.option(
         "--from", "crm", type=click.Choice(["salesforce", "hubspot", "odoo"]),
@@ -260,7 +287,7 @@ def cli() -> None:
     """Rules-based deal coaching for key-account sales: next-best actions and risk warnings, each with its reasons."""
 
 
-@cli.command()
+@cli.command(short_help="Coach one deal: the next milestone, the first moves, the risks and why.")
 @click.argument("deal", metavar="DEAL")
 @lang_option
 @format_option
@@ -303,10 +330,10 @@ def review(
             if not isinstance(change, dict):
                 raise DealInputError(change_file, [InputProblem("", "a what-if change is a mapping of deal fields to change")])
             result = coach.what_if(_document(coach, deal, as_of, crm, mapping), change)
-    _echo(coach.render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain), nl=False)
+    _echo(coach.render(result, lang=_language(lang, result), fmt=fmt, show_all=show_all, explain=explain), nl=False)
 
 
-@cli.command()
+@cli.command(short_help="May a deal advance to a stage? Exit 0 yes, 1 no.")
 @click.argument("deal", metavar="DEAL")
 @click.option("--to", "to_stage", required=True, help="Target stage: id, Chinese or English name.")
 @click.option("--explain", is_flag=True, help="Show each blocking finding's rule, section, record fields and reasoning.")
@@ -327,18 +354,18 @@ def gate(
             result = coach.gate(_read(coach, deal, as_of, crm, mapping), to_stage)
     except api.UnknownStageError as error:
         raise click.BadParameter(str(error), param_hint="--to") from None
-    _echo(coach.render(result, lang=lang, fmt=fmt, explain=explain), nl=False)
+    _echo(coach.render(result, lang=_language(lang, result), fmt=fmt, explain=explain), nl=False)
     if not result.allowed:
         ctx.exit(GATE_BLOCKED)
 
 
-@cli.command()
+@cli.command(short_help="Review many deals in parallel, with a manager's roll-up.")
 @click.argument("source", metavar="INPUT")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: the machine's cores).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the JSON-Lines results here (default: stdout).")
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False, writable=True), help="Write the roll-up here.")
-@click.option("--summary-format", type=click.Choice(FORMATS), default="text", show_default=True)
-@lang_option
+@click.option("--summary-format", type=click.Choice(FORMATS), default="text", show_default=True, help="Format of the roll-up.")
+@pipeline_lang_option
 @click.option("--with-text", is_flag=True, help="Include each finding's rendered text (in --lang) in the results.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run: keep the complete results in --output, review the rest.")
@@ -393,7 +420,7 @@ def pipeline(
         items, jobs=jobs, playbook_dir=str(playbook) if playbook else None, lang=lang if with_text else None
     )
     try:
-        with click.progressbar(length=total or 0, file=sys.stderr, label="reviewing") if show_progress and total else _NoProgress() as bar:
+        with _progress(total) if show_progress and total else _NoProgress() as bar:
             for result in records:
                 with _writing(target):
                     writer.write(result.line)
@@ -446,6 +473,41 @@ def _earlier_results(pipeline_run, path: str, option: str, truncate: bool) -> li
         raise click.BadParameter(str(error), param_hint=option) from None
 
 
+class SteadyEta:
+    """Time left from the average rate since the first result: workers start up before any result and hand
+    results back a chunk at a time, so click's own estimate (the last few steps) swings from seconds to hours."""
+
+    def __init__(self, total: int, clock=time.monotonic):
+        self.total, self.clock = total, clock
+        self.done, self.first = 0, None
+
+    def step(self) -> None:
+        self.done += 1
+        if self.first is None:
+            self.first = self.clock()
+
+    def text(self) -> str:
+        if self.first is None or self.done < 2:
+            return "starting"
+        rate = (self.done - 1) / max(self.clock() - self.first, 1e-9)
+        left = round((self.total - self.done) / rate)
+        return f"about {left // 3600:d}:{left % 3600 // 60:02d}:{left % 60:02d} left"
+
+
+def _progress(total: int):
+    eta = SteadyEta(total)
+    bar = click.progressbar(length=total, file=sys.stderr, label="reviewing", show_eta=False, item_show_func=lambda _: eta.text())
+    real_update = bar.update
+
+    def update(steps: int) -> None:
+        for _ in range(steps):
+            eta.step()
+        real_update(steps, current_item=True)
+
+    bar.update = update
+    return bar
+
+
 class _NoProgress:
     """Stands in for a progress bar when output is piped."""
 
@@ -459,10 +521,10 @@ class _NoProgress:
         return None
 
 
-@cli.command()
+@cli.command(short_help="A one-page pre-meeting brief for the meeting's purpose.")
 @click.argument("deal", metavar="DEAL")
 @click.option("--attendees", "-a", required=True, help="Contact ids of the people in the meeting, comma-separated.")
-@click.option("--date", "meeting_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Meeting date (YYYY-MM-DD).")
+@click.option("--date", "meeting_date", required=True, type=ISO_DATE, help="Meeting date.")
 @click.option(
     "--purpose", required=True,
     help="What the meeting is for: first_visit / 首次拜访, technical_exchange / 技术交流, proposal / 方案汇报, "
@@ -470,13 +532,14 @@ class _NoProgress:
     "(\"最终价格和付款条款\" is a negotiation). The brief leads with what that meeting needs; the findings serving it come first.",
 )
 @lang_option
-@click.option("--format", "fmt", type=click.Choice(["html", "markdown", "json"]), default="markdown", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["html", "markdown", "json"]), default="markdown", show_default=True,
+              help="html: one printable A4 page; markdown: one chat message; json: for other tools.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the brief here (default: stdout).")
 @as_of_option
 @with_crm_options
 @playbook_option
 def brief(
-    deal: str, attendees: str, meeting_date, purpose: str, lang: str, fmt: str, output: str | None,
+    deal: str, attendees: str, meeting_date: dt.date, purpose: str, lang: str, fmt: str, output: str | None,
     as_of: dt.date | None, crm: str | None, mapping: str | None, playbook: Path | None,
 ) -> None:
     """A one-page pre-meeting brief: what the meeting's purpose needs (for a price meeting: what we may concede, what we ask
@@ -489,8 +552,8 @@ def brief(
         raise click.UsageError(f"--output {output} is the deal file {deal} (or a link to it): writing the brief would destroy the deal")
     coach = api.coach(playbook)
     people = [a.strip() for a in attendees.split(",") if a.strip()]
-    result = coach.brief(_read(coach, deal, as_of, crm, mapping), people, meeting_date.date(), purpose)
-    text = coach.render_brief(result, lang=lang, fmt=fmt)
+    result = coach.brief(_read(coach, deal, as_of, crm, mapping), people, meeting_date, purpose)
+    text = coach.render_brief(result, lang=_language(lang, result), fmt=fmt)
     if output:
         _write_file(output, text)
         _echo(f"wrote {output}")
@@ -498,17 +561,19 @@ def brief(
         _echo(text, nl=False)
 
 
-@cli.command()
+@cli.command(short_help="Run the HTTP decision service.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="TCP port to listen on.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the machine's cores).")
 @click.option(
     "--token-file", type=click.Path(exists=True, dir_okay=False),
     help="File holding the bearer token callers must send (16+ characters of A-Z a-z 0-9 - . _ ~ + /).",
 )
 @click.option("--no-auth", is_flag=True, help="Allow serving a non-loopback address without a token.")
-@click.option("--max-body-bytes", type=click.IntRange(1_000), default=1_000_000, show_default=True)
-@click.option("--max-batch", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--max-body-bytes", type=click.IntRange(1_000), default=1_000_000, show_default=True,
+              help="Largest request body; larger ones get 413.")
+@click.option("--max-batch", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="Most deals in one /v1/review/batch request; more get 413.")
 @click.option(
     "--timeout", "timeout_seconds", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
     help="Seconds per request; over it the caller gets 504 at once.",
@@ -571,43 +636,47 @@ def serve(
     )
 
 
-@cli.command()
+@cli.command(short_help="List every rule, or explain one (dealcoach rules DC406).")
 @click.argument("code", required=False)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def rules(code: str | None, fmt: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True, help="Language of the rules' names.")
+@playbook_option
+def rules(code: str | None, fmt: str, lang: str, playbook: Path | None) -> None:
     """List every rule, or explain the rule CODE (e.g. DC406 or sponsors-but-blind)."""
-    coach = api.coach()
+    coach = api.coach(playbook)
     findings = coach.rules()
     if code is not None:
         chosen = coach.rule(code)
         if chosen is None:
             raise click.BadParameter(f"{code!r} is not a rule code or symbol; see `dealcoach rules`", param_hint="CODE")
         findings = [chosen]
-    entries = [coach.rule_info(r) for r in findings]
+    entries = [{**coach.rule_info(r), "name": coach.renderer.short_name(r.code, lang)} for r in findings]
     if fmt == "json":
         _echo(json.dumps(entries if code is None else entries[0], ensure_ascii=False, indent=2))
         return
     if code is None:
-        for entry in entries:
-            _echo(f"{entry['code']}  {entry['symbol']:<36} {entry['kind']:<6} {entry['severity']:<5} {entry['section']:<5} {entry['summary']}")
+        rows = [[e["code"], e["name"], e["symbol"], e["kind"], e["severity"], e["section"]] for e in entries]
+        for line in aligned(["", "", "", "", "", ""], rows)[1:]:
+            _echo(line)
         return
     entry = entries[0]
-    _echo(f"{entry['code']} {entry['symbol']} ({entry['kind']}, {entry['severity']}, {entry['section']})\n")
+    _echo(f"{entry['code']} {entry['symbol']} ({entry['kind']}, {entry['severity']}, {entry['section']})")
+    _echo(f"{entry['name']}\n")
     _echo(entry["doc"])
     _echo(f"\nAbout: {entry['subject']}; shown in: {', '.join(entry['phases'])}; topics: {', '.join(entry['topics']) or '-'}")
     if entry["yields_to"]:
         _echo(f"Not shown when the deal also has: {', '.join(entry['yields_to'])}")
 
 
-@cli.command()
+@cli.command(short_help="Print the JSON Schema of a deal file.")
 def schema() -> None:
     """Print the JSON Schema of a deal file."""
     _echo(json.dumps(Deal.model_json_schema(), ensure_ascii=False, indent=2))
 
 
-@cli.command()
+@cli.command(short_help="Write an example deal file to start from.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="deal.yaml")
-@lang_option
+@click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True, help="Language of the example deal to write.")
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 def init(path: Path, lang: str, force: bool) -> None:
     """Write an example deal file to start from (default: deal.yaml)."""

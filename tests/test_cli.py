@@ -72,7 +72,7 @@ def test_review_from_stdin(run) -> None:
 
 
 def test_gate_allowed_exits_0(run, tmp_path) -> None:
-    result = run("gate", write_deal(tmp_path, ready_to_advance()), "--to", "sales_entry")
+    result = run("gate", write_deal(tmp_path, ready_to_advance()), "--to", "sales_entry", "--lang", "zh")
     assert result.exit_code == 0, result.output
     assert "通过" in result.output
 

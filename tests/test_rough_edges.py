@@ -219,3 +219,110 @@ def test_changes_compare_a_deal_with_itself_and_count_only_milestones_reached_as
     assert {f.subject for f in done.done_actions} & skipped
     with pytest.raises(UsageError, match="give the older one first"):
         dealcoach.changes(later, zh)
+
+
+def test_help_is_whole_and_every_option_says_what_it_does() -> None:
+    import click
+    from click.testing import CliRunner
+
+    from dealcoach.cli import cli
+
+    top = CliRunner().invoke(cli, ["--help"])
+    commands = top.output.split("Commands:", 1)[1]
+    assert top.exit_code == 0 and "..." not in commands and "(e.g." not in commands
+    for name, command in cli.commands.items():
+        shown = CliRunner().invoke(cli, [name, "--help"])
+        assert shown.exit_code == 0 and "%Y" not in shown.output, name
+        silent = [p.name for p in command.params if isinstance(p, click.Option) and not p.help and p.name != "help"]
+        assert not silent, f"{name}: options without help: {silent}"
+
+
+def test_dates_are_checked_with_the_reason() -> None:
+    from click.testing import CliRunner
+
+    from dealcoach.cli import cli
+
+    deal = str(ROOT / "examples" / "example-deal.zh.yaml")
+    cases = (("2026-13-01", "month must be in 1..12"), ("2026-02-30", "day is out of range for month"), ("soon", "write it as YYYY-MM-DD"))
+    for given, reason in cases:
+        shown = CliRunner().invoke(cli, ["review", deal, "--as-of", given])
+        assert shown.exit_code == 2 and f"'{given}' is not a date: {reason}" in shown.output
+
+
+def test_output_language_follows_the_deal_unless_asked() -> None:
+    from click.testing import CliRunner
+
+    from dealcoach.cli import cli
+
+    en, zh = str(ROOT / "examples" / "example-deal.en.yaml"), str(ROOT / "examples" / "example-deal.zh.yaml")
+    assert "Do these three first" in CliRunner().invoke(cli, ["review", en]).output
+    assert "先做这三件" in CliRunner().invoke(cli, ["review", zh]).output
+    assert "先做这三件" in CliRunner().invoke(cli, ["review", en, "--lang", "zh"]).output
+    gate = CliRunner().invoke(cli, ["gate", en, "--to", "negotiation"])
+    assert gate.exit_code == 1 and "Stage gate" in gate.output
+
+
+def test_rules_speak_both_languages() -> None:
+    from click.testing import CliRunner
+
+    from dealcoach.cli import cli
+
+    zh = CliRunner().invoke(cli, ["rules"]).output.splitlines()
+    en = CliRunner().invoke(cli, ["rules", "--lang", "en"]).output.splitlines()
+    assert len(zh) == len(en) > 50
+    assert any("有赞助者却看不清内部" in line for line in zh) and not any("有赞助者" in line for line in en)
+    assert CliRunner().invoke(cli, ["rules", "DC406", "--lang", "en", "--format", "json"]).output.count('"name"') == 1
+
+
+def test_pipeline_eta_counts_from_the_first_result_not_from_start_up() -> None:
+    from dealcoach.cli import SteadyEta
+
+    now = [0.0]
+    eta = SteadyEta(100, clock=lambda: now[0])
+    assert eta.text() == "starting"
+    now[0] = 10.0  # ten seconds of worker start-up before the first result
+    eta.step()
+    for _ in range(9):  # then a chunk of nine more a second later
+        now[0] += 1 / 9
+        eta.step()
+    assert eta.text() == "about 0:00:10 left"
+
+
+def test_pipeline_progress_bar_runs_with_its_eta(tmp_path) -> None:
+    import io
+
+    from dealcoach import cli as command_line
+
+    shown = io.StringIO()
+    bar = command_line._progress(3)
+    bar.file = shown
+    bar._is_atty = True  # as on a terminal
+    with bar:
+        for _ in range(3):
+            bar.update(1)
+    assert "about 0:00:00 left" in shown.getvalue()
+
+
+def test_ctrl_c_while_the_command_line_loads_is_an_interrupt_not_a_traceback(monkeypatch, capsys) -> None:
+    import pytest
+
+    from dealcoach import entry
+
+    class Interrupting:
+        def find_spec(self, name, path=None, target=None):
+            if name == "dealcoach.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "dealcoach.cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    with pytest.raises(SystemExit) as stop:
+        entry.main()
+    assert stop.value.code == 130 and capsys.readouterr().err == "interrupted\n"
+
+
+def test_importing_the_package_loads_no_engine_until_a_name_is_used() -> None:
+    probe = ("import sys, dealcoach; before = 'dealcoach.engine.api' in sys.modules; dealcoach.review; "
+             "print(before, 'dealcoach.engine.api' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert shown.stdout.split() == ["False", "True"]
