@@ -28,8 +28,9 @@ import jinja2
 from jinja2 import nodes
 from jinja2.filters import make_attrgetter
 from jinja2.loaders import split_template_path
-from jinja2.runtime import LoopContext
+from jinja2.runtime import LoopContext, TemplateReference
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.utils import Cycler, Joiner, Namespace
 from jinja2.visitor import NodeTransformer
 from markupsafe import EscapeFormatter, Markup
 from pydantic import BaseModel
@@ -92,6 +93,19 @@ def weight(value: object) -> int:
         charge(len(value))
         return len(value) + sum(weight(key) + weight(item) for key, item in value.items())
     return 1  # anything else, a lazy _Counted included (its items are charged as they come)
+
+
+def scan_cost(value: object) -> int:
+    """What reading a value once costs (comparing it, searching it, passing it to a method): its length."""
+    if isinstance(value, str | bytes | list | tuple | dict | set | frozenset | _Counted):
+        return len(value)
+    return 0
+
+
+def weighed(value: object) -> object:
+    """`value`, after charging what reading it costs (operands of ==, <, in ...)."""
+    charge(scan_cost(value))
+    return value
 
 
 def checked(value: object, what: str = "a value") -> object:
@@ -358,6 +372,10 @@ class PlaybookSandbox(ImmutableSandboxedEnvironment):
 
     @staticmethod
     def _finalize(value: object) -> object:
+        if isinstance(value, jinja2.Undefined):
+            return value  # printing it raises the sandbox's own error (undefined, or not allowed)
+        if callable(value) or isinstance(value, BaseModel | TemplateReference | Namespace | Cycler | Joiner | types.ModuleType):
+            raise TemplateLimit(f"prints {type(value).__name__}, not text: print one of its fields")
         return checked(value, "an output")
 
     def call_binop(self, context, operator_name: str, left, right):
@@ -385,12 +403,21 @@ class PlaybookSandbox(ImmutableSandboxedEnvironment):
         return super().is_safe_attribute(obj, attr, value)
 
     def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - jinja2's signature
-        charge(1)
+        # a method scans its receiver and arguments (s.count(x), l.index(x) ...): charged by their length
+        charge(1 + scan_cost(getattr(__obj, "__self__", None)) + sum(scan_cost(a) for a in (*args, *kwargs.values())))
         _check_method(__obj, args, kwargs)
         if isinstance(__obj, LoopContext) and args:  # a recursive loop's next level
             args = (__self.counted_iterable(args[0]), *args[1:])
         result = super().call(__context, __obj, *args, **kwargs)
         return checked(result, "a call result")
+
+    def checked_slice(self, value: object) -> object:
+        """The result of `x[a:b:c]` (compiled to a plain subscript, not through getitem), charged and bounded."""
+        return checked(value, "a slice")
+
+    def weighed(self, value: object) -> object:
+        """An operand of a comparison, charged with what comparing it reads."""
+        return weighed(value)
 
     def wrap_str_format(self, value):
         """str.format and format_map through _Formatter (bounded widths and size)."""
@@ -458,14 +485,19 @@ class PlaybookSandbox(ImmutableSandboxedEnvironment):
 
     def _load_template(self, name, globals):
         """An include, import or extends: charged with the size of the template it brings in."""
-        template = super()._load_template(name, globals)
+        try:
+            template = super()._load_template(name, globals)
+        except RecursionError:
+            raise PlaybookError(f"{_file(self, name)}: includes or calls itself without end, or is nested too deeply to be read") from None
         charge(1 + self.loader.sizes.get(template.name or "", 0))  # type: ignore[union-attr]
         return template
 
 
 class _Bounded(NodeTransformer):
     """Rewrites a template's syntax tree: `for x in items` becomes `for x in environment.counted_iterable(items,
-    cost)` and `a ~ b` becomes `environment.checked_concat(a ~ b)`. A template cannot shadow either."""
+    cost)`, `a ~ b` becomes `environment.checked_concat(a ~ b)`, a slice `x[a:b]` is checked like a built value
+    and the operands of comparisons (==, <, in ...) are charged with what comparing them reads. A template
+    cannot shadow any of these."""
 
     @staticmethod
     def _environment_call(method: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
@@ -480,6 +512,17 @@ class _Bounded(NodeTransformer):
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Call:
         return self._environment_call("checked_concat", [self.generic_visit(node)], node.lineno)
+
+    def visit_Getitem(self, node: nodes.Getitem) -> nodes.Expr:
+        node = self.generic_visit(node)
+        return self._environment_call("checked_slice", [node], node.lineno) if isinstance(node.arg, nodes.Slice) else node
+
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Compare:
+        node = self.generic_visit(node)
+        node.expr = self._environment_call("weighed", [node.expr], node.lineno)
+        for operand in node.ops:
+            operand.expr = self._environment_call("weighed", [operand.expr], node.lineno)
+        return node
 
 
 # -- rendering -------------------------------------------------------------

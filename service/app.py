@@ -167,7 +167,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=VERSION,
         description="Rules-based deal coaching for key-account sales: review a deal, gate a stage change.",
     )
-    v1 = APIRouter(prefix="/v1", route_class=StrictJsonRoute, dependencies=[Depends(authoriser(settings.token))])
+    authorise = authoriser(settings.token)
+    app.state.authorise = authorise  # StrictJsonRoute checks it before reading a body
+    v1 = APIRouter(prefix="/v1", route_class=StrictJsonRoute, dependencies=[Depends(authorise)])
     problem_responses = {code: {"model": Problem, "content": {PROBLEM: {}}} for code in (400, 401, 413, 422, 503, 504)}
     crm_responses = {**problem_responses, 404: {"model": Problem, "content": {PROBLEM: {}}}}
 

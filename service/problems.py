@@ -53,7 +53,13 @@ def json_body(answer: BaseModel) -> bytes:
         return scrub(json.dumps(answer.model_dump(mode="json"), ensure_ascii=False)).encode("utf-8")
 
 
+MAX_ERRORS = 50  # problems listed in one answer; a 1 MB body of unknown keys must not answer with 50 MB
+
+
 def problem(status: int, title: str, detail: str, errors: list[InputProblem] | None = None) -> Response:
+    errors = list(errors or [])
+    if len(errors) > MAX_ERRORS:
+        errors = [*errors[:MAX_ERRORS], InputProblem("", f"... and {len(errors) - MAX_ERRORS:,} more problems of the same kind")]
     body = Problem(
         title=title, status=status, detail=detail, errors=[{"path": p.path, "message": p.message} for p in errors or []]
     )

@@ -46,6 +46,9 @@ class StrictJsonRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def strict_handler(request: Request):
+            authorise = getattr(request.app.state, "authorise", None)
+            if authorise is not None:
+                authorise(request)  # 401 before a caller without a token gets its body read, parsed or judged
             return await handler(StrictJsonRequest(request.scope, request.receive))
 
         return strict_handler

@@ -667,3 +667,29 @@ def test_generated_hostile_playbooks_work_or_are_refused(hostile, capsys) -> Non
     with capsys.disabled():
         print(f"\ngenerated hostile playbooks: {sum(outcomes.values())}", dict(sorted(outcomes.items())))
     assert outcomes["template", "works"] and outcomes["template", "refused"] and outcomes["setting", "refused"] and outcomes["link", "refused"]
+
+
+# -- work a template hides in one step, values it prints ---------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    '{% set s = "ab" * 499999 %}{% for i in range(100000) %}{% if s.count("b") %}{% endif %}{% endfor %}',  # a method scans its receiver
+    "{% set l = range(100000)|list %}{% for i in range(100000) %}{% if -1 in l %}{% endif %}{% endfor %}",  # `in` scans the list
+    "{% set a = range(100000)|list %}{% for i in range(1000) %}{% if a == a[:] %}{% endif %}{% endfor %}",  # == reads both sides
+    '{% set s = "ab" * 499999 %}{% set ns = namespace(x=none) %}{% for i in range(2000) %}{% set ns.x = (ns.x, s[::-1]) %}'
+    "{% endfor %}",  # each slice builds a new value
+])
+def test_work_hidden_in_one_step_is_charged_by_what_it_reads(playbook, body: str) -> None:
+    refused(finding_title(playbook, body), "DC102.j2, block title: does more than 2,000,000 steps of work")
+
+
+@pytest.mark.parametrize("body", ["{{ term }}", "{{ range }}", "{{ self }}", "{{ cycler }}", "{{ namespace }}", "{{ joiner() }}"])
+def test_a_template_prints_text_not_python_objects(playbook, body: str) -> None:
+    output = refused(finding_title(playbook, body), "DC102.j2, block title: prints ", "not text")
+    assert "0x" not in output and "<function" not in output
+
+
+def test_deep_nesting_in_a_company_layout_names_the_company_file(playbook) -> None:
+    header = playbook / "templates" / "report" / "zh" / "header.j2"
+    header.write_text("{{ deal" + ".x" * 20000 + " }}", encoding="utf-8")
+    refused(playbook, f"{header}: includes or calls itself without end, or is nested too deeply to be read")

@@ -388,3 +388,20 @@ def test_a_mapped_list_field_is_copied_not_shared_between_contacts() -> None:
     assert shared == ["user"]  # the caller's record is left as it was
     assert people["Grace Liu"]["roles"] == ["user", "decision_maker"]
     assert people["Tom Okafor"]["roles"] == ["user", "technical_gatekeeper"]
+
+
+def test_a_caller_without_the_token_gets_401_before_its_body_is_read(client) -> None:
+    for body in (b"{bad", b'{"a": 1, "a": 2}', b"[" * 5000):
+        answer = client.post("/v1/review", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 401, answer.text
+        assert "JSON" not in answer.text and "appears twice" not in answer.text
+
+
+def test_an_answer_lists_a_bounded_number_of_problems() -> None:
+    service = TestClient(create_app(Settings()), raise_server_exceptions=False)
+    deal = read_yaml(EXAMPLE_EN)
+    deal.update({f"unknown_{n}": n for n in range(5000)})
+    answer = service.post("/v1/review", json=deal)
+    assert answer.status_code == 422
+    errors = answer.json()["errors"]
+    assert len(errors) == 51 and errors[-1]["message"].startswith("... and ") and len(answer.content) < 100_000
