@@ -18,7 +18,7 @@ import click
 from .engine import api
 from .engine.errors import DealcoachError, DealInputError, InputProblem
 from .engine.coach import Coach, as_it_stood
-from .engine.loading import read_document
+from .engine.loading import open_for_reading, read_document
 from .engine.model import Deal
 from .engine.playbook import LANGUAGES, PURPOSES
 from .engine.rendering import FORMATS
@@ -41,6 +41,7 @@ INTERNAL_ERROR = 5
 SOME_DEALS_FAILED = 6
 OUTPUT_FAILED = 7
 INTERRUPTED = 130
+MAX_TOKEN_FILE = 4096
 PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a command stopped by a closed pipe
 STDOUT = "standard output"
 
@@ -59,7 +60,8 @@ def describe(error: DealcoachError) -> str:
     """One line for simple errors; a line per problem for invalid deals."""
     if isinstance(error, DealInputError):
         noun = "problem" if len(error.problems) == 1 else "problems"
-        lines = [f"{error.source}: invalid deal ({len(error.problems)} {noun})"]
+        what = {"MappingFileError": "invalid mapping file", "MappingError": "invalid CRM record"}.get(type(error).__name__, "invalid deal")
+        lines = [f"{error.source}: {what} ({len(error.problems)} {noun})"]
         lines += [f"  {problem}" for problem in error.problems]
         return "\n".join(lines)
     return str(error)
@@ -390,7 +392,7 @@ def pipeline(
 
     if source != "-" and not Path(source).exists():
         raise click.BadParameter(f"{source!r} does not exist", param_hint="INPUT")
-    _refuse_writing_inputs(pipeline_run, source, output, summary_path)
+    _refuse_writing_inputs(pipeline_run, source, output, summary_path, previous_results)
     coach = api.coach(playbook)
     jobs = jobs or pipeline_run.default_jobs()
     if resume and not output:
@@ -449,7 +451,9 @@ def _stdout_bytes():
     return sys.stdout.buffer
 
 
-def _refuse_writing_inputs(pipeline_run, source: str, output: str | None, summary_path: str | None) -> None:
+def _refuse_writing_inputs(
+    pipeline_run, source: str, output: str | None, summary_path: str | None, previous: str | None = None
+) -> None:
     """Usage error before anything is written when --output or --summary would overwrite an input, or be read as one."""
     for option, path in (("--output", output), ("--summary", summary_path)):
         if not path or not pipeline_run.reads(source, path):
@@ -463,6 +467,8 @@ def _refuse_writing_inputs(pipeline_run, source: str, output: str | None, summar
         raise click.UsageError(f"{option} {path} is the input {source} (or a link to it): writing it would destroy the deals; choose another file")
     if output and summary_path and (_same_file(output, summary_path) or os.path.realpath(output) == os.path.realpath(summary_path)):
         raise click.UsageError(f"--output {output} and --summary {summary_path} are the same file: choose two")
+    if summary_path and previous and (_same_file(previous, summary_path) or os.path.realpath(previous) == os.path.realpath(summary_path)):
+        raise click.UsageError(f"--summary {summary_path} is the earlier run's results (--previous): writing it would destroy them")
 
 
 def _earlier_results(pipeline_run, path: str, option: str, truncate: bool) -> list:
@@ -603,7 +609,11 @@ def serve(
     try:
         if token_file:
             try:
-                text = Path(token_file).read_bytes().decode("utf-8")
+                with open_for_reading(token_file) as handle:
+                    raw = handle.read(MAX_TOKEN_FILE + 1)
+                if len(raw) > MAX_TOKEN_FILE:
+                    raise click.UsageError(f"the token file {token_file} is larger than {MAX_TOKEN_FILE} bytes; it holds one token")
+                text = raw.decode("utf-8")
             except (OSError, UnicodeDecodeError) as error:
                 raise click.UsageError(f"cannot read the token file {token_file}: {error}") from None
             token = bearer_token(text, f"token file {token_file}")

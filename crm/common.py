@@ -9,9 +9,9 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..engine.loading import read_document
 from ..engine.errors import DealInputError, InputProblem
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
@@ -19,6 +19,10 @@ MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 
 class MappingError(DealInputError):
     """A CRM record with values the mapping does not cover, or missing fields the deal needs."""
+
+
+class MappingFileError(MappingError):
+    """A mapping file that cannot be read or does not validate."""
 
 
 class StageTarget(BaseModel):
@@ -57,16 +61,24 @@ def load_mapping(crm: str, path: Path | str | None = None) -> Mapping:
     """The shipped default mapping for `crm`, or a company's mapping file."""
     source = Path(path) if path else MAPPINGS_DIR / f"{crm}.yaml"
     try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        data = read_document(source)  # a deal file's limits: size, nesting, values, tags, repeated keys
         mapping = Mapping.model_validate(data)
-    except (OSError, yaml.YAMLError) as error:
-        raise MappingError(str(source), [InputProblem("", f"cannot read the mapping file: {error}")]) from None
+    except DealInputError as error:
+        raise MappingFileError(str(source), [InputProblem(p.path, f"cannot read the mapping file: {p.message}") for p in error.problems]) from None
     except ValidationError as error:
         problems = [InputProblem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in error.errors()]
-        raise MappingError(str(source), problems) from None
+        raise MappingFileError(str(source), problems) from None
     if mapping.crm != crm:
-        raise MappingError(str(source), [InputProblem("crm", f"this mapping is for {mapping.crm!r}, not {crm!r}")])
+        raise MappingFileError(str(source), [InputProblem("crm", f"this mapping is for {mapping.crm!r}, not {crm!r}")])
     return mapping
+
+
+def required_amount(amount: float | None, path: str, mapping: Mapping, found: Collector) -> float | None:
+    """The record's amount; an absent one is reported with its record field (never read as 0), unless the
+    mapping fills the deal's amount from another field."""
+    if amount is None and "amount" not in mapping.fields:
+        found.missing(path, "no amount: a deal is coached on its value; fill it in the CRM, or map another field to amount")
+    return amount
 
 
 def get_path(record: Any, path: str, *, false_is_empty: bool = False) -> Any:

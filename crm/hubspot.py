@@ -17,7 +17,7 @@ the deal's name. Association labels (USER_DEFINED association types, e.g.
 
 from __future__ import annotations
 
-from .common import Collector, Mapping, RecordView, apply_fields, contact_extras, merge_role
+from .common import Collector, Mapping, RecordView, apply_fields, contact_extras, merge_role, required_amount
 
 
 def _stage_entered(properties: RecordView, stage_id: str) -> str | None:
@@ -93,7 +93,7 @@ def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> d
         "name": deal_name,
         "owner": properties.text("hubspot_owner_id"),
         "customer": {"name": _customer(record, deal, mapping, found)},
-        "amount": amount or 0,
+        "amount": required_amount(amount, "deal.properties.amount", mapping, found),
         "currency": properties.text("deal_currency_code") or mapping.currency,
         "stage_model": mapping.stage_model,
         "stage": stage.stage if stage else None,

@@ -10,7 +10,7 @@ names one contact person (contact_name, function).
 
 from __future__ import annotations
 
-from .common import Collector, Mapping, RecordView, apply_fields, contact_extras, json_kind
+from .common import Collector, Mapping, RecordView, apply_fields, contact_extras, json_kind, required_amount
 
 
 def _display(record: RecordView, key: str) -> str | None:
@@ -46,7 +46,7 @@ def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> d
         "name": name,
         "owner": _display(record, "user_id"),
         "customer": {"name": _display(record, "partner_id") or record.text("partner_name") or name},
-        "amount": record.number("expected_revenue") or 0,
+        "amount": required_amount(record.number("expected_revenue"), "expected_revenue", mapping, found),
         "currency": _display(record, "company_currency") or mapping.currency,
         "stage_model": mapping.stage_model,
         "stage": stage.stage if stage else None,

@@ -15,7 +15,7 @@ multi-currency orgs only; otherwise the mapping's `currency` is used.
 
 from __future__ import annotations
 
-from .common import Collector, Mapping, RecordView, apply_fields, contact_extras, merge_role
+from .common import Collector, Mapping, RecordView, apply_fields, contact_extras, merge_role, required_amount
 
 
 def _children(record: RecordView, relationship: str) -> list[RecordView]:
@@ -70,7 +70,7 @@ def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> d
         "name": record.text("Name"),
         "owner": record.obj("Owner").text("Name"),
         "customer": {"name": account.text("Name") or record.text("Name")},
-        "amount": amount if amount is not None else 0,
+        "amount": required_amount(amount, "Amount", mapping, found),
         "currency": record.text("CurrencyIsoCode") or mapping.currency,
         "stage_model": mapping.stage_model,
         "stage": stage.stage if stage else None,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import DealInputError, InputProblem
 from .model import Deal
 from .playbook import Playbook
-from .yaml_limits import AliasUsed, BoundedSafeLoader, TooDeep
+from .yaml_limits import AliasUsed, BoundedSafeLoader, TooDeep, TooMany
 
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 32
@@ -33,6 +34,7 @@ class _DealYamlLoader(BoundedSafeLoader):
     node tree exists), and reports a value its tag cannot construct at the value's line and column."""
 
     max_depth = MAX_DEPTH
+    max_nodes = 2 * MAX_NODES  # keys count here too; check_shape then counts the values against MAX_NODES
     allow_aliases = False
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -204,6 +206,9 @@ def _parse(text: str, source: str) -> Any:
         return yaml.load(text, Loader=_DealYamlLoader)  # noqa: S506 - a safe loader subclass
     except TooDeep as error:
         message = f"the document is nested deeper than {MAX_DEPTH} levels (line {error.line})"
+        raise DealInputError(source, [InputProblem("", message)]) from None
+    except TooMany as error:
+        message = f"the document has more than {error.limit:,} keys and values (by line {error.line}); a deal needs far fewer"
         raise DealInputError(source, [InputProblem("", message)]) from None
     except AliasUsed as error:
         message = f"YAML aliases (&anchor / *alias) are not allowed in a deal file (line {error.line}, column {error.column})"
@@ -444,6 +449,18 @@ def check_deal(deal: Deal, playbook: Playbook, source: str) -> Deal:
     return deal
 
 
+def open_for_reading(path: Path | str) -> BinaryIO:
+    """A file opened for reading without waiting: a FIFO nobody writes to (a deal file swapped for one while a
+    run goes on) reads as empty instead of blocking the open forever; reads then block as usual."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        os.set_blocking(descriptor, True)
+    except OSError:
+        os.close(descriptor)
+        raise
+    return os.fdopen(descriptor, "rb")
+
+
 def read_document(path: Path | str) -> Any:
     """Read one deal file (YAML or JSON, or `-` for standard input) into plain data, not yet validated."""
     source = "<stdin>" if str(path) == "-" else str(path)
@@ -451,7 +468,7 @@ def read_document(path: Path | str) -> Any:
         if str(path) == "-":
             raw = sys.stdin.buffer.read(MAX_BYTES + 1)
         else:
-            with Path(path).open("rb") as file:
+            with open_for_reading(path) as file:
                 raw = file.read(MAX_BYTES + 1)
     except OSError as error:
         raise DealInputError(source, [InputProblem("", f"cannot read the file: {error.strerror}")]) from None

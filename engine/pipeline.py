@@ -32,7 +32,7 @@ from typing import Any, BinaryIO
 from pydantic import ValidationError
 
 from .errors import DealcoachError, DealInputError, InputProblem
-from .loading import MAX_BYTES, deal_document, parse_text, read_document
+from .loading import MAX_BYTES, deal_document, open_for_reading, parse_text, read_document
 from .rollup import Digest, FailedDeal
 
 DEAL_SUFFIXES = (".yaml", ".yml", ".json")
@@ -148,7 +148,7 @@ def read_inputs(source: str) -> Iterator[Item]:
         return
     if path.suffix.lower() in LINES_SUFFIXES:
         try:
-            handle = path.open("rb")
+            handle = open_for_reading(path)
         except OSError as error:
             yield Item(label, error=DealInputError(label, [InputProblem("", f"cannot read the file: {error.strerror}")]))
             return
@@ -172,7 +172,7 @@ def count_inputs(source: str) -> int | None:
 
 def _count_lines(path: Path) -> int:
     total, open_line = 0, False
-    with path.open("rb") as handle:
+    with open_for_reading(path) as handle:
         while block := handle.read(_BLOCK):
             *complete, rest = block.split(b"\n")
             for piece in complete:
@@ -478,7 +478,7 @@ def read_results(path: Path, truncate: bool = True) -> list[EarlierResult]:
         return []
     results: list[EarlierResult] = []
     keep = 0
-    with path.open("rb") as handle:
+    with open_for_reading(path) as handle:
         number = 0
         while raw := handle.readline(MAX_RESULT_LINE_BYTES + 1):
             number += 1

@@ -18,6 +18,15 @@ _COLLECTION_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 _NO_KEY = object()
 
 
+class TooMany(ValueError):
+    """A YAML text holds more values than allowed."""
+
+    def __init__(self, line: int, limit: int) -> None:
+        super().__init__(f"more than {limit:,} values (at line {line})")
+        self.line = line
+        self.limit = limit
+
+
 class TooDeep(ValueError):
     """A YAML text nests collections deeper than allowed."""
 
@@ -51,16 +60,22 @@ def check_nesting(text: str, max_depth: int) -> None:
 
 class BoundedComposer(Composer):
     """PyYAML's composer made iterative (an explicit stack of open collections, no recursion): TooDeep past
-    `max_depth`, AliasUsed unless `allow_aliases`. Put it first among a loader's bases so that it replaces the
+    `max_depth`, TooMany past `max_nodes` values, AliasUsed unless `allow_aliases`. Put it first among a loader's bases so that it replaces the
     parser's own (C) composer. Path resolvers (yaml.add_path_resolver) are not supported."""
 
     max_depth = 32
+    max_nodes: int | None = None  # values (scalars and collections) in one document; counted before each is built
     allow_aliases = True
 
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
         open_nodes: list[list] = []  # [collection node, its key still waiting for a value]
+        built = 0
         while True:
             event = self.get_event()
+            if self.max_nodes is not None and isinstance(event, (yaml.ScalarEvent, *_COLLECTION_START)):
+                built += 1
+                if built > self.max_nodes:
+                    raise TooMany(event.start_mark.line + 1, self.max_nodes)
             if isinstance(event, yaml.ScalarEvent):
                 node = yaml.ScalarNode(
                     self._tag(event, yaml.ScalarNode), event.value, event.start_mark, event.end_mark, style=event.style

@@ -1,0 +1,75 @@
+"""Breaks found from outside after the first hardening round: each reproduced, each held here."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from dealcoach.cli import cli
+
+from helpers import EXAMPLE_ZH, HERE
+
+SALESFORCE = HERE / "crm" / "salesforce-opportunity.json"
+
+
+def _dealcoach(*args: str, timeout: float = 30, memory: int | None = None) -> subprocess.CompletedProcess:
+    def cap() -> None:
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    command = [sys.executable, "-c", "from dealcoach.entry import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, preexec_fn=cap)
+
+
+def test_a_deal_file_that_is_a_fifo_nobody_writes_reads_as_empty_instead_of_blocking(tmp_path) -> None:
+    fifo = tmp_path / "deal.yaml"
+    os.mkfifo(fifo)
+    shown = _dealcoach("review", str(fifo), timeout=20)
+    assert shown.returncode == 3 and "the file is empty" in shown.stderr
+
+
+def test_a_mapping_file_is_read_with_a_deal_file_s_limits(tmp_path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
+    for mapping, reason in (("/dev/zero", "more than 2000000 bytes"), (str(deep), "nested deeper than 32 levels")):
+        shown = _dealcoach("review", str(SALESFORCE), "--from", "salesforce", "--as-of", "2026-11-20", "--mapping", mapping,
+                           memory=1_500_000_000)
+        assert shown.returncode == 3, shown.stderr
+        assert "invalid mapping file" in shown.stderr and reason in shown.stderr and "Traceback" not in shown.stderr
+
+
+def test_a_token_file_is_read_only_as_far_as_a_token_goes() -> None:
+    shown = _dealcoach("serve", "--token-file", "/dev/zero", memory=1_500_000_000)
+    assert shown.returncode == 2 and "larger than 4096 bytes" in shown.stderr
+
+
+def test_a_crm_record_without_an_amount_is_refused_not_read_as_zero(tmp_path) -> None:
+    record = json.loads(SALESFORCE.read_text(encoding="utf-8"))
+    del record["Amount"]
+    path = tmp_path / "opportunity.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    shown = CliRunner().invoke(cli, ["review", str(path), "--from", "salesforce", "--as-of", "2026-11-20"])
+    assert shown.exit_code == 3 and "invalid CRM record" in shown.output and "Amount: no amount" in shown.output
+
+
+def test_the_summary_may_not_overwrite_the_previous_run(tmp_path) -> None:
+    previous = tmp_path / "previous.jsonl"
+    first = CliRunner().invoke(cli, ["pipeline", str(EXAMPLE_ZH), "-o", str(previous), "-q"])
+    assert first.exit_code == 0, first.output
+    kept = previous.read_bytes()
+    shown = CliRunner().invoke(cli, ["pipeline", str(EXAMPLE_ZH), "--summary", str(previous), "--previous", str(previous), "-q",
+                                     "-o", str(tmp_path / "now.jsonl")])
+    assert shown.exit_code == 2 and "would destroy them" in shown.output
+    assert previous.read_bytes() == kept
+
+
+def test_many_small_values_are_refused_before_they_are_built(tmp_path) -> None:
+    many = tmp_path / "many.yaml"
+    many.write_text("x: [" + ",".join(["{}"] * 330_000) + "]\n", encoding="utf-8")
+    shown = _dealcoach("review", str(many), memory=400_000_000)  # building them all took ~500 MB
+    assert shown.returncode == 3 and "keys and values" in shown.stderr
