@@ -12,7 +12,7 @@ import json
 from . import template_sandbox
 from .brief import PURPOSE_SPELLINGS, Brief, Line, Question, role_order
 from .errors import PlaybookError
-from .rendering import Renderer, environment, escape_markdown
+from .rendering import Renderer, environment, escape_markdown, extra_work
 
 CHAT_LIMIT = 4096  # bytes: 企业微信 / 钉钉 / 飞书 cap a message at about this
 BRIEF_FORMATS = ("html", "markdown", "json")
@@ -130,7 +130,7 @@ class BriefRenderer:
     def render(self, brief: Brief, *, lang: str, fmt: str) -> str:
         if fmt not in BRIEF_FORMATS:
             raise PlaybookError(f"brief format {fmt!r} is not supported; allowed: {', '.join(BRIEF_FORMATS)}")
-        with template_sandbox.work_budget():
+        with template_sandbox.work_budget(extra_work(brief)):
             view = self.view(brief, lang)
             if fmt == "html":
                 return self._html(view)

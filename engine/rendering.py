@@ -31,11 +31,22 @@ BLOCKS = ("title", "why", "action", "clears")
 OPTIONAL_BLOCKS = ("short", "first", "item")  # `question` (rules that ask) is read by the brief alone
 
 
+FINDING_WORK = 20_000  # template work each finding's texts may spend: a deal with 500 contacts has that many cards
+
+
 def _rows(result: object) -> int:
     """The rows a roll-up lists (by stage, grade, risk, owner): its layout may work in proportion to them."""
     if not isinstance(result, Rollup):
         return 0
     return len(result.by_stage) + len(result.by_grade) + len(result.top_risks) + len(result.owners) + len(result.funnel_by_owner)
+
+
+def extra_work(result: object) -> int:
+    """The work a result's templates may spend beyond template_sandbox.MAX_WORK: in proportion to the rows a
+    roll-up lists and to the findings a review renders (a big deal is not a hostile template)."""
+    reports = [getattr(result, name) for name in ("report", "before", "after", "previous", "current") if hasattr(result, name)]
+    findings = sum(len(r.findings) for r in (result, *reports) if isinstance(r, Report))
+    return ROW_WORK * _rows(result) + FINDING_WORK * findings
 
 
 def deadline(finding: Finding, report: Report) -> str:
@@ -234,7 +245,7 @@ class Renderer:
 
     def localise_result(self, result: Report | GateResult | WhatIfResult | Changes, lang: str):
         """Any review result with every finding's text filled in `lang` (for JSON answers and documents alike)."""
-        with template_sandbox.work_budget():
+        with template_sandbox.work_budget(extra_work(result)):
             return self._localise_result(result, lang)
 
     def _localise_result(self, result: Report | GateResult | WhatIfResult | Changes, lang: str):
@@ -278,7 +289,7 @@ class Renderer:
         """`result` as text, markdown or JSON in `lang`. A review shows its folded cards with `show_all`,
         and each finding's rule, evidence and reasoning with `explain`. Markdown escapes <, > and & so that
         a name like `<script>` stays text wherever the markdown is shown as HTML."""
-        with template_sandbox.work_budget(ROW_WORK * _rows(result)):
+        with template_sandbox.work_budget(extra_work(result)):
             document = self._render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain)
         return escape_markdown(document) if fmt == "markdown" else document
 

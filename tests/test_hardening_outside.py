@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from dealcoach.cli import cli
 
-from helpers import EXAMPLE_ZH, HERE
+from helpers import EXAMPLE_EN, EXAMPLE_ZH, HERE
 
 SALESFORCE = HERE / "crm" / "salesforce-opportunity.json"
 
@@ -73,3 +73,18 @@ def test_many_small_values_are_refused_before_they_are_built(tmp_path) -> None:
     many.write_text("x: [" + ",".join(["{}"] * 330_000) + "]\n", encoding="utf-8")
     shown = _dealcoach("review", str(many), memory=400_000_000)  # building them all took ~500 MB
     assert shown.returncode == 3 and "keys and values" in shown.stderr
+
+
+def test_a_big_deal_is_reviewed_and_briefed_within_the_template_budget(tmp_path) -> None:
+    from dealcoach.engine.loading import parse_text
+
+    deal = parse_text(EXAMPLE_EN.read_text(encoding="utf-8"), "en")
+    deal["contacts"] = [{"id": f"c{i}", "name": "N" * 60 + str(i), "supporter": ["sponsor"], "stance": "opposes", "power": "core"}
+                        for i in range(500)]
+    deal.pop("decision", None)
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(deal, ensure_ascii=False), encoding="utf-8")
+    review = CliRunner().invoke(cli, ["review", str(path), "--all"])
+    assert review.exit_code == 0, review.output[-500:]
+    brief = CliRunner().invoke(cli, ["brief", str(path), "-a", "c1,c2", "--date", "2026-11-25", "--purpose", "negotiation"])
+    assert brief.exit_code == 0, brief.output[-500:]
