@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import io
 import json
 import os
@@ -113,6 +114,8 @@ def _echo(text: str, nl: bool = True, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
     binary = getattr(stream, "buffer", None)
     with _writing("standard error" if err else STDOUT):
+        if stream is None:  # started with the stream closed (`>&-`): the output would be lost without a word
+            raise OSError(errno.EBADF, "it is closed")
         if binary is None:
             click.echo(text, nl=nl, err=err)
             return
@@ -447,6 +450,8 @@ def pipeline(
 
 def _stdout_bytes():
     """Standard output as bytes, after anything already written to it as text."""
+    if sys.stdout is None:
+        raise OSError(errno.EBADF, "it is closed")
     sys.stdout.flush()
     return sys.stdout.buffer
 

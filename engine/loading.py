@@ -466,6 +466,8 @@ def read_document(path: Path | str) -> Any:
     source = "<stdin>" if str(path) == "-" else str(path)
     try:
         if str(path) == "-":
+            if sys.stdin is None:
+                raise DealInputError(source, [InputProblem("", "standard input is closed: give a file, or pipe the deal in")])
             raw = sys.stdin.buffer.read(MAX_BYTES + 1)
         else:
             with open_for_reading(path) as file:

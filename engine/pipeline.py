@@ -134,6 +134,9 @@ def skipped(source: str) -> list[tuple[str, str]]:
 def read_inputs(source: str) -> Iterator[Item]:
     """Every deal in `source`, in a stable order (directory: by file name; lines: as written)."""
     if source == "-":
+        if sys.stdin is None:
+            yield Item("<stdin>", error=DealInputError("<stdin>", [InputProblem("", "standard input is closed: give a file or a directory")]))
+            return
         yield from _lines(sys.stdin.buffer, "<stdin>")
         return
     path, label = Path(source), printable(source)

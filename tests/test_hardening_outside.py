@@ -88,3 +88,19 @@ def test_a_big_deal_is_reviewed_and_briefed_within_the_template_budget(tmp_path)
     assert review.exit_code == 0, review.output[-500:]
     brief = CliRunner().invoke(cli, ["brief", str(path), "-a", "c1,c2", "--date", "2026-11-25", "--purpose", "negotiation"])
     assert brief.exit_code == 0, brief.output[-500:]
+
+
+def _with_closed(descriptor: int, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", "from dealcoach.entry import main; main()", *args]
+    return subprocess.run(command, capture_output=descriptor != 1, stdout=subprocess.DEVNULL if descriptor == 1 else None,
+                          stderr=subprocess.PIPE if descriptor == 1 else None, text=True, timeout=60,
+                          preexec_fn=lambda: os.close(descriptor))
+
+
+def test_closed_standard_streams_are_named_not_internal_errors(tmp_path) -> None:
+    closed_in = _with_closed(0, "review", "-")
+    assert closed_in.returncode == 3 and "standard input is closed" in closed_in.stderr
+    closed_out = _with_closed(1, "review", str(EXAMPLE_ZH))
+    assert closed_out.returncode == 7 and "cannot write to standard output: it is closed" in closed_out.stderr
+    piped_out = _with_closed(1, "pipeline", str(EXAMPLE_ZH), "-q")
+    assert piped_out.returncode == 7 and "Traceback" not in piped_out.stderr
