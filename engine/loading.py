@@ -78,8 +78,18 @@ def _not_deal_data(loader: yaml.BaseLoader, node: yaml.Node) -> Any:
     )
 
 
+# Numbers as YAML 1.2 and every reader of a deal read them: YAML 1.1's octal (017 = 15), sexagesimal
+# (1:20 = 80), hexadecimal and binary forms are not numbers here, so `amount: 017` is 17 (read from the
+# text by validation) and `id: 0123` stays "0123" instead of silently becoming 83.
+_YAML12_NUMBERS = {
+    "tag:yaml.org,2002:int": re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*))$"),
+    "tag:yaml.org,2002:float": re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+}
 _DealYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, _YAML12_NUMBERS.get(tag, regexp)) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in BoundedSafeLoader.yaml_implicit_resolvers.items()
 }
 # The scalar tags whose constructors raise plain Python errors on bad text (the others raise YAML errors),

@@ -62,6 +62,16 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+def _written_date(value: object) -> object:
+    """A date as a deal file writes it (YYYY-MM-DD); a number is not a date (pydantic would read 0 as 1970-01-01)."""
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and value.strip().lstrip("-+").isdigit()):
+        raise ValueError(f"expected a date written YYYY-MM-DD, got {value!r}")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_written_date)]
+
+
 def _as_list(value: object) -> object:
     """Let a single value stand for a one-item list (`roles: 决策人`)."""
     return [value] if isinstance(value, str) else value
@@ -91,7 +101,7 @@ class Contact(Record):
     avoids_conflict: bool | None = None
     personal_interest_engaged: bool = False
     brain: term(BrainQuadrant) | None = None  # type: ignore[valid-type]
-    last_contact: dt.date | None = None
+    last_contact: Date | None = None
     met: bool | None = Field(
         default=None,
         description="Whether we have ever met this person: false = never met; absent = not recorded "
@@ -153,7 +163,7 @@ class Objective(Record):
     who: Text | None = None
     what: Text | None = None
     how_much: Money | None = None
-    when: dt.date | None = None
+    when: Date | None = None
     confirmed_by_customer: bool | None = Field(
         default=None, description="Has the customer confirmed the objective: true or false; absent = not recorded."
     )
@@ -256,7 +266,7 @@ class Receivable(Record):
     """Money the customer owes us (M9.1)."""
 
     amount: Money
-    due: dt.date
+    due: Date
     paid: Money = 0
 
     @model_validator(mode="after")
@@ -278,13 +288,13 @@ class Deal(Record):
     solution: term(Solution) = Solution.STANDARD  # type: ignore[valid-type]
     stage_model: Identifier = "standard-6"
     stage: Text
-    stage_entered: dt.date
+    stage_entered: Date
     buying_step: Text
     entry_step: Text | None = None
     customer_state: term(CustomerState) | None = None  # type: ignore[valid-type]
     organisational_value_agreed: bool | None = None
-    expected_close: dt.date | None = None
-    as_of: dt.date
+    expected_close: Date | None = None
+    as_of: Date
     contacts: list[Contact] = Field(default_factory=list, max_length=500)
     budget: Budget = Budget()
     objective: Objective = Objective()

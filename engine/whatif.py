@@ -29,6 +29,8 @@ def _merge_contacts(current: Any, patch: list, path: str) -> list:
         if not isinstance(change, dict) or not isinstance(change.get("id"), str):
             raise DealInputError("what-if", [InputProblem(where, "a contact change needs the contact's id")])
         position = next((i for i, c in enumerate(merged) if isinstance(c, dict) and c.get("id") == change["id"]), None)
+        if DELETE in change and not isinstance(change[DELETE], bool):
+            raise DealInputError("what-if", [InputProblem(f"{where}.{DELETE}", f"true or false, not {change[DELETE]!r}")])
         if change.get(DELETE) is True:
             if position is None:
                 raise DealInputError("what-if", [InputProblem(where, f"no contact with id {change['id']!r} to delete")])

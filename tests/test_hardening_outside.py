@@ -104,3 +104,39 @@ def test_closed_standard_streams_are_named_not_internal_errors(tmp_path) -> None
     assert closed_out.returncode == 7 and "cannot write to standard output: it is closed" in closed_out.stderr
     piped_out = _with_closed(1, "pipeline", str(EXAMPLE_ZH), "-q")
     assert piped_out.returncode == 7 and "Traceback" not in piped_out.stderr
+
+
+def test_yaml_numbers_are_read_as_written(tmp_path) -> None:
+    from dealcoach.engine.loading import parse_text
+
+    read = parse_text("a: 017\nb: 1:20\nc: 0x1F\nid: 0123\ne: 12\nf: 1.5\ng: 1_000\n", "x")
+    assert read == {"a": "017", "b": "1:20", "c": "0x1F", "id": "0123", "e": 12, "f": 1.5, "g": 1000}
+    deal = EXAMPLE_ZH.read_text(encoding="utf-8").replace("amount: 3200000", "amount: 1:20")
+    assert deal.count("amount: 1:20") == 1
+    path = tmp_path / "deal.yaml"
+    path.write_text(deal, encoding="utf-8")
+    shown = CliRunner().invoke(cli, ["review", str(path)])
+    assert shown.exit_code == 3 and "amount" in shown.output  # never 80
+
+
+def test_a_number_is_not_a_date() -> None:
+    import dealcoach
+    from dealcoach.engine.loading import parse_text
+
+    deal = parse_text(EXAMPLE_ZH.read_text(encoding="utf-8"), "zh")
+    for value in (0, 1763596800, "1763596800"):
+        try:
+            dealcoach.review({**deal, "stage_entered": value})
+        except dealcoach.DealInputError as error:
+            assert error.problems[0].path == "stage_entered" and "YYYY-MM-DD" in error.problems[0].message
+        else:
+            raise AssertionError(f"{value!r} was read as a date")
+
+
+def test_a_what_if_delete_is_true_or_false() -> None:
+    import pytest
+
+    import dealcoach
+
+    with pytest.raises(dealcoach.DealInputError, match="true or false"):
+        dealcoach.what_if(str(EXAMPLE_ZH), {"contacts": [{"id": "wang", "_delete": "true"}]})
