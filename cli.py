@@ -23,7 +23,7 @@ from .engine.loading import open_for_reading, read_document
 from .engine.model import Deal
 from .engine.playbook import LANGUAGES, PURPOSES
 from .engine.rendering import FORMATS
-from .engine.wording import aligned, language_of
+from .engine.wording import aligned, language_of, printable
 
 EXIT_CODES = {
     0: "success; for `gate`, the deal may advance; for `pipeline`, every deal was reviewed",
@@ -64,8 +64,8 @@ def describe(error: DealcoachError) -> str:
         what = {"MappingFileError": "invalid mapping file", "MappingError": "invalid CRM record"}.get(type(error).__name__, "invalid deal")
         lines = [f"{error.source}: {what} ({len(error.problems)} {noun})"]
         lines += [f"  {problem}" for problem in error.problems]
-        return "\n".join(lines)
-    return str(error)
+        return printable("\n".join(lines))
+    return printable(str(error))
 
 
 class OutputFailure(Failure):

@@ -13,6 +13,7 @@ from . import template_sandbox
 from .brief import PURPOSE_SPELLINGS, Brief, Line, Question, role_order
 from .errors import PlaybookError
 from .rendering import Renderer, environment, escape_markdown, extra_work
+from .wording import printable
 
 CHAT_LIMIT = 4096  # bytes: 企业微信 / 钉钉 / 飞书 cap a message at about this
 BRIEF_FORMATS = ("html", "markdown", "json")
@@ -133,10 +134,10 @@ class BriefRenderer:
         with template_sandbox.work_budget(extra_work(brief)):
             view = self.view(brief, lang)
             if fmt == "html":
-                return self._html(view)
+                return printable(self._html(view))
         if fmt == "json":
             return json.dumps({"brief": json.loads(brief.model_dump_json()), "text": view}, ensure_ascii=False, indent=2)
-        return self._markdown(view)
+        return printable(self._markdown(view))
 
     def _html(self, view: dict) -> str:
         name = "brief/brief.html.j2"

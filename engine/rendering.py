@@ -22,7 +22,7 @@ from .report import Card, CardText, ChainStep, Changes, Finding, FindingText, Ga
 from .rollup import Rollup
 from .rulebook import Mark, Severity
 from .term_format import fill_term
-from .wording import aligned, plural_category
+from .wording import aligned, plural_category, printable
 
 FORMATS = ("text", "markdown", "json")
 LIST_LIMIT = 20  # deals listed per roll-up section in text and markdown; JSON lists all
@@ -291,7 +291,9 @@ class Renderer:
         a name like `<script>` stays text wherever the markdown is shown as HTML."""
         with template_sandbox.work_budget(extra_work(result)):
             document = self._render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain)
-        return escape_markdown(document) if fmt == "markdown" else document
+        if fmt == "json":
+            return document
+        return printable(escape_markdown(document) if fmt == "markdown" else document)
 
     def _chain(self, steps: list[ChainStep], lang: str) -> str:
         parts = []

@@ -62,3 +62,14 @@ def language_of(texts: Sequence[str | None]) -> str:
     """The language a deal is written in, for output when none is asked for: Chinese when any of its names
     has a Chinese character, English otherwise."""
     return "zh" if any(_has_cjk(text) for text in texts) else "en"
+
+
+# C0 controls but tab and newline, DEL and the C1 controls: a terminal obeys them (ESC starts a sequence that can
+# retitle the window, move the cursor or hide text), so text from a record never reaches one as a control.
+_CONTROLS = {code: "\ufffd" for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROLS[0x0D] = "\ufffd"
+
+
+def printable(text: str) -> str:
+    """`text` with every control character but tab and newline shown as U+FFFD."""
+    return text.translate(_CONTROLS)

@@ -140,3 +140,25 @@ def test_a_what_if_delete_is_true_or_false() -> None:
 
     with pytest.raises(dealcoach.DealInputError, match="true or false"):
         dealcoach.what_if(str(EXAMPLE_ZH), {"contacts": [{"id": "wang", "_delete": "true"}]})
+
+
+def test_control_characters_from_a_record_never_reach_a_terminal(tmp_path) -> None:
+    hostile = "陈\x1b]0;pwned\x07\x1b[31m国华\x9b2J"
+    deal = EXAMPLE_ZH.read_text(encoding="utf-8").replace("name: 陈国华", f'name: "{hostile.encode("unicode_escape").decode()}"')
+    assert "\\x1b" in deal or "\\x1B" in deal
+    path = tmp_path / "deal.yaml"
+    path.write_text(deal, encoding="utf-8")
+    outputs = [
+        CliRunner().invoke(cli, ["review", str(path)]).output,
+        CliRunner().invoke(cli, ["review", str(path), "--format", "markdown"]).output,
+        CliRunner().invoke(cli, ["brief", str(path), "-a", "chen", "--date", "2026-11-25", "--purpose", "negotiation"]).output,
+    ]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text('id: x\n"bad\\e[31mfield": 1\n', encoding="utf-8")
+    outputs.append(CliRunner().invoke(cli, ["review", str(broken)]).output)
+    for output in outputs:
+        assert not any(ch in output for ch in "\x1b\x07\x9b"), output[:300]
+    assert "陈" in outputs[0] and "\ufffd" in outputs[0]
+    import dealcoach
+
+    assert any("\x1b" in person.name for person in dealcoach.review(str(path)).people)  # the data itself stays exact
