@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
+import re
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,10 @@ def json_kind(value: Any) -> str:
     return "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) else type(value).__name__
 
 
+# A CRM date or timestamp: 2026-10-01, or 2026-10-01T08:20:15.512Z / +0000 / +08:00.
+_CRM_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
+
+
 class RecordView:
     """One JSON object of a CRM record, read with the type the adapter expects at each field.
 
@@ -212,10 +217,11 @@ class RecordView:
         value = self.text(key)
         if not value:
             return None
-        try:
-            return dt.date.fromisoformat(value[:10]).isoformat()
-        except ValueError:
-            pass
+        if _CRM_DATE.fullmatch(value):
+            try:
+                return dt.date.fromisoformat(value[:10]).isoformat()
+            except ValueError:
+                pass
         shown = repr(value) if len(value) <= 40 else repr(value[:37] + "...")
         self.found.missing(self.at(key), f"expected a date (YYYY-MM-DD, or a timestamp starting so), got the text {shown}")
         return None

@@ -72,6 +72,9 @@ def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> d
     for contact in record.objects("contacts"):
         props = contact.obj("properties")
         contact_id = contact.identifier("id")
+        if contact_id is None:
+            found.missing(contact.at("id"), "a contact without an id: send the contacts batch read's results as they come")
+            continue
         names = (props.text("firstname"), props.text("lastname"))
         name = " ".join(part for part in names if part) or props.text("email") or contact_id
         entry = {"id": str(contact_id), "name": name}

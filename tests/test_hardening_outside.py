@@ -162,3 +162,24 @@ def test_control_characters_from_a_record_never_reach_a_terminal(tmp_path) -> No
     import dealcoach
 
     assert any("\x1b" in person.name for person in dealcoach.review(str(path)).people)  # the data itself stays exact
+
+
+def test_crm_dates_are_dates_or_timestamps_and_contacts_have_ids() -> None:
+    import datetime as dt
+
+    import pytest
+
+    import dealcoach
+    from dealcoach.engine.api import coach
+
+    record = json.loads(SALESFORCE.read_text(encoding="utf-8"))
+    for junk in ("2026-10-01garbage", "2026-10-011", "2026-W40-1"):
+        with pytest.raises(dealcoach.DealInputError, match="expected a date"):
+            coach(None).from_crm("salesforce", {**record, "CloseDate": junk}, as_of=dt.date(2026, 11, 20))
+    assert coach(None).from_crm("salesforce", {**record, "CloseDate": "2027-01-30T08:00:00.000+0000"},
+                                as_of=dt.date(2026, 11, 20))["expected_close"] == "2027-01-30"
+    bundle = json.loads((HERE / "crm" / "hubspot-deal.json").read_text(encoding="utf-8"))
+    del bundle["contacts"][0]["id"]
+    with pytest.raises(dealcoach.DealInputError) as refused:
+        coach(None).from_crm("hubspot", bundle, as_of=dt.date(2026, 11, 20))
+    assert refused.value.problems[0].path == "contacts[0].id"
