@@ -211,7 +211,7 @@ def _parse(text: str, source: str) -> Any:
     if not text.strip():
         raise DealInputError(source, [InputProblem("", "the file is empty; `dealcoach init` writes an example")])
     if text.lstrip().startswith(("{", "[")):
-        return parse_json(text, source)
+        return parse_json(text, source, max_depth=MAX_DEPTH)
     try:
         return yaml.load(text, Loader=_DealYamlLoader)  # noqa: S506 - a safe loader subclass
     except TooDeep as error:
