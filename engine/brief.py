@@ -26,7 +26,6 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
-from .errors import DealInputError, InputProblem
 from .model import Contact, Deal
 from .playbook import PURPOSES, Playbook, Thresholds
 from .report import Finding, Report
@@ -362,7 +361,8 @@ def build_brief(
     rulebook: Rulebook, deal: Deal, report: Report, attendees: list[str], meeting_date: dt.date, purpose: str,
     milestone_order: list[str], playbook: Playbook | None = None,
 ) -> Brief:
-    """The brief for a meeting with `attendees` (contact ids of the deal), for the stated `purpose`.
+    """The brief for a meeting with `attendees` (contact ids of the deal, as engine.coach.attendee_ids resolves
+    them: known, each once), for the stated `purpose`.
 
     Information gaps are the findings whose rule `asks` someone; for a known purpose only those whose
     topics serve it are asked. Each gap goes to the attendee who answers it best (the rule's `asks`
@@ -372,11 +372,6 @@ def build_brief(
     """
     people = {c.id: c for c in deal.contacts}
     qualified = {person.id: set(person.qualified) for person in report.people}
-    unknown = [a for a in attendees if a not in people]
-    if unknown:
-        known = ", ".join(people) or "none"
-        raise DealInputError("brief", [InputProblem("attendees", f"not contact ids of this deal: {', '.join(unknown)}; known: {known}")])
-    attendees = list(dict.fromkeys(attendees))
     purpose_id = resolve_purpose(purpose)
     plan = _Plan(deal, purpose_id, playbook.thresholds if playbook else Thresholds())
     rules = rulebook.findings
