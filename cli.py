@@ -21,6 +21,7 @@ from .engine.errors import DealcoachError, DealInputError, InputProblem
 from .engine.coach import Coach, as_it_stood
 from .engine.loading import open_for_reading, read_document
 from .engine.model import Deal
+from .engine.report import reports_in
 from .engine.playbook import LANGUAGES, PURPOSES
 from .engine.rendering import FORMATS
 from .engine.wording import aligned, language_of, printable
@@ -242,8 +243,10 @@ def _language(lang: str | None, result) -> str:
     """The asked-for language, else the one the deal behind `result` is written in."""
     if lang:
         return lang
-    report = getattr(result, "report", None) or getattr(result, "current", None) or getattr(result, "before", None) or result
+    report = reports_in(result)[0]
     return language_of([report.deal_name, report.customer, *(person.name for person in report.people)])
+
+
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format."
 )

@@ -18,7 +18,7 @@ import jinja2
 from . import template_sandbox
 from .errors import PlaybookError
 from .playbook import DEFAULT_DIR, LANGUAGES, Playbook
-from .report import Card, CardText, ChainStep, Changes, Finding, FindingText, GateResult, Report, WhatIfResult
+from .report import Card, CardText, ChainStep, Changes, Finding, FindingText, GateResult, Report, WhatIfResult, reports_in
 from .rollup import Rollup
 from .rulebook import Mark, Severity
 from .term_format import fill_term
@@ -44,8 +44,7 @@ def _rows(result: object) -> int:
 def extra_work(result: object) -> int:
     """The work a result's templates may spend beyond template_sandbox.MAX_WORK: in proportion to the rows a
     roll-up lists and to the findings a review renders (a big deal is not a hostile template)."""
-    reports = [getattr(result, name) for name in ("report", "before", "after", "previous", "current") if hasattr(result, name)]
-    findings = sum(len(r.findings) for r in (result, *reports) if isinstance(r, Report))
+    findings = sum(len(report.findings) for report in reports_in(result))
     return ROW_WORK * _rows(result) + FINDING_WORK * findings
 
 

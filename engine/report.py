@@ -210,3 +210,10 @@ class Changes(_Out):
     cleared_risks: list[Finding]
     new_actions: list[Finding]
     done_actions: list[Finding]
+
+
+def reports_in(result: object) -> list[Report]:
+    """The reviews a result holds: itself, a gate's or brief's report, a what-if's before and after, a change's
+    previous and current."""
+    held = (result, *(getattr(result, name, None) for name in ("report", "before", "after", "previous", "current")))
+    return [item for item in held if isinstance(item, Report)]
