@@ -69,7 +69,8 @@ def build_report(
     phase = coaching.deal_phase(position.model, position.stage_index, [*reached, *implied])
     days_to_close = (deal.expected_close - deal.as_of).days if deal.expected_close else None
     findings, cards, suppressed = coaching.coach(
-        rulebook, book, outcome.findings, phase=phase, days_to_close=days_to_close, purpose=purpose, implied=implied
+        rulebook, book, outcome.findings, phase=phase, days_to_close=days_to_close, purpose=purpose, implied=implied,
+        stage=position.model.stages[position.stage_index].id,
     )
     milestone_order = [m.id for stage in position.model.stages for m in stage.milestones]
     next_milestones = sorted(
@@ -147,8 +148,9 @@ class Coach:
 
     def __init__(self, playbook: Playbook, rulebook: Rulebook | None = None):
         self.playbook = playbook
-        self.rulebook = rulebook or catalog()
+        self.rulebook = rulebook or playbook.rulebook or catalog()
         self.renderer = Renderer(playbook)
+        self.renderer.check_templates([r.code for r in self.rulebook.findings.values() if r.origin == "company"])
 
     # -- reading ---------------------------------------------------------
 
@@ -302,9 +304,12 @@ class Coach:
             "phases": [p.value for p in Phase if p in rule.phases],  # in the order of the sale
             "yields_to": list(rule.yields_to),
             "topics": sorted(t.value for t in rule.topics),
+            "stages": sorted(rule.stages) if rule.stages is not None else None,
             "summary": rule.summary,
             "rationale": rule.rationale,
-            "doc": documentation(rule.key),
+            "origin": rule.origin,
+            "tuned": {trait: shipped for trait, shipped in rule.tuned},
+            "doc": rule.doc or documentation(rule.key),
         }
 
 

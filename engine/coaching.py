@@ -45,18 +45,25 @@ def implied_milestones(model: StageModel, derived_names: set[str], reached: set[
 
 
 def select(
-    rulebook: Rulebook, findings: list[Finding], phase: Phase, implied: dict[str, str] | None = None
+    rulebook: Rulebook, findings: list[Finding], phase: Phase, implied: dict[str, str] | None = None, stage: str | None = None
 ) -> tuple[list[Finding], list[Suppressed]]:
-    """The findings right for `phase` that yield to nothing shown; and the ones set aside, with why.
+    """The findings right for `phase` (and, for a rule the playbook scoped to stages, for `stage`) that yield to
+    nothing shown; and the ones set aside, with why.
 
     A finding yields to a finding of a code in its rule's `yields_to` that is itself shown. When both
     rules are about contacts, only a finding about the same person counts (two things said of one
     person); otherwise any finding on the deal does.
     """
     rules = rulebook.findings
+
+    def out_of_stage(finding: Finding) -> bool:
+        scope = rules[finding.code].stages
+        return scope is not None and stage is not None and stage not in scope
+
     in_phase = [
         f for f in findings
-        if phase in rules[f.code].phases and not (rules[f.code].subject == Subject.MILESTONE and f.subject in (implied or {}))
+        if phase in rules[f.code].phases and not out_of_stage(f)
+        and not (rules[f.code].subject == Subject.MILESTONE and f.subject in (implied or {}))
     ]
     by_code: dict[str, list[Finding]] = {}
     for finding in in_phase:
@@ -93,6 +100,8 @@ def select(
             set_aside(finding, "implied", implied[finding.subject])
         elif phase not in rules[finding.code].phases:
             set_aside(finding, "phase", phase.value)
+        elif out_of_stage(finding):
+            set_aside(finding, "stage", stage or "")
         elif (target := yields(finding)) is not None:
             set_aside(finding, "yields_to", target)
         else:
@@ -129,11 +138,12 @@ def coach(
     days_to_close: int | None,
     purpose: str | None = None,
     implied: dict[str, str] | None = None,
+    stage: str | None = None,
 ) -> tuple[list[Finding], list[Card], list[Suppressed]]:
     """Findings in priority order (ranked, carded, folded), their cards, and what was set aside."""
     rules = rulebook.findings
     priority = playbook.priority
-    kept, suppressed = select(rulebook, findings, phase, implied)
+    kept, suppressed = select(rulebook, findings, phase, implied, stage)
     scored = {id(f): score(rules[f.code], priority, phase, days_to_close, purpose) for f in kept}
     kept.sort(key=lambda f: (-scored[id(f)], f.severity.rank, 0 if f.kind == "risk" else 1, f.code, f.subject or ""))
 

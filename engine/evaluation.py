@@ -13,6 +13,7 @@ actions see the full facts, looked up here by id.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -20,7 +21,7 @@ from . import durable_adapter
 from .facts import FactSet
 from .playbook import Thresholds
 from .report import ChainStep, DerivedFact, Finding
-from .rulebook import LEDGER, AliasInfo, Derivation, FindingRule, Match, Rulebook
+from .rulebook import LEDGER, AliasInfo, Derivation, FindingRule, Match, Rulebook, rule_key
 
 
 @dataclass
@@ -53,7 +54,8 @@ class Compiled:
 def compiled(rulebook: Rulebook, thresholds: Thresholds) -> Compiled:
     """The rulebook compiled for one set of thresholds, registered once per process."""
     definition = rulebook.definition(thresholds)
-    name = f"{id(rulebook):x}-{hashlib.sha256(thresholds.model_dump_json().encode()).hexdigest()[:12]}"
+    # named by content: the same rules share one engine ruleset, different ones never do
+    name = hashlib.sha256(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
     return Compiled(
         durable_adapter.compiled_ruleset(name, lambda: definition),
         rulebook.aliases(definition),
@@ -115,16 +117,18 @@ class _Evaluation:
                     evidence.update(sources.get(name))
         return evidence, chain
 
-    def on_match(self, rule_key: str, matched: dict[str, dict]) -> list[dict]:
-        # durable-rules splits a condition with `|` into one rule per branch, so
-        # facts meeting two branches fire twice: act once per rule and fact set.
-        activation = (rule_key, *sorted(fact["id"] for fact in matched.values()))
+    def on_match(self, durable_name: str, matched: dict[str, dict]) -> list[dict]:
+        # durable-rules splits a condition with `|` into one rule per branch, and a company rule's
+        # alternatives are rules of their own (CODE~n), so facts meeting two branches fire twice:
+        # act once per rule and fact set.
+        key = rule_key(durable_name)
+        activation = (key, *sorted(fact["id"] for fact in matched.values()))
         if activation in self.activations:
             return []
         self.activations.add(activation)
-        rule = self.rulebook.rules[rule_key]
+        rule = self.rulebook.rules[key]
         emitted = rule.then(Match({alias: self._full(fact["id"]) for alias, fact in matched.items()}))
-        evidence, chain = self._grounds(rule_key, matched)
+        evidence, chain = self._grounds(durable_name, matched)
         if isinstance(rule, Derivation):
             subject = emitted.subject or next(iter(matched.values()))["id"]
             fact_id = f"{rule.name}:{subject}"

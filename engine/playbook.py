@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -26,7 +26,11 @@ from .errors import PlaybookError
 from .phases import Phase, Topic
 from .term_format import TermFormatError, allowed_fields, term_fields
 from .vocabulary import fold
-from .yaml_limits import TooDeep, check_nesting
+from .yaml_limits import TooDeep, check_nesting, key_lines
+
+if TYPE_CHECKING:
+    from .company_rules import RuleSettings
+    from .rulebook import Rulebook
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "playbooks" / "default"
 LANGUAGES = ("zh", "en")
@@ -292,14 +296,17 @@ class Playbook:
     terms: dict[str, dict[str, str]]
     template_dirs: tuple[Path, ...]
     priority: Priority = Priority()
+    rulebook: Rulebook | None = None  # the shipped rules as the playbook changed them, plus its own (None: as shipped)
+    rule_source: str = ""  # the playbook's `rules:` and `company_rules:` as written (canonical JSON), for version_tag
 
     @cached_property
     def version_tag(self) -> str:
-        """Identifies everything that can change a decision: thresholds and stage models."""
+        """Identifies everything that can change a decision: thresholds, stage models and the rules."""
         content = {
             "thresholds": self.thresholds.model_dump(),
             "priority": self.priority.model_dump(mode="json"),
             "stage_models": {k: v.model_dump() for k, v in sorted(self.stage_models.items())},
+            **({"rules": self.rule_source} if self.rule_source else {}),
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
 
@@ -445,16 +452,25 @@ def _read_terms(path: Path, root: Path, shipped: dict[str, dict[str, str]] | Non
     return data
 
 
+SETTINGS_KEYS = ("thresholds", "priority", "rules", "company_rules")
+
+
 def _layer(
-    directory: Path, models: dict, thresholds: dict, terms: dict, priority: dict, shipped: dict[str, dict[str, str]] | None
+    directory: Path, models: dict, thresholds: dict, terms: dict, priority: dict, shipped: dict[str, dict[str, str]] | None,
+    rules: list[RuleSettings],
 ) -> None:
     settings = directory / "playbook.yaml"
     if settings.exists():
         data = _read_yaml(settings, directory) or {}
-        if not isinstance(data, dict) or set(data) - {"thresholds", "priority"}:
-            raise PlaybookError(f"{settings}: expected a mapping with the keys 'thresholds' and 'priority'")
+        if not isinstance(data, dict) or set(data) - set(SETTINGS_KEYS):
+            raise PlaybookError(f"{settings}: expected a mapping with the keys {', '.join(map(repr, SETTINGS_KEYS))}")
         thresholds.update(_mapping(data, "thresholds", settings))
         priority.update(_mapping(data, "priority", settings))
+        if data.get("rules") is not None or data.get("company_rules") is not None:
+            from .company_rules import read_settings
+
+            lines = key_lines(read_playbook_file(settings, directory, MAX_YAML_BYTES).decode("utf-8"))
+            rules.append(read_settings(data, lambda path: _where(settings, lines, path)))
     paths = sorted((directory / "stage_models").glob("*.yaml"))
     if len(paths) > MAX_STAGE_MODELS:
         raise PlaybookError(f"{directory / 'stage_models'}: {len(paths)} stage models; at most {MAX_STAGE_MODELS}")
@@ -465,6 +481,37 @@ def _layer(
         path = directory / "terms" / f"{language}.yaml"
         if path.exists():
             terms[language].update(_read_terms(path, directory, shipped))
+
+
+def _where(path: Path, lines: dict[tuple, int], at: tuple) -> str:
+    """`file, line N` of the deepest part of `at` written in the file."""
+    for end in range(len(at), 0, -1):
+        if at[:end] in lines:
+            return f"{path}, line {lines[at[:end]]}"
+    return str(path)
+
+
+def _rulebook(layers: list[RuleSettings], models: dict[str, StageModel], terms: dict[str, dict[str, str]]) -> tuple[Rulebook | None, str]:
+    """The rulebook a playbook's `rules:` and `company_rules:` make (None when it has neither), and their canonical text."""
+    settings = [layer for layer in layers if not layer.empty]
+    if not settings:
+        return None, ""
+    from ..rules import catalog
+    from .company_rules import build_rulebook, count_names
+
+    layer = settings[-1]
+    stages = frozenset(stage.id for model in models.values() for stage in model.stages)
+    steps = frozenset(stage.buying_step.id for model in models.values() for stage in model.stages)
+    rulebook = build_rulebook(catalog(), layer, stages, steps)
+    for name, label in count_names(rulebook).items():  # how a count reads in a reasoning chain (--explain)
+        for language in LANGUAGES:
+            terms[language].setdefault(f"derived.{name}", label)
+    source = json.dumps(
+        {"rules": {code: change.model_dump(mode="json") for code, (change, _) in layer.changes.items()},
+         "company_rules": [spec.model_dump(mode="json") for spec, _ in layer.company]},
+        sort_keys=True, ensure_ascii=False, default=str,
+    )
+    return rulebook, source
 
 
 def load_playbook(custom_dir: Path | str | None = None) -> Playbook:
@@ -481,10 +528,14 @@ def load_playbook(custom_dir: Path | str | None = None) -> Playbook:
     thresholds: dict = {}
     terms: dict[str, dict[str, str]] = {language: {} for language in LANGUAGES}
     priority: dict = {}
+    rules: list[RuleSettings] = []
     for directory in directories:
         shipped = None if directory == DEFAULT_DIR else {language: dict(table) for language, table in terms.items()}
-        _layer(directory, models, thresholds, terms, priority, shipped)
+        _layer(directory, models, thresholds, terms, priority, shipped, rules)
+    rulebook, source = _rulebook(rules, models, terms)
     return Playbook(
+        rulebook=rulebook,
+        rule_source=source,
         stage_models=models,
         thresholds=_validated(Thresholds, thresholds, directories[-1] / "playbook.yaml"),  # type: ignore[arg-type]
         terms=terms,

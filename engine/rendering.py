@@ -206,6 +206,17 @@ class Renderer:
             title, also = top.title, []
         return CardText(title=title, why=top.why, action=top.action, first=first(top), clears=top.clears, also=also)
 
+    def check_templates(self, codes: list[str]) -> None:
+        """Every company rule has a template in each language with the blocks a finding needs (and `short`, which
+        a shipped rule's template may leave to ours); PlaybookError naming the template otherwise."""
+        for code in codes:
+            for lang in LANGUAGES:
+                name, template = self._finding_template(code, lang)
+                missing = [block for block in (*BLOCKS, "short") if block not in template.blocks]
+                if missing:
+                    raise PlaybookError(f"template {name} of company rule {code} has no block {missing[0]!r}; "
+                                        f"a finding template needs {', '.join((*BLOCKS, 'short'))}")
+
     def short_name(self, code: str, lang: str) -> str:
         """A rule's short name (its template's `short` block), for lists and roll-ups."""
         return self._fixed_block(code, lang, "short")

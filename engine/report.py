@@ -103,12 +103,12 @@ class Card(_Out):
 
 
 class Suppressed(_Out):
-    """A finding set aside: its rule does not apply to the deal's phase, or it yields to a finding shown."""
+    """A finding set aside: its rule does not apply to the deal's phase or stage, or it yields to a finding shown."""
 
     code: str
     subject: str | None = None
-    reason: Literal["phase", "yields_to", "implied"]
-    detail: str  # the phase, the code it yields to, or the derived fact that shows the milestone met
+    reason: Literal["phase", "stage", "yields_to", "implied"]
+    detail: str  # the phase, the stage, the code it yields to, or the derived fact that shows the milestone met
 
 
 class Person(_Out):

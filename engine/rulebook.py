@@ -114,6 +114,7 @@ class Derivation:
     when: Callable[[Thresholds], Any]
     then: Callable[[Match], Emit] = _no_params
     variant: str | None = None
+    origin: str = "shipped"  # or "company": a count a company rule needs (engine.company_rules)
 
     @property
     def key(self) -> str:
@@ -132,7 +133,11 @@ class FindingRule:
     finding is then not shown;
     `topics` for ranking; `asks` who can answer this information gap, in order (brief);
     `mark` its meaning to roll-up, gate and header;
-    `clears_fields` the record fields whose change clears it (JSON only, never prose).
+    `clears_fields` the record fields whose change clears it (JSON only, never prose);
+    `stages` the stage ids where it is shown (None: every stage its phases allow).
+    A company playbook may add rules (`origin` "company", `doc` their documentation) and tune shipped
+    ones (`tuned` lists (trait, shipped value) for each trait it changed).
+    `when` returns one durable-rules rule, or a list of alternatives (compiled as `CODE~1`, `CODE~2`...).
     """
 
     code: str
@@ -152,6 +157,10 @@ class FindingRule:
     asks: tuple[str, ...] = ()
     mark: Mark | None = None
     clears_fields: tuple[str, ...] = ()
+    stages: frozenset[str] | None = None
+    origin: str = "shipped"
+    tuned: tuple[tuple[str, str], ...] = ()
+    doc: str = ""
 
     @property
     def key(self) -> str:
@@ -161,6 +170,13 @@ class FindingRule:
 Rule = Derivation | FindingRule
 
 _CODE = re.compile(r"^DC\d{3}$")
+COMPANY_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,7}\d{3}$")  # a company's own prefix; DC is ours
+BRANCH = "~"  # durable rule name of one alternative of a rule: CODE~2
+
+
+def rule_key(durable_name: str) -> str:
+    """The rule key behind a durable-rules rule name (an alternative's name carries ~n)."""
+    return durable_name.partition(BRANCH)[0]
 _SYMBOL = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _SECTION = re.compile(r"^M\d+(\.\d+)?$")
 
@@ -254,15 +270,25 @@ class Rulebook:
     def _check(self, rule: Rule) -> None:
         if rule.key in self.rules:
             raise ValueError(f"rule {rule.key} is defined twice")
-        if not _SECTION.match(rule.section):
+        company = rule.origin == "company"
+        if not _SECTION.match(rule.section) and not (company and not rule.section):
             raise ValueError(f"rule {rule.key}: section {rule.section!r} is not like M4.3")
         if isinstance(rule, FindingRule):
-            if not _CODE.match(rule.code) or not _SYMBOL.match(rule.symbol):
-                raise ValueError(f"rule {rule.code}/{rule.symbol}: code must be DCnnn and symbol kebab-case")
+            code_ok = (COMPANY_CODE.match(rule.code) and not rule.code.startswith("DC")) if company else _CODE.match(rule.code)
+            if not code_ok or not _SYMBOL.match(rule.symbol):
+                raise ValueError(f"rule {rule.code}/{rule.symbol}: code must be {'a company prefix and three digits, not DC' if company else 'DCnnn'}"
+                                 " and symbol kebab-case")
 
     def definition(self, thresholds: Thresholds) -> dict[str, dict]:
         """The durable-rules ruleset definition (fresh DSL objects every call: `<<` mutates them)."""
-        return {key: rule.when(thresholds).define() for key, rule in self.rules.items()}
+        definition: dict[str, dict] = {}
+        for key, rule in self.rules.items():
+            made = rule.when(thresholds)
+            if isinstance(made, list):
+                definition.update({f"{key}{BRANCH}{number}": branch.define() for number, branch in enumerate(made, 1)})
+            else:
+                definition[key] = made.define()
+        return definition
 
     @staticmethod
     def aliases(definition: dict[str, dict]) -> dict[str, dict[str, AliasInfo]]:
@@ -296,7 +322,11 @@ class Rulebook:
         counted = tuple(
             sorted(
                 name for name, rules in self.derivations.items()
-                if all(info.fact_type != LEDGER for rule in rules for info in aliases[rule.key].values())
+                if all(
+                    info.fact_type != LEDGER
+                    for rule in rules for durable_name, by_alias in aliases.items() if rule_key(durable_name) == rule.key
+                    for info in by_alias.values()
+                )
             )
         )
         for key, by_alias in aliases.items():

@@ -145,3 +145,36 @@ else:  # PyYAML built without libyaml
 
     class BoundedSafeLoader(BoundedComposer, yaml.SafeLoader):  # type: ignore[no-redef]
         """yaml.SafeLoader with the bounded composer."""
+
+
+def key_lines(text: str) -> dict[tuple, int]:
+    """The line (from 1) where each entry of a YAML document is written, by its path of mapping keys and list
+    indexes: `("company_rules", 0, "when")`. Read from the parser's events, so any depth is safe."""
+    lines: dict[tuple, int] = {}
+    stack: list[list] = []  # [is_mapping, path, next index or the pending key (_NO_KEY while a key is expected)]
+    for event in yaml.parse(text, Loader=_SafeParserLoader):
+        if not isinstance(event, (*_COLLECTION_START, yaml.ScalarEvent, yaml.AliasEvent)):
+            if isinstance(event, _COLLECTION_END):
+                stack.pop()
+            continue
+        path: tuple = ()
+        if stack:
+            top = stack[-1]
+            if not top[0]:
+                path = (*top[1], top[2])
+                top[2] += 1
+                lines[path] = event.start_mark.line + 1
+            elif top[2] is _NO_KEY:
+                top[2] = event.value if isinstance(event, yaml.ScalarEvent) else None
+                lines.setdefault((*top[1], top[2]), event.start_mark.line + 1)
+                if isinstance(event, _COLLECTION_START):  # a complex key: its contents have no path of their own
+                    mapping = isinstance(event, yaml.MappingStartEvent)
+                    stack.append([mapping, (*top[1], "?"), _NO_KEY if mapping else 0])
+                continue
+            else:
+                path = (*top[1], top[2])
+                top[2] = _NO_KEY
+        if isinstance(event, _COLLECTION_START):
+            mapping = isinstance(event, yaml.MappingStartEvent)
+            stack.append([mapping, path, _NO_KEY if mapping else 0])
+    return lines

@@ -1,0 +1,284 @@
+"""A company playbook's own rules and its changes to ours, turned into the rulebook its reviews use.
+
+In `playbook.yaml` (README "Company rules"):
+
+    rules:                       # the shipped rules by code, switched off or tuned
+      <code>: {severity: block}  # a warning that now stops the gate
+      <code>: {enabled: false}
+      <code>: {stages: [proposal, bid]}
+    company_rules:               # rules of its own, written in engine.condition_language
+      - code: ACME101
+        symbol: discount-without-named-rival
+        kind: risk
+        severity: warn
+        summary: The customer asks for a discount and we cannot name the rival behind it.
+        rationale: ...
+        when: {all: [{price_pressure.concession_requested: true}, {competitors: 0}]}
+
+A company rule becomes a FindingRule like ours (plus a Derivation per `count:`), so review, gate,
+pipeline, brief and the service treat both alike. Its texts are templates in the company playbook,
+`templates/findings/<lang>/<CODE>.j2`, with the blocks our templates have.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .condition_language import (
+    ConditionError, Count, Parser, Test, aliases_of, alternatives, durable_rules, written_path,
+)
+from .errors import PlaybookError
+from .phases import Phase, Topic
+from .rulebook import COMPANY_CODE, Derivation, Emit, FindingRule, Kind, Match, Rulebook, Severity, Subject
+
+MAX_COMPANY_RULES = 200
+MAX_LEDGER_FIELDS = 200  # the engine holds at most ~253 properties per fact; every count is one in the ledger
+Locate = Callable[[tuple], str]  # a path in playbook.yaml -> "file, line N"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+StageId = Annotated[str, Field(pattern=r"^[a-z0-9_]+$", max_length=100)]
+
+
+class RuleChange(_Strict):
+    """A change to a shipped rule: switch it off, change its severity, or show it only in some stages."""
+
+    enabled: bool = True
+    severity: Severity | None = None
+    stages: list[StageId] | None = Field(None, min_length=1, max_length=200)
+
+
+class CompanyRule(_Strict):
+    """A company's own rule, as written in its playbook."""
+
+    code: str = Field(description="a company prefix of 2 to 8 letters or digits and three digits, e.g. ACME101 (not DC)")
+    symbol: str = Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=60, description="kebab-case, unique")
+    kind: Kind
+    severity: Severity
+    summary: str = Field(min_length=1, max_length=300)
+    section: str | None = Field(None, pattern=r"^M\d+(\.\d+)?$", description="the METHODOLOGY section it encodes, e.g. M4.3")
+    rationale: str | None = Field(None, min_length=1, max_length=2000)
+    subject: Literal["deal", "contact"] = "deal"
+    phases: list[Phase] | None = Field(None, min_length=1)
+    stages: list[StageId] | None = Field(None, min_length=1, max_length=200)
+    topics: list[Topic] = Field(default_factory=list)
+    yields_to: list[str] = Field(default_factory=list, max_length=50)
+    when: Any
+
+    @model_validator(mode="after")
+    def _identity(self) -> CompanyRule:
+        if not COMPANY_CODE.match(self.code) or self.code.startswith("DC"):
+            raise ValueError(f"code {self.code!r}: a company prefix of 2 to 8 capital letters or digits and three digits, "
+                             "e.g. ACME101; DC codes are the shipped rules'")
+        if not self.section and not self.rationale:
+            raise ValueError("give a section (the METHODOLOGY section it encodes) or a rationale (why the company checks it)")
+        if self.when is None:
+            raise ValueError("when: is required: the condition under which the rule fires")
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleSettings:
+    """The rule parts of a company playbook: changes to shipped rules and the company's rules, with where each is written."""
+
+    changes: dict[str, tuple[RuleChange, tuple]]  # code -> (change, path in playbook.yaml)
+    company: list[tuple[CompanyRule, tuple]]
+    locate: Locate
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and not self.company
+
+
+def read_settings(data: dict, locate: Locate) -> RuleSettings:
+    """The `rules:` and `company_rules:` of a playbook.yaml, validated; PlaybookError naming file, line and field."""
+    changes: dict[str, tuple[RuleChange, tuple]] = {}
+    raw_changes = data.get("rules") or {}
+    if not isinstance(raw_changes, dict):
+        raise PlaybookError(f"{locate(('rules',))}: rules: maps shipped rule codes to changes, e.g. <code>: {{severity: block}}")
+    for code, raw in raw_changes.items():
+        path = ("rules", code)
+        changes[str(code)] = (_model(RuleChange, raw, path, locate, f"the change to {code}"), path)
+    raw_rules = data.get("company_rules") or []
+    if not isinstance(raw_rules, list):
+        raise PlaybookError(f"{locate(('company_rules',))}: company_rules: is a list of rules")
+    if len(raw_rules) > MAX_COMPANY_RULES:
+        raise PlaybookError(f"{locate(('company_rules',))}: {len(raw_rules)} company rules; at most {MAX_COMPANY_RULES}")
+    company = []
+    for index, raw in enumerate(raw_rules):
+        path = ("company_rules", index)
+        name = raw.get("code") if isinstance(raw, dict) else None
+        company.append((_model(CompanyRule, raw, path, locate, f"company rule {name or index + 1}"), path))
+    return RuleSettings(changes, company, locate)
+
+
+def _model(model: type[BaseModel], raw: object, path: tuple, locate: Locate, what: str):
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        issue = error.errors()[0]
+        inner = tuple(part for part in issue["loc"] if part != "__root__")
+        message = issue["msg"].removeprefix("Value error, ")
+        field = model.model_fields.get(inner[0]) if inner and isinstance(inner[0], str) else None
+        if field is not None and field.description and issue["type"] != "extra_forbidden":
+            message += f" (allowed: {field.description})"
+        where = written_path(inner) if inner else ""
+        raise PlaybookError(f"{locate((*path, *inner))}: {what}: {where + ': ' if where else ''}{message}") from None
+
+
+def build_rulebook(shipped: Rulebook, settings: RuleSettings, stages: frozenset[str], steps: frozenset[str]) -> Rulebook:
+    """The shipped rules as the playbook changed them, plus the company's rules and the counts they need."""
+    locate = settings.locate
+    for code, (change, path) in settings.changes.items():
+        if code not in shipped.findings:
+            raise PlaybookError(f"{locate(path)}: rules: {code!r} is not a shipped rule code (dealcoach rules lists them)")
+        _check_stages(change.stages, stages, (*path, "stages"), locate)
+    disabled = {code for code, (change, _) in settings.changes.items() if not change.enabled}
+    rules: list = []
+    for rule in shipped.rules.values():
+        if isinstance(rule, FindingRule):
+            if rule.code in disabled:
+                continue
+            rule = _tuned(rule, settings.changes.get(rule.code, (RuleChange(), ()))[0], disabled)
+        rules.append(rule)
+    codes = set(shipped.findings) - disabled
+    symbols = {rule.symbol: rule.code for rule in shipped.findings.values()}
+    for spec, path in settings.company:
+        if spec.code in codes:
+            raise PlaybookError(f"{locate((*path, 'code'))}: company rule code {spec.code} is used twice")
+        if spec.code in disabled or spec.code in shipped.findings:
+            raise PlaybookError(f"{locate((*path, 'code'))}: {spec.code} is a shipped rule code")
+        if spec.symbol in symbols:
+            raise PlaybookError(f"{locate((*path, 'symbol'))}: symbol {spec.symbol!r} is already {symbols[spec.symbol]}'s")
+        codes.add(spec.code)
+        symbols[spec.symbol] = spec.code
+    for spec, path in settings.company:
+        for number, target in enumerate(spec.yields_to):
+            if target not in codes or target == spec.code:
+                why = "itself" if target == spec.code else ("a rule the playbook switched off" if target in disabled else "not a rule code")
+                raise PlaybookError(f"{locate((*path, 'yields_to', number))}: {spec.code} yields to {target!r}: {why}")
+        _check_stages(spec.stages, stages, (*path, "stages"), locate)
+        rules.extend(_compile(spec, path, locate, stages, steps))
+    counted = sum(1 for rule in rules if isinstance(rule, Derivation))
+    if counted > MAX_LEDGER_FIELDS:
+        raise PlaybookError(f"{locate(('company_rules',))}: the company rules count {counted} things in all; at most "
+                            f"{MAX_LEDGER_FIELDS} (the engine's limit on one fact), counting shipped derivations")
+    try:
+        return Rulebook(rules)
+    except ValueError as error:  # a circle of yields_to, found only once every rule is in
+        raise PlaybookError(f"{locate(('company_rules',))}: {error}") from None
+
+
+def _check_stages(given: list[str] | None, stages: frozenset[str], path: tuple, locate: Locate) -> None:
+    for number, stage in enumerate(given or ()):
+        if stage not in stages:
+            raise PlaybookError(f"{locate((*path, number))}: {stage!r} is not a stage id of the playbook's stage models; "
+                                f"allowed: {', '.join(sorted(stages))}")
+
+
+def _tuned(rule: FindingRule, change: RuleChange, disabled: set[str]) -> FindingRule:
+    """A shipped rule with the playbook's changes, each remembered with the shipped value (`dealcoach rules`)."""
+    updates: dict[str, Any] = {}
+    tuned: list[tuple[str, str]] = []
+    if change.severity is not None and change.severity != rule.severity:
+        updates["severity"] = change.severity
+        tuned.append(("severity", rule.severity.value))
+    if change.stages is not None:
+        updates["stages"] = frozenset(change.stages)
+        tuned.append(("stages", "all"))
+    if set(rule.yields_to) & disabled:  # yielding to a rule that is never shown would hide nothing
+        updates["yields_to"] = tuple(code for code in rule.yields_to if code not in disabled)
+    return dataclasses.replace(rule, **updates, tuned=tuple(tuned)) if updates else rule
+
+
+def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: frozenset[str], steps: frozenset[str]) -> list:
+    """The FindingRule of one company rule, and a Derivation for each of its counts."""
+    contact = spec.subject == "contact"
+    parser = Parser(stages, steps, count_prefix=spec.code.lower(), contact_subject=contact)
+    try:
+        parsed = parser.condition(spec.when)
+        conjunctions = alternatives(parsed.tree)
+        counts = [(count, alternatives(count.where)) for count in parsed.counts]
+    except ConditionError as error:
+        where = (*path, *error.path) if error.path[:1] == ("when",) else (*path, "when")
+        raise PlaybookError(f"{locate(where)}: company rule {spec.code}: {error}") from None
+    if conjunctions == [()] and not parsed.counts:
+        raise PlaybookError(f"{locate((*path, 'when'))}: company rule {spec.code}: the condition tests nothing")
+    always = () if parsed.reads_active or not contact else (Test("contact", "active", "eq", True),)
+    aliases = aliases_of(conjunctions, *(("contact",) if contact else ()))
+    derivations = [
+        Derivation(
+            name=count.name,
+            section=spec.section or "",
+            summary=f"{spec.code}: {count.label}",
+            when=lambda thresholds, where=where, fact=count.of: durable_rules(where, (fact,)),
+            origin="company",
+        )
+        for count, where in counts
+    ]
+    gate = "gate" in aliases
+    finding = FindingRule(
+        code=spec.code,
+        symbol=spec.symbol,
+        kind=spec.kind,
+        severity=spec.severity,
+        section=spec.section or "",
+        summary=spec.summary,
+        rationale=spec.rationale or spec.summary,
+        when=lambda thresholds: durable_rules(conjunctions, aliases, always),
+        then=_then(contact, parsed.counts),
+        gate_only=gate,
+        subject=Subject.CONTACT if contact else Subject.DEAL,
+        phases=frozenset(spec.phases) if spec.phases else frozenset(Phase),
+        yields_to=tuple(spec.yields_to),
+        topics=frozenset(spec.topics),
+        clears_fields=tuple(sorted(parsed.record_fields)),
+        stages=frozenset(spec.stages) if spec.stages else None,
+        origin="company",
+        doc=_doc(spec, parsed.checks),
+    )
+    return [*derivations, finding]
+
+
+def _then(contact: bool, counts: list[Count]) -> Callable[[Match], Emit]:
+    """Template parameters: each count named with `as:`; for a contact rule, the person: name, title, roles, power,
+    stance, supporter, met and days_since_contact (None when never recorded)."""
+    named = [(count.param, count.name) for count in counts if count.param]
+
+    def then(match: Match) -> Emit:
+        params: dict[str, Any] = {param: match["ledger"][name] for param, name in named}
+        if contact:
+            fact = match["contact"]
+            params.update(
+                name=fact["name"], title=fact["title"], roles=list(fact["roles"]), power=fact["power"], stance=fact["stance"],
+                supporter=list(fact["supporter"]), met=fact["met"],
+                days_since_contact=fact["days_since_contact"] if fact["has_last_contact"] else None,
+            )
+            return Emit(subject=fact["cid"], params=params)
+        return Emit(params=params)
+
+    return then
+
+
+def _doc(spec: CompanyRule, checks: list) -> str:
+    """What `dealcoach rules CODE` prints: the summary, why, and the condition as written."""
+    lines = [f"{spec.code} {spec.symbol} — {spec.summary}", ""]
+    if spec.rationale:
+        lines += [f"Why: {spec.rationale}", ""]
+    lines.append("When: " + "; ".join(check.label for check in checks if "where" not in check.path))
+    return "\n".join(lines)
+
+
+def count_names(rulebook: Rulebook) -> dict[str, str]:
+    """Ledger name -> how the count reads in a reasoning chain, for the company's counts."""
+    return {name: rules[0].summary for name, rules in rulebook.derivations.items() if rules[0].origin == "company"}
+
+
+__all__ = ["CompanyRule", "RuleChange", "RuleSettings", "build_rulebook", "count_names", "read_settings"]
