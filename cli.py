@@ -28,7 +28,7 @@ from .engine.wording import aligned, language_of, printable
 
 EXIT_CODES = {
     0: "success; for `gate`, the deal may advance; for `pipeline`, every deal was reviewed",
-    1: "`gate` only: the deal may not advance (unmet milestones or blocking risks)",
+    1: "`gate`: the deal may not advance (unmet milestones or blocking risks); `test`: a scenario failed or could not run",
     2: "usage error: unknown option, missing argument, unknown stage for --to",
     3: "the deal file is unreadable or invalid (every problem is listed with its field path)",
     4: "the playbook directory, a stage model or a template is invalid",
@@ -39,6 +39,7 @@ EXIT_CODES = {
     141: "the program reading the output stopped early (e.g. `| head`): dealcoach stops quietly, as other command-line tools do",
 }
 GATE_BLOCKED = 1
+SCENARIOS_FAILED = 1
 INTERNAL_ERROR = 5
 SOME_DEALS_FAILED = 6
 OUTPUT_FAILED = 7
@@ -658,32 +659,130 @@ def serve(
 @click.argument("code", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True, help="Language of the rules' names.")
+@click.option("--terms", is_flag=True, help="List the terms a company rule's condition may test instead.")
 @playbook_option
-def rules(code: str | None, fmt: str, lang: str, playbook: Path | None) -> None:
-    """List every rule, or explain the rule CODE (e.g. DC406 or sponsors-but-blind)."""
+def rules(code: str | None, fmt: str, lang: str, terms: bool, playbook: Path | None) -> None:
+    """List every rule, or explain the rule CODE (e.g. DC406 or sponsors-but-blind). With a company playbook, its own
+    rules are listed too, and each change it makes to a shipped rule is shown."""
+    if terms:
+        _terms(fmt)
+        return
     coach = api.coach(playbook)
     findings = coach.rules()
     if code is not None:
         chosen = coach.rule(code)
         if chosen is None:
-            raise click.BadParameter(f"{code!r} is not a rule code or symbol; see `dealcoach rules`", param_hint="CODE")
+            off = code.upper() in coach.switched_off()
+            hint = "the playbook switches it off" if off else "see `dealcoach rules`"
+            raise click.BadParameter(f"{code!r} is not a rule code or symbol in use; {hint}", param_hint="CODE")
         findings = [chosen]
     entries = [{**coach.rule_info(r), "name": coach.renderer.short_name(r.code, lang)} for r in findings]
     if fmt == "json":
-        _echo(json.dumps(entries if code is None else entries[0], ensure_ascii=False, indent=2))
+        if code is None:
+            _echo(json.dumps({"rules": entries, "switched_off": coach.switched_off()}, ensure_ascii=False, indent=2)
+                  if coach.switched_off() else json.dumps(entries, ensure_ascii=False, indent=2))
+        else:
+            _echo(json.dumps(entries[0], ensure_ascii=False, indent=2))
         return
     if code is None:
-        rows = [[e["code"], e["name"], e["symbol"], e["kind"], e["severity"], e["section"]] for e in entries]
-        for line in aligned(["", "", "", "", "", ""], rows)[1:]:
-            _echo(line)
+        rows = [[e["code"], e["name"], e["symbol"], e["kind"], e["severity"], e["section"] or "-", _changed(e)] for e in entries]
+        for line in aligned([""] * 7, rows)[1:]:
+            _echo(line.rstrip())
+        if coach.switched_off():
+            _echo(f"\nSwitched off by the playbook: {', '.join(coach.switched_off())}")
         return
     entry = entries[0]
-    _echo(f"{entry['code']} {entry['symbol']} ({entry['kind']}, {entry['severity']}, {entry['section']})")
+    _echo(f"{entry['code']} {entry['symbol']} ({entry['kind']}, {entry['severity']}, {entry['section'] or entry['origin']})")
     _echo(f"{entry['name']}\n")
     _echo(entry["doc"])
-    _echo(f"\nAbout: {entry['subject']}; shown in: {', '.join(entry['phases'])}; topics: {', '.join(entry['topics']) or '-'}")
+    stages = f"; only in stages: {', '.join(entry['stages'])}" if entry["stages"] else ""
+    _echo(f"\nAbout: {entry['subject']}; shown in: {', '.join(entry['phases'])}{stages}; topics: {', '.join(entry['topics']) or '-'}")
     if entry["yields_to"]:
         _echo(f"Not shown when the deal also has: {', '.join(entry['yields_to'])}")
+    if entry["tuned"]:
+        _echo("Changed by the playbook: " + "; ".join(f"{trait} (shipped: {shipped})" for trait, shipped in entry["tuned"].items()))
+
+
+def _changed(entry: dict) -> str:
+    """What the playbook did to a rule, for the rule list: its own rule, or the traits it changed."""
+    if entry["origin"] == "company":
+        return "company rule"
+    return ", ".join(f"{trait} changed (shipped: {shipped})" for trait, shipped in entry["tuned"].items())
+
+
+def _terms(fmt: str) -> None:
+    """The condition language's terms (engine.condition_language), for `rules --terms`."""
+    from .engine.condition_language import all_terms
+
+    entries = [
+        {"where": where, "term": name, "kind": term.kind, "values": list(term.values), "meaning": term.meaning,
+         "record": list(term.record)}
+        for where, name, term in all_terms()
+    ]
+    if fmt == "json":
+        _echo(json.dumps(entries, ensure_ascii=False, indent=2))
+        return
+    width = max(len(e["term"]) for e in entries) + 2
+    for where in dict.fromkeys(e["where"] for e in entries):
+        _echo(f"{where}:")
+        for e in (e for e in entries if e["where"] == where):
+            _echo(f"  {e['term']:<{width}}{e['kind']:<9}{e['meaning']}")
+            if e["values"]:
+                _echo(f"  {'':<{width}}{'':<9}values: {', '.join(e['values'])}")
+
+
+@cli.command("test", short_help="Run a playbook's scenarios: exit 0 all pass, 1 some failed.")
+@click.argument("playbook", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("scenarios", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("-k", "selected", metavar="TEXT", help="Run only the scenarios whose name contains TEXT.")
+@click.option("--coverage", is_flag=True, help="Then list the rules no scenario fired and the company rules' tests never true.")
+@click.option("--junit-xml", "junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write the results as JUnit XML.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the scenarios that did not pass, and the summary.")
+def test_playbook(
+    playbook: Path, scenarios: tuple[Path, ...], selected: str | None, coverage: bool, junit: Path | None, fmt: str, quiet: bool
+) -> None:
+    """Run the scenario files of PLAYBOOK (its scenarios/ folder, or the SCENARIOS files and folders given): each deal
+    is reviewed, gated when the scenario asks, and rendered in both languages; every expected finding and gate outcome
+    is checked. Exit 0 when every scenario passes, 1 when one fails or cannot run, 4 when the playbook is invalid."""
+    from .engine import scenarios as scenario_tests
+
+    coach = api.coach(playbook)
+    files = scenario_tests.scenario_files(playbook, scenarios)
+    if not files:
+        raise click.UsageError(f"no scenario files: put *.yaml files in {playbook / 'scenarios'} or name them after PLAYBOOK")
+    started = time.perf_counter()
+    runner = scenario_tests.Runner(coach)
+    results = [result for path in files for result in runner.run_file(path, selected)]
+    elapsed = time.perf_counter() - started
+    if not results:
+        raise click.UsageError(f"no scenario's name contains {selected!r}")
+    cover = scenario_tests.coverage(coach.rulebook, runner.probes, results) if coverage else None
+    if junit is not None:
+        with _writing(str(junit)):
+            junit.write_bytes(scenario_tests.junit_xml(results, f"dealcoach test {playbook}"))
+    counts = {outcome: sum(1 for r in results if r.outcome == outcome) for outcome in ("pass", "fail", "error")}
+    if fmt == "json":
+        document = {
+            "passed": counts["pass"], "failed": counts["fail"], "errors": counts["error"], "seconds": round(elapsed, 3),
+            "scenarios": [{"file": r.file, "line": r.line, "name": r.name, "outcome": r.outcome, "failures": r.failures,
+                           "error": r.error} for r in results],
+            **({"coverage": scenario_tests.coverage_json(cover)} if cover else {}),
+        }
+        _echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        for result in results:
+            if quiet and result.passed:
+                continue
+            where = f"{result.file}:{result.line}" if result.line else result.file
+            _echo(f"{result.outcome.upper():<5}  {where}  {printable(result.name)}")
+            for line in result.failures or ([result.error] if result.error else []):
+                _echo(f"       {printable(line)}")
+        _echo(f"\n{counts['pass']} passed, {counts['fail']} failed, {counts['error']} could not run, in {elapsed:.2f} s")
+        if cover:
+            _echo("\n" + scenario_tests.coverage_text(cover))
+    if counts["fail"] or counts["error"]:
+        raise click.exceptions.Exit(SCENARIOS_FAILED)
 
 
 @cli.command(short_help="Print the JSON Schema of a deal file.")

@@ -286,6 +286,10 @@ class Coach:
         """Every finding rule, by code."""
         return sorted(self.rulebook.findings.values(), key=lambda r: r.code)
 
+    def switched_off(self) -> list[str]:
+        """Codes of the shipped rules this playbook switches off."""
+        return sorted(set(catalog().findings) - set(self.rulebook.findings))
+
     def rule(self, code_or_symbol: str) -> FindingRule | None:
         """One finding rule by its code or its symbol."""
         return next((r for r in self.rules() if code_or_symbol.upper() == r.code or code_or_symbol.lower() == r.symbol), None)

@@ -243,6 +243,7 @@ def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: frozenset[s
         stages=frozenset(spec.stages) if spec.stages else None,
         origin="company",
         doc=_doc(spec, parsed.checks),
+        checks=tuple(parsed.checks),
     )
     return [*derivations, finding]
 

@@ -161,6 +161,7 @@ class FindingRule:
     origin: str = "shipped"
     tuned: tuple[tuple[str, str], ...] = ()
     doc: str = ""
+    checks: tuple = ()  # a company rule's tests as written (engine.condition_language.Check), for coverage
 
     @property
     def key(self) -> str:
