@@ -33,7 +33,7 @@ from .condition_language import (
 )
 from .errors import PlaybookError
 from .phases import Phase, Topic
-from .rulebook import COMPANY_CODE, Derivation, Emit, FindingRule, Kind, Match, Rulebook, Severity, Subject
+from .rulebook import ASKABLE, COMPANY_CODE, Derivation, Emit, FindingRule, Kind, Match, Rulebook, Severity, Subject
 
 MAX_COMPANY_RULES = 200
 MAX_LEDGER_FIELDS = 200  # the engine holds at most ~253 properties per fact; every count is one in the ledger
@@ -69,7 +69,9 @@ class CompanyRule(_Strict):
     phases: list[Phase] | None = Field(None, min_length=1)
     stages: list[StageId] | None = Field(None, min_length=1, max_length=200)
     topics: list[Topic] = Field(default_factory=list)
+    asks: list[Literal[tuple(sorted(ASKABLE))]] = Field(default_factory=list, max_length=10)  # type: ignore[valid-type]
     yields_to: list[str] = Field(default_factory=list, max_length=50)
+    replaces: str | None = Field(None, description="the code of a shipped rule this one takes the place of")
     when: Any
 
     @model_validator(mode="after")
@@ -140,16 +142,28 @@ def build_rulebook(shipped: Rulebook, settings: RuleSettings, stages: frozenset[
         if code not in shipped.findings:
             raise PlaybookError(f"{locate(path)}: rules: {code!r} is not a shipped rule code (dealcoach rules lists them)")
         _check_stages(change.stages, stages, (*path, "stages"), locate)
-    disabled = {code for code, (change, _) in settings.changes.items() if not change.enabled}
+    replaced: dict[str, str] = {}  # shipped code -> the company rule that takes its place
+    for spec, path in settings.company:
+        if spec.replaces is None:
+            continue
+        where = locate((*path, "replaces"))
+        if spec.replaces not in shipped.findings:
+            raise PlaybookError(f"{where}: {spec.code} replaces {spec.replaces!r}, which is not a shipped rule code")
+        if spec.replaces in replaced:
+            raise PlaybookError(f"{where}: {spec.replaces} is replaced twice, by {replaced[spec.replaces]} and {spec.code}")
+        if spec.replaces in settings.changes:
+            raise PlaybookError(f"{where}: {spec.code} replaces {spec.replaces}, which rules: also changes; keep one of the two")
+        replaced[spec.replaces] = spec.code
+    disabled = {code for code, (change, _) in settings.changes.items() if not change.enabled} | set(replaced)
     rules: list = []
     for rule in shipped.rules.values():
         if isinstance(rule, FindingRule):
             if rule.code in disabled:
                 continue
-            rule = _tuned(rule, settings.changes.get(rule.code, (RuleChange(), ()))[0], disabled)
+            rule = _tuned(rule, settings.changes.get(rule.code, (RuleChange(), ()))[0], disabled, replaced)
         rules.append(rule)
     codes = set(shipped.findings) - disabled
-    symbols = {rule.symbol: rule.code for rule in shipped.findings.values()}
+    symbols = {rule.symbol: rule.code for rule in shipped.findings.values() if rule.code not in disabled}  # a replacement may keep its
     for spec, path in settings.company:
         if spec.code in codes:
             raise PlaybookError(f"{locate((*path, 'code'))}: company rule code {spec.code} is used twice")
@@ -183,7 +197,7 @@ def _check_stages(given: list[str] | None, stages: frozenset[str], path: tuple, 
                                 f"allowed: {', '.join(sorted(stages))}")
 
 
-def _tuned(rule: FindingRule, change: RuleChange, disabled: set[str]) -> FindingRule:
+def _tuned(rule: FindingRule, change: RuleChange, disabled: set[str], replaced: dict[str, str]) -> FindingRule:
     """A shipped rule with the playbook's changes, each remembered with the shipped value (`dealcoach rules`)."""
     updates: dict[str, Any] = {}
     tuned: list[tuple[str, str]] = []
@@ -193,8 +207,8 @@ def _tuned(rule: FindingRule, change: RuleChange, disabled: set[str]) -> Finding
     if change.stages is not None:
         updates["stages"] = frozenset(change.stages)
         tuned.append(("stages", "all"))
-    if set(rule.yields_to) & disabled:  # yielding to a rule that is never shown would hide nothing
-        updates["yields_to"] = tuple(code for code in rule.yields_to if code not in disabled)
+    if set(rule.yields_to) & disabled:  # to a rule switched off: nothing to yield to; to a replaced one: its replacement
+        updates["yields_to"] = tuple(replaced.get(code, code) for code in rule.yields_to if code not in disabled or code in replaced)
     return dataclasses.replace(rule, **updates, tuned=tuple(tuned)) if updates else rule
 
 
@@ -239,11 +253,13 @@ def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: frozenset[s
         phases=frozenset(spec.phases) if spec.phases else frozenset(Phase),
         yields_to=tuple(spec.yields_to),
         topics=frozenset(spec.topics),
+        asks=tuple(spec.asks),
         clears_fields=tuple(sorted(parsed.record_fields)),
         stages=frozenset(spec.stages) if spec.stages else None,
         origin="company",
         doc=_doc(spec, parsed.checks),
         checks=tuple(parsed.checks),
+        place=spec.replaces or "",
     )
     return [*derivations, finding]
 

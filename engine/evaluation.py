@@ -186,4 +186,6 @@ def evaluate(rulebook: Rulebook, thresholds: Thresholds, facts: FactSet) -> Outc
         ),
         key=lambda d: (d.name, d.subject),
     )
-    return Outcome(sorted(evaluation.findings, key=lambda f: f.sort_key), derived)
+    rules = rulebook.findings
+    ordered = sorted(evaluation.findings, key=lambda f: (*f.sort_key[:2], rules[f.code].order, f.subject or ""))
+    return Outcome(ordered, derived)

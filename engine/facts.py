@@ -176,6 +176,8 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "t": "deal",
             "id": "deal",
             "amount": money(deal.amount),
+            "stage_id": stage.id,
+            "step_id": model.stages[position.step_index].buying_step.id,
             "stage_index": position.stage_index,
             "step_index": position.step_index,
             "stage_lead": position.stage_index - position.step_index,
@@ -221,6 +223,8 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
         },
         {
             "amount": ["amount"],
+            "stage_id": ["stage"],
+            "step_id": ["buying_step"],
             "stage_index": ["stage"],
             "step_index": ["buying_step"],
             "stage_lead": ["stage", "buying_step"],
@@ -421,8 +425,9 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
                 "t": "gate",
                 "id": "gate",
                 "to_index": gate_to,
+                "to_id": model.stages[gate_to].id,
                 "to_lead": gate_to - position.step_index,
             },
-            {"to_index": ["to"], "to_lead": ["to", "buying_step"]},
+            {"to_index": ["to"], "to_id": ["to"], "to_lead": ["to", "buying_step"]},
         )
     return facts

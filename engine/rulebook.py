@@ -162,6 +162,12 @@ class FindingRule:
     tuned: tuple[tuple[str, str], ...] = ()
     doc: str = ""
     checks: tuple = ()  # a company rule's tests as written (engine.condition_language.Check), for coverage
+    place: str = ""  # the code it sorts as among equals: a replacing company rule takes the replaced rule's place
+
+    @property
+    def order(self) -> str:
+        """What breaks ties between findings of equal weight: the code, or the code whose place the rule took."""
+        return self.place or self.code
 
     @property
     def key(self) -> str:

@@ -107,8 +107,11 @@ class RuleInfo(BaseModel):
     phases: list[str]
     yields_to: list[str]
     topics: list[str]
+    stages: list[str] | None = None  # a company playbook showed it only in these stages
     summary: str
     rationale: str
+    origin: str = "shipped"  # or "company": a rule of the company playbook
+    tuned: dict[str, str] = {}  # traits the company playbook changed, with their shipped values
     doc: str
 
 
