@@ -150,7 +150,7 @@ class Coach:
         self.playbook = playbook
         self.rulebook = rulebook or playbook.rulebook or catalog()
         self.renderer = Renderer(playbook)
-        self.renderer.check_templates([r.code for r in self.rulebook.findings.values() if r.origin == "company"])
+        self.renderer.check_templates([r for r in self.rulebook.findings.values() if r.origin == "company"])
 
     # -- reading ---------------------------------------------------------
 

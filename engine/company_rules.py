@@ -29,10 +29,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .condition_language import (
-    ConditionError, Count, Parser, Test, aliases_of, alternatives, durable_rules, written_path,
+    ConditionError, Count, Parser, Test, aliases_of, alternatives, durable_rules,
 )
 from .errors import PlaybookError
 from .phases import Phase, Topic
+from .playbook import validation_problem
 from .rulebook import ASKABLE, COMPANY_CODE, Derivation, Emit, FindingRule, Kind, Match, Rulebook, Severity, Subject
 
 MAX_COMPANY_RULES = 200
@@ -126,13 +127,7 @@ def _model(model: type[BaseModel], raw: object, path: tuple, locate: Locate, wha
         return model.model_validate(raw)
     except ValidationError as error:
         issue = error.errors()[0]
-        inner = tuple(part for part in issue["loc"] if part != "__root__")
-        message = issue["msg"].removeprefix("Value error, ")
-        field = model.model_fields.get(inner[0]) if inner and isinstance(inner[0], str) else None
-        if field is not None and field.description and issue["type"] != "extra_forbidden":
-            message += f" (allowed: {field.description})"
-        where = written_path(inner) if inner else ""
-        raise PlaybookError(f"{locate((*path, *inner))}: {what}: {where + ': ' if where else ''}{message}") from None
+        raise PlaybookError(f"{locate((*path, *issue['loc']))}: {what}: {validation_problem(model, issue)}") from None
 
 
 def build_rulebook(shipped: Rulebook, settings: RuleSettings, stages: frozenset[str], steps: frozenset[str]) -> Rulebook:

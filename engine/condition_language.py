@@ -243,7 +243,7 @@ class Test:
         for part in self.field.split("."):
             accessor = getattr(accessor, part)
         return {
-            "eq": lambda: accessor == self.value, "ne": lambda: accessor != self.value,  # noqa: E712
+            "eq": lambda: accessor == self.value, "ne": lambda: accessor != self.value,
             "ge": lambda: accessor >= self.value, "gt": lambda: accessor > self.value,
             "le": lambda: accessor <= self.value, "lt": lambda: accessor < self.value,
         }[self.op]()

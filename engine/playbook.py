@@ -403,7 +403,7 @@ def _validated(model: type[BaseModel], data: object, path: Path) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as error:
         issues = error.errors()
-        problems = [_problem(model, issue) for issue in issues[:MAX_PROBLEMS]]
+        problems = [validation_problem(model, issue) for issue in issues[:MAX_PROBLEMS]]
         if len(issues) > MAX_PROBLEMS:
             problems.append(f"and {len(issues) - MAX_PROBLEMS} more")
         first = issues[0]["loc"][0] if issues and issues[0]["loc"] else None
@@ -411,7 +411,7 @@ def _validated(model: type[BaseModel], data: object, path: Path) -> BaseModel:
         raise PlaybookError(f"{where}: invalid {model.__name__}: {'; '.join(problems)}") from None
 
 
-def _problem(model: type[BaseModel], issue: dict) -> str:
+def validation_problem(model: type[BaseModel], issue: dict) -> str:
     """One validation problem: where, what is wrong and, for a setting, its allowed range."""
     loc = issue["loc"]
     field = model.model_fields.get(loc[0]) if loc and isinstance(loc[0], str) else None

@@ -206,16 +206,17 @@ class Renderer:
             title, also = top.title, []
         return CardText(title=title, why=top.why, action=top.action, first=first(top), clears=top.clears, also=also)
 
-    def check_templates(self, codes: list[str]) -> None:
-        """Every company rule has a template in each language with the blocks a finding needs (and `short`, which
-        a shipped rule's template may leave to ours); PlaybookError naming the template otherwise."""
-        for code in codes:
+    def check_templates(self, rules: list) -> None:
+        """Every company rule has a template in each language with the blocks a finding needs: `short` too (a
+        shipped rule's template may leave it to ours), and `question` for a rule that asks someone (the brief)."""
+        for rule in rules:
+            needed = (*BLOCKS, "short", *(("question",) if rule.asks else ()))
             for lang in LANGUAGES:
-                name, template = self._finding_template(code, lang)
-                missing = [block for block in (*BLOCKS, "short") if block not in template.blocks]
+                name, template = self._finding_template(rule.code, lang)
+                missing = [block for block in needed if block not in template.blocks]
                 if missing:
-                    raise PlaybookError(f"template {name} of company rule {code} has no block {missing[0]!r}; "
-                                        f"a finding template needs {', '.join((*BLOCKS, 'short'))}")
+                    raise PlaybookError(f"template {name} of company rule {rule.code} has no block {missing[0]!r}; "
+                                        f"its templates need {', '.join(needed)}")
 
     def short_name(self, code: str, lang: str) -> str:
         """A rule's short name (its template's `short` block), for lists and roll-ups."""

@@ -15,7 +15,7 @@ from dealcoach.engine.playbook import load_playbook
 from dealcoach.engine.whatif import merge_patch
 
 from company import rule, write_playbook
-from helpers import base_deal
+from helpers import ROOT, base_deal
 
 CONTACTS = [
     {"id": "wang", "name": "王总", "roles": ["decision_maker"], "power": "core", "stance": "supports", "last_contact": "2026-11-10"},
@@ -280,6 +280,12 @@ def test_a_company_rule_without_its_templates_is_exit_4(tmp_path) -> None:
     (directory / "templates/findings/en/QA101.j2").write_text("{% block title %}t{% endblock %}", encoding="utf-8")
     with pytest.raises(PlaybookError, match="QA101.j2 of company rule QA101 has no block 'why'"):
         Coach(load_playbook(directory))
+    asking = write_playbook(tmp_path / "asking", {"company_rules": [rule("QA102", {"amount": 1}, asks=["coach"])]})
+    for language in ("zh", "en"):
+        path = asking / f"templates/findings/{language}/QA102.j2"
+        path.write_text(path.read_text(encoding="utf-8").replace("question", "asked"), encoding="utf-8")
+    with pytest.raises(PlaybookError, match="QA102.j2 of company rule QA102 has no block 'question'"):
+        Coach(load_playbook(asking))
 
 
 # -- hostile rule files ----------------------------------------------------------------
@@ -335,3 +341,17 @@ def test_yaml_yes_and_no_read_as_true_and_false_for_yes_no_terms(tmp_path) -> No
     coach = Coach(load_playbook(directory))
     assert fired(coach, deal_with(customer={"state_owned": True}), "QA101") == [None]
     assert fired(coach, deal_with(), "QA101") == []
+
+
+def test_the_readme_example_of_a_company_rule_loads_and_runs(tmp_path) -> None:
+    """The playbook.yaml shown under README "Company rules" is a working one."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Company rules"):]
+    text = section[section.index("```yaml\n") + 8:section.index("```\n", section.index("```yaml\n"))]
+    directory = write_playbook(tmp_path / "company", text, templates=("HX101",))
+    coach = Coach(load_playbook(directory))
+    assert coach.rule("HX101").place == "DC312" and coach.rule("DC505").severity == "block"
+    assert {"DC315", "DC312"} <= set(coach.switched_off())
+    deal = deal_with(amount=6000000, customer={"state_owned": True}, stage="proposal", buying_step="set_specifications",
+                     contacts=[{"id": "wang", "stance": "neutral"}])
+    assert fired(coach, deal, "HX101") == [None]
