@@ -664,17 +664,19 @@ def serve(
 def rules(code: str | None, fmt: str, lang: str, terms: bool, playbook: Path | None) -> None:
     """List every rule, or explain the rule CODE (e.g. DC406 or sponsors-but-blind). With a company playbook, its own
     rules are listed too, and each change it makes to a shipped rule is shown."""
-    if terms:
-        _terms(fmt)
-        return
     coach = api.coach(playbook)
+    if terms:
+        _terms(fmt, coach)
+        return
     findings = coach.rules()
+    switched_off = False
     if code is not None:
         chosen = coach.rule(code)
         if chosen is None:
-            off = code.upper() in coach.switched_off()
-            hint = "the playbook switches it off" if off else "see `dealcoach rules`"
-            raise click.BadParameter(f"{code!r} is not a rule code or symbol in use; {hint}", param_hint="CODE")
+            chosen = coach.shipped_rule(code)
+            if chosen is None or chosen.code not in coach.switched_off():
+                raise click.BadParameter(f"{code!r} is not a rule code or symbol; see `dealcoach rules`", param_hint="CODE")
+            switched_off = True
         findings = [chosen]
     entries = [{**coach.rule_info(r), "name": coach.renderer.short_name(r.code, lang)} for r in findings]
     if fmt == "json":
@@ -692,6 +694,8 @@ def rules(code: str | None, fmt: str, lang: str, terms: bool, playbook: Path | N
             _echo(f"\nSwitched off by the playbook: {', '.join(coach.switched_off())}")
         return
     entry = entries[0]
+    if switched_off:
+        _echo("Switched off by the playbook: it never fires. As shipped:\n")
     _echo(f"{entry['code']} {entry['symbol']} ({entry['kind']}, {entry['severity']}, {entry['section'] or entry['origin']})")
     _echo(f"{entry['name']}\n")
     _echo(entry["doc"])
@@ -710,8 +714,9 @@ def _changed(entry: dict) -> str:
     return ", ".join(f"{trait} changed (shipped: {shipped})" for trait, shipped in entry["tuned"].items())
 
 
-def _terms(fmt: str) -> None:
-    """The condition language's terms (engine.condition_language), for `rules --terms`."""
+def _terms(fmt: str, coach: Coach) -> None:
+    """The condition language's terms (engine.condition_language), and the stage and buying-step ids of the playbook's
+    stage models, for `rules --terms`."""
     from .engine.condition_language import all_terms
 
     entries = [
@@ -719,8 +724,11 @@ def _terms(fmt: str) -> None:
          "record": list(term.record)}
         for where, name, term in all_terms()
     ]
+    models = coach.playbook.stage_models.values()
+    stages = {model.id: [{"stage": s.id, "name": s.name.model_dump(), "buying_step": s.buying_step.id,
+                          "buying_step_name": s.buying_step.name.model_dump()} for s in model.stages] for model in models}
     if fmt == "json":
-        _echo(json.dumps(entries, ensure_ascii=False, indent=2))
+        _echo(json.dumps({"terms": entries, "stage_models": stages}, ensure_ascii=False, indent=2))
         return
     width = max(len(e["term"]) for e in entries) + 2
     for where in dict.fromkeys(e["where"] for e in entries):
@@ -729,6 +737,9 @@ def _terms(fmt: str) -> None:
             _echo(f"  {e['term']:<{width}}{e['kind']:<9}{e['meaning']}")
             if e["values"]:
                 _echo(f"  {'':<{width}}{'':<9}values: {', '.join(e['values'])}")
+    for model_id, listed in stages.items():
+        _echo(f"\nstage ids ({model_id}): " + ", ".join(f"{s['stage']} {s['name']['zh']}" for s in listed))
+        _echo(f"buying-step ids ({model_id}): " + ", ".join(f"{s['buying_step']} {s['buying_step_name']['zh']}" for s in listed))
 
 
 @cli.command("test", short_help="Run a playbook's scenarios: exit 0 all pass, 1 some failed.")
@@ -757,7 +768,7 @@ def test_playbook(
     elapsed = time.perf_counter() - started
     if not results:
         raise click.UsageError(f"no scenario's name contains {selected!r}")
-    cover = scenario_tests.coverage(coach.rulebook, runner.probes, results) if coverage else None
+    cover = scenario_tests.coverage(coach, runner.probes, results) if coverage else None
     if junit is not None:
         with _writing(str(junit)):
             junit.write_bytes(scenario_tests.junit_xml(results, f"dealcoach test {playbook}"))

@@ -286,6 +286,12 @@ class Coach:
         """Every finding rule, by code."""
         return sorted(self.rulebook.findings.values(), key=lambda r: r.code)
 
+    @staticmethod
+    def shipped_rule(code_or_symbol: str) -> FindingRule | None:
+        """A shipped rule by code or symbol, as shipped (whatever the playbook did to it)."""
+        shipped = catalog().findings.values()
+        return next((r for r in shipped if code_or_symbol.upper() == r.code or code_or_symbol.lower() == r.symbol), None)
+
     def switched_off(self) -> list[str]:
         """Codes of the shipped rules this playbook switches off."""
         return sorted(set(catalog().findings) - set(self.rulebook.findings))

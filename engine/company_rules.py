@@ -23,14 +23,13 @@ pipeline, brief and the service treat both alike. Its texts are templates in the
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .condition_language import (
-    ConditionError, Count, Parser, Test, aliases_of, alternatives, durable_rules,
-)
+from .condition_language import ConditionError, Count, Names, Parser, Test, aliases_of, alternatives, durable_rules
 from .errors import PlaybookError
 from .phases import Phase, Topic
 from .playbook import validation_problem
@@ -45,7 +44,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-StageId = Annotated[str, Field(pattern=r"^[a-z0-9_]+$", max_length=100)]
+StageName = Annotated[str, Field(min_length=1, max_length=200)]  # an id, or a Chinese or English name
 
 
 class RuleChange(_Strict):
@@ -53,7 +52,8 @@ class RuleChange(_Strict):
 
     enabled: bool = True
     severity: Severity | None = None
-    stages: list[StageId] | None = Field(None, min_length=1, max_length=200)
+    yields_to: list[str] = Field(default_factory=list, max_length=50)  # codes it is not shown beside, besides its own
+    stages: list[StageName] | None = Field(None, min_length=1, max_length=200)
 
 
 class CompanyRule(_Strict):
@@ -68,7 +68,7 @@ class CompanyRule(_Strict):
     rationale: str | None = Field(None, min_length=1, max_length=2000)
     subject: Literal["deal", "contact"] = "deal"
     phases: list[Phase] | None = Field(None, min_length=1)
-    stages: list[StageId] | None = Field(None, min_length=1, max_length=200)
+    stages: list[StageName] | None = Field(None, min_length=1, max_length=200)
     topics: list[Topic] = Field(default_factory=list)
     asks: list[Literal[tuple(sorted(ASKABLE))]] = Field(default_factory=list, max_length=10)  # type: ignore[valid-type]
     yields_to: list[str] = Field(default_factory=list, max_length=50)
@@ -130,13 +130,10 @@ def _model(model: type[BaseModel], raw: object, path: tuple, locate: Locate, wha
         raise PlaybookError(f"{locate((*path, *issue['loc']))}: {what}: {validation_problem(model, issue)}") from None
 
 
-def build_rulebook(shipped: Rulebook, settings: RuleSettings, stages: frozenset[str], steps: frozenset[str]) -> Rulebook:
+def build_rulebook(shipped: Rulebook, settings: RuleSettings, stages: Names, steps: Names) -> Rulebook:
     """The shipped rules as the playbook changed them, plus the company's rules and the counts they need."""
     locate = settings.locate
-    for code, (change, path) in settings.changes.items():
-        if code not in shipped.findings:
-            raise PlaybookError(f"{locate(path)}: rules: {code!r} is not a shipped rule code (dealcoach rules lists them)")
-        _check_stages(change.stages, stages, (*path, "stages"), locate)
+    changes = _changes_by_code(shipped, settings)
     replaced: dict[str, str] = {}  # shipped code -> the company rule that takes its place
     for spec, path in settings.company:
         if spec.replaces is None:
@@ -146,17 +143,10 @@ def build_rulebook(shipped: Rulebook, settings: RuleSettings, stages: frozenset[
             raise PlaybookError(f"{where}: {spec.code} replaces {spec.replaces!r}, which is not a shipped rule code")
         if spec.replaces in replaced:
             raise PlaybookError(f"{where}: {spec.replaces} is replaced twice, by {replaced[spec.replaces]} and {spec.code}")
-        if spec.replaces in settings.changes:
+        if spec.replaces in changes:
             raise PlaybookError(f"{where}: {spec.code} replaces {spec.replaces}, which rules: also changes; keep one of the two")
         replaced[spec.replaces] = spec.code
-    disabled = {code for code, (change, _) in settings.changes.items() if not change.enabled} | set(replaced)
-    rules: list = []
-    for rule in shipped.rules.values():
-        if isinstance(rule, FindingRule):
-            if rule.code in disabled:
-                continue
-            rule = _tuned(rule, settings.changes.get(rule.code, (RuleChange(), ()))[0], disabled, replaced)
-        rules.append(rule)
+    disabled = {code for code, (change, _) in changes.items() if not change.enabled} | set(replaced)
     codes = set(shipped.findings) - disabled
     symbols = {rule.symbol: rule.code for rule in shipped.findings.values() if rule.code not in disabled}  # a replacement may keep its
     for spec, path in settings.company:
@@ -168,13 +158,25 @@ def build_rulebook(shipped: Rulebook, settings: RuleSettings, stages: frozenset[
             raise PlaybookError(f"{locate((*path, 'symbol'))}: symbol {spec.symbol!r} is already {symbols[spec.symbol]}'s")
         codes.add(spec.code)
         symbols[spec.symbol] = spec.code
+    owners = [(code, change.yields_to, path) for code, (change, path) in changes.items()]
+    owners += [(spec.code, spec.yields_to, path) for spec, path in settings.company]
+    for owner, targets, path in owners:
+        for number, target in enumerate(targets):
+            if target not in codes or target == owner:
+                why = "itself" if target == owner else ("a rule the playbook switched off" if target in disabled else "not a rule code")
+                raise PlaybookError(f"{locate((*path, 'yields_to', number))}: {owner} yields to {target!r}: {why}")
+    rules: list = []
+    for rule in shipped.rules.values():
+        if isinstance(rule, FindingRule):
+            if rule.code in disabled:
+                continue
+            change, path = changes.get(rule.code, (RuleChange(), ()))
+            scope = _stage_ids(change.stages, stages, (*path, "stages"), locate)
+            rule = _tuned(rule, change, scope, disabled, replaced)
+        rules.append(rule)
     for spec, path in settings.company:
-        for number, target in enumerate(spec.yields_to):
-            if target not in codes or target == spec.code:
-                why = "itself" if target == spec.code else ("a rule the playbook switched off" if target in disabled else "not a rule code")
-                raise PlaybookError(f"{locate((*path, 'yields_to', number))}: {spec.code} yields to {target!r}: {why}")
-        _check_stages(spec.stages, stages, (*path, "stages"), locate)
-        rules.extend(_compile(spec, path, locate, stages, steps))
+        scope = _stage_ids(spec.stages, stages, (*path, "stages"), locate)
+        rules.extend(_compile(spec, path, locate, stages, steps, scope))
     counted = sum(1 for rule in rules if isinstance(rule, Derivation))
     if counted > MAX_LEDGER_FIELDS:
         raise PlaybookError(f"{locate(('company_rules',))}: the company rules count {counted} things in all; at most "
@@ -185,29 +187,58 @@ def build_rulebook(shipped: Rulebook, settings: RuleSettings, stages: frozenset[
         raise PlaybookError(f"{locate(('company_rules',))}: {error}") from None
 
 
-def _check_stages(given: list[str] | None, stages: frozenset[str], path: tuple, locate: Locate) -> None:
-    for number, stage in enumerate(given or ()):
-        if stage not in stages:
-            raise PlaybookError(f"{locate((*path, number))}: {stage!r} is not a stage id of the playbook's stage models; "
-                                f"allowed: {', '.join(sorted(stages))}")
+def _changes_by_code(shipped: Rulebook, settings: RuleSettings) -> dict[str, tuple[RuleChange, tuple]]:
+    """`rules:` keyed by shipped code, whether written as a code (any case) or a symbol."""
+    by_symbol = {rule.symbol: rule.code for rule in shipped.findings.values()}
+    changes: dict[str, tuple[RuleChange, tuple]] = {}
+    for key, (change, path) in settings.changes.items():
+        code = key.upper() if key.upper() in shipped.findings else by_symbol.get(key.lower())
+        if code is None:
+            close = difflib.get_close_matches(key.upper(), sorted(shipped.findings), n=1) or difflib.get_close_matches(
+                key.lower(), sorted(by_symbol), n=1)
+            hint = f"; did you mean {close[0]}?" if close else " (dealcoach rules lists them)"
+            raise PlaybookError(f"{settings.locate(path)}: rules: {key!r} is not a shipped rule's code or symbol{hint}")
+        if code in changes:
+            raise PlaybookError(f"{settings.locate(path)}: rules: {key!r} is {code}, which is already changed above; change it once")
+        changes[code] = (change, path)
+    return changes
 
 
-def _tuned(rule: FindingRule, change: RuleChange, disabled: set[str], replaced: dict[str, str]) -> FindingRule:
+def _stage_ids(given: list[str] | None, stages: Names, path: tuple, locate: Locate) -> frozenset[str] | None:
+    """The stage ids a `stages:` list names (ids or names); PlaybookError naming one that is no stage."""
+    if given is None:
+        return None
+    found = set()
+    for number, spelling in enumerate(given):
+        stage = stages.find(spelling)
+        if stage is None:
+            raise PlaybookError(f"{locate((*path, number))}: {stages.unknown(spelling)}")
+        found.add(stage)
+    return frozenset(found)
+
+
+def _tuned(
+    rule: FindingRule, change: RuleChange, scope: frozenset[str] | None, disabled: set[str], replaced: dict[str, str]
+) -> FindingRule:
     """A shipped rule with the playbook's changes, each remembered with the shipped value (`dealcoach rules`)."""
     updates: dict[str, Any] = {}
     tuned: list[tuple[str, str]] = []
     if change.severity is not None and change.severity != rule.severity:
         updates["severity"] = change.severity
         tuned.append(("severity", rule.severity.value))
-    if change.stages is not None:
-        updates["stages"] = frozenset(change.stages)
+    if scope is not None:
+        updates["stages"] = scope
         tuned.append(("stages", "all"))
-    if set(rule.yields_to) & disabled:  # to a rule switched off: nothing to yield to; to a replaced one: its replacement
-        updates["yields_to"] = tuple(replaced.get(code, code) for code in rule.yields_to if code not in disabled or code in replaced)
+    yields_to = tuple(replaced.get(code, code) for code in rule.yields_to if code not in disabled or code in replaced)
+    if change.yields_to:
+        yields_to = tuple(dict.fromkeys((*yields_to, *change.yields_to)))
+        tuned.append(("yields_to", ", ".join(rule.yields_to) or "none"))
+    if yields_to != rule.yields_to:  # to a rule switched off: nothing to yield to; to a replaced one: its replacement
+        updates["yields_to"] = yields_to
     return dataclasses.replace(rule, **updates, tuned=tuple(tuned)) if updates else rule
 
 
-def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: frozenset[str], steps: frozenset[str]) -> list:
+def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: Names, steps: Names, scope: frozenset[str] | None) -> list:
     """The FindingRule of one company rule, and a Derivation for each of its counts."""
     contact = spec.subject == "contact"
     parser = Parser(stages, steps, count_prefix=spec.code.lower(), contact_subject=contact)
@@ -250,13 +281,17 @@ def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: frozenset[s
         topics=frozenset(spec.topics),
         asks=tuple(spec.asks),
         clears_fields=tuple(sorted(parsed.record_fields)),
-        stages=frozenset(spec.stages) if spec.stages else None,
+        stages=scope,
         origin="company",
         doc=_doc(spec, parsed.checks),
         checks=tuple(parsed.checks),
         place=spec.replaces or "",
+        params=(*(CONTACT_PARAMS if contact else ()), *(count.param for count in parsed.counts if count.param)),
     )
     return [*derivations, finding]
+
+
+CONTACT_PARAMS = ("name", "title", "roles", "power", "stance", "supporter", "met", "days_since_contact")
 
 
 def _then(contact: bool, counts: list[Count]) -> Callable[[Match], Emit]:

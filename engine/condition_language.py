@@ -9,7 +9,7 @@ A condition is YAML (README "Company rules"):
       - not: {budget.evidence: customer_document}
       - count: contacts                    # how many active contacts ...
         where: {power: core, stance: supports}
-        is: 0                              # ... and the comparison (at least one when left out)
+        is: 0                              # ... and the comparison (is: 0 for none, at_least: 1 for some)
 
 It is parsed into a small tree checked against TERMS, put in negation normal
 form and expanded into alternatives, each alternative one durable-rules rule.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import product
@@ -30,9 +30,10 @@ from durable.lang import c, m, when_all
 from pydantic_core import PydanticCustomError
 
 from .facts import POWER_RANK
+from .phases import Phase
 from .vocabulary import (
     AcceptanceStatus, BidDecision, BudgetEvidence, CoachCaveat, CollectiveRule, Credit, CustomerState, DecisionMode,
-    PowerCircle, Relationship, RelationshipLevel, Role, ShapedBy, Solution, Stance, SupporterKind, parse_term,
+    PowerCircle, Relationship, RelationshipLevel, Role, ShapedBy, Solution, Stance, SupporterKind, NOUNS, fold, parse_term,
 )
 
 MAX_BRANCHES = 64  # alternatives one condition may expand into (each is one rule in the engine)
@@ -72,6 +73,7 @@ class Term:
     enum: type[StrEnum] | None = None
     extra: tuple[str, ...] = ()  # values besides the enum's (e.g. unknown when the record says nothing)
     known: tuple[str, str, Any] | None = None  # (field, op, value): the value means something only then
+    rank: tuple[str, dict[str, int]] | None = None  # a rank term: the fact field holding its order, and each value's place
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -87,7 +89,11 @@ _CLOSE_KNOWN = ("has_close_date", "eq", True)
 
 # Terms at the level of the deal (a rule's `when:`), by the name a condition uses.
 DEAL_TERMS: dict[str, Term] = {
-    "amount": _t("deal", "amount", "number", "the deal's amount, in its own currency", "amount"),
+    "amount": _t("deal", "amount", "number", "the deal's amount, in its own currency (see currency)", "amount"),
+    "currency": _t("deal", "currency", "currency", "the deal's currency, a three-letter code: CNY, EUR, USD ...", "currency"),
+    "phase": _t("deal", "phase", "rank", "where the sale stands (qualify < entry < proposal < bidding < negotiation < "
+                "after_contract): its stage's phase, after_contract once a contract-signing milestone is reached",
+                ("stage", "milestones"), enum=Phase, rank=("phase_rank", {phase.value: place for place, phase in enumerate(Phase)})),
     "stage": _t("deal", "stage_id", "stage", "our sales stage (a stage id of the stage model)", "stage"),
     "buying_step": _t("deal", "step_id", "step", "the customer's buying step (a buying-step id)", "buying_step"),
     "stages_ahead_of_customer": _t("deal", "stage_lead", "number", "how many stages our stage is ahead of the customer's step",
@@ -172,7 +178,7 @@ DEAL_TERMS: dict[str, Term] = {
 CONTACT_TERMS: dict[str, Term] = {
     "role": _t("contact", "role", "set", "a buying role the contact holds", "contacts.roles", enum=Role),
     "power": _t("contact", "power", "rank", "the contact's power circle (unaware < watcher < political < core)", "contacts.power",
-                enum=PowerCircle),
+                enum=PowerCircle, rank=("power_rank", {member.value: place for member, place in POWER_RANK.items()})),
     "stance": _t("contact", "stance", "choice", "the contact's stance towards us", "contacts.stance", enum=Stance),
     "supporter": _t("contact", "marked", "set", "what the record marks the contact as: insider, sponsor, coach",
                     "contacts.supporter", enum=SupporterKind),
@@ -302,12 +308,42 @@ class Parsed:
 # -- parsing ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Names:
+    """The stages (or buying steps) of a playbook's stage models by every spelling a deal file may use: the id, the
+    Chinese name, the English name in any case and spacing."""
+
+    noun: str
+    ids: dict[str, str]  # spelling -> id
+
+    @classmethod
+    def of(cls, noun: str, entries: Iterable[tuple[str, Any]]) -> Names:
+        """From (id, name with .zh and .en) pairs."""
+        ids: dict[str, str] = {}
+        for entry_id, name in entries:
+            for spelling in (entry_id, name.zh, fold(name.zh), fold(name.en)):
+                ids.setdefault(spelling, entry_id)
+        return cls(noun, ids)
+
+    def find(self, raw: object) -> str | None:
+        if not isinstance(raw, str):
+            return None
+        return self.ids.get(raw.strip(), self.ids.get(fold(raw)))
+
+    def unknown(self, raw: object) -> str:
+        """The message for a spelling that names none."""
+        every = sorted(set(self.ids.values()))
+        close = difflib.get_close_matches(str(raw), every, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{_shown(raw)} is not a {self.noun} of the playbook's stage models{hint}; allowed: {', '.join(every)} (or their names)"
+
+
 @dataclass
 class Parser:
     """Reads one rule's `when:` (or a count's `where:`) into the tree; ConditionError on anything not allowed."""
 
-    stages: frozenset[str]
-    steps: frozenset[str]
+    stages: Names
+    steps: Names
     count_prefix: str  # ledger names of this rule's counts: <prefix>_count<n>
     contact_subject: bool = False
     parsed: Parsed = field(default_factory=lambda: Parsed(None))
@@ -393,8 +429,12 @@ class Parser:
         if term.kind == "set":
             return Test(term.fact, f"{term.field}.{value}", "eq", op == "is")
         if term.kind == "rank" and op in ORDERED:
-            known = Test(term.fact, "power_rank", "ge", 0)
-            return All((known, Test(term.fact, "power_rank", _COMPARISON[op], POWER_RANK[PowerCircle(value)])))
+            assert term.rank is not None
+            field, places = term.rank
+            if places[value] < 0:
+                raise ConditionError(path, f"{value} has no place in the order; compare with is or is_not")
+            known = Test(term.fact, field, "ge", 0)  # an unknown value (place -1) is neither above nor below anything
+            return All((known, Test(term.fact, field, _COMPARISON[op], places[value])))
         test = Test(term.fact, term.field, _COMPARISON[op], value)
         if term.known is not None:
             return All((Test(term.fact, *term.known), test))
@@ -423,21 +463,24 @@ class Parser:
                 return raw
             raise ConditionError(path, f"{_kind_text(term)} takes true, false or unknown, not {_shown(raw)}")
         if kind in ("stage", "step"):
-            allowed = self.stages if kind == "stage" else self.steps
-            if not isinstance(raw, str) or raw not in allowed:
-                close = difflib.get_close_matches(str(raw), sorted(allowed), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                noun = "stage" if kind == "stage" else "buying-step"
-                raise ConditionError(path, f"{_shown(raw)} is not a {noun} id of the playbook's stage models{hint}; "
-                                           f"allowed: {', '.join(sorted(allowed))}")
+            found = self.stages.find(raw) if kind == "stage" else self.steps.find(raw)
+            if found is None:
+                names = self.stages if kind == "stage" else self.steps
+                raise ConditionError(path, names.unknown(raw))
+            return found
+        if kind == "currency":
+            if not isinstance(raw, str) or not re.fullmatch(r"[A-Z]{3}", raw):
+                raise ConditionError(path, f"a currency is a three-letter code in capitals (CNY, EUR, USD), not {_shown(raw)}")
             return raw
         # choice, rank, set: a vocabulary value in any spelling a deal file may use, or an extra value
         if isinstance(raw, str) and raw in term.extra:
             return raw
         assert term.enum is not None
         try:
+            if term.enum not in NOUNS:  # a vocabulary without Chinese spellings (phases): its values only
+                return term.enum(fold(raw) if isinstance(raw, str) else raw).value
             return parse_term(term.enum, raw).value
-        except PydanticCustomError:
+        except (PydanticCustomError, ValueError):
             allowed = ", ".join(term.values)
             raise ConditionError(path, f"{_shown(raw)} is not allowed for {_kind_text(term)}; allowed: {allowed}") from None
 
@@ -458,10 +501,11 @@ class Parser:
             where = All((Test("contact", *_ACTIVE), where))
         self.parsed.reads_active = before_active
         comparisons = [op for op in raw if op in OPERATORS]
-        if len(comparisons) > 1:
-            raise ConditionError(path, f"a count takes one comparison; this one has {', '.join(comparisons)}")
-        op = comparisons[0] if comparisons else "at_least"
-        number = raw.get(op, 1)
+        if len(comparisons) != 1:
+            given = f"this one has {', '.join(comparisons)}" if comparisons else "e.g. is: 0 (none), at_least: 1 (some)"
+            raise ConditionError(path, f"a count takes one comparison: {given}")
+        op = comparisons[0]
+        number = raw[op]
         if op in ("in", "not_in"):
             raise ConditionError((*path, op), "a count compares with one number: is, is_not, at_least, at_most, more_than, less_than")
         if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 10_000:
@@ -505,7 +549,7 @@ def _written(raw: object) -> str:
 
 def _kind_text(term: Term) -> str:
     return {"number": "a number term", "boolean": "a true/false term", "yes_no": "a yes/no term", "stage": "the stage",
-            "step": "the buying step"}.get(term.kind, "a term of fixed values")
+            "step": "the buying step", "currency": "the currency"}.get(term.kind, "a term of fixed values")
 
 
 # -- normal form ----------------------------------------------------------------

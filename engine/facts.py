@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .model import Contact, Deal
+from .phases import Phase
 from .playbook import STAGE_TAGS, StageModel
 from .vocabulary import STATE_GRADE_RANK, CoachCaveat, PowerCircle, Role, SupporterKind
 
@@ -165,6 +166,8 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
     entry_tags = set(model.stages[entry_index].tags) if entry_index is not None else set()
     days_in_stage = (deal.as_of - deal.stage_entered).days
     reached_ids = reached_milestones(deal, model)
+    # the deal's phase as far as the record says (coaching also counts milestones the rules find implied)
+    phase = Phase.AFTER_CONTRACT if model.any_reached(reached_ids, "signs_contract") else model.phase_of(position.stage_index)
     acceptance = deal.implementation.acceptance
     # signed acceptance: as recorded; when not recorded, a reached milestone that means it (signs_acceptance)
     if acceptance is not None:
@@ -177,6 +180,9 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "id": "deal",
             "amount": money(deal.amount),
             "stage_id": stage.id,
+            "phase": phase.value,
+            "phase_rank": list(Phase).index(phase),
+            "currency": deal.currency,
             "step_id": model.stages[position.step_index].buying_step.id,
             "stage_index": position.stage_index,
             "step_index": position.step_index,
@@ -224,6 +230,9 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
         {
             "amount": ["amount"],
             "stage_id": ["stage"],
+            "phase": ["stage", "milestones"],
+            "phase_rank": ["stage", "milestones"],
+            "currency": ["currency"],
             "step_id": ["buying_step"],
             "stage_index": ["stage"],
             "step_index": ["buying_step"],

@@ -394,8 +394,22 @@ def _read_yaml(path: Path, root: Path) -> object:
         raise PlaybookError(f"{path}, line {error.line}: nested deeper than {error.limit} levels, the most a playbook file may") from None
     except UnicodeDecodeError as error:
         raise PlaybookError(f"{path}: cannot read playbook file: not UTF-8 text (byte {error.start})") from None
+    except yaml.MarkedYAMLError as error:
+        raise PlaybookError(_yaml_problem(path, error)) from None
     except (yaml.YAMLError, ValueError) as error:  # ValueError: e.g. an integer of more than 4,300 digits
         raise PlaybookError(f"{path}: cannot read playbook file: {error}") from None
+
+
+def _yaml_problem(path: Path, error: yaml.MarkedYAMLError) -> str:
+    """A YAML syntax error as `file, line N, column M: what`, with the usual cause when it is a tab or an indent."""
+    mark = error.problem_mark or error.context_mark
+    where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+    problem = (error.problem or str(error)).strip()
+    if "tab" in problem or "\t" in problem:
+        problem += " (YAML indents with spaces; a tab is not allowed)"
+    elif any(sign in problem for sign in ("expected key", "expected '-'", "expected <block end>", "mapping values are not allowed")):
+        problem += " (look at the indentation of this line and the lines before it)"
+    return f"{where}: cannot read playbook file: not valid YAML: {problem}"
 
 
 def _validated(model: type[BaseModel], data: object, path: Path) -> BaseModel:
@@ -498,10 +512,11 @@ def _rulebook(layers: list[RuleSettings], models: dict[str, StageModel], terms: 
         return None, ""
     from ..rules import catalog
     from .company_rules import build_rulebook, count_names
+    from .condition_language import Names
 
     layer = settings[-1]
-    stages = frozenset(stage.id for model in models.values() for stage in model.stages)
-    steps = frozenset(stage.buying_step.id for model in models.values() for stage in model.stages)
+    stages = Names.of("stage", ((stage.id, stage.name) for model in models.values() for stage in model.stages))
+    steps = Names.of("buying step", ((s.buying_step.id, s.buying_step.name) for model in models.values() for s in model.stages))
     rulebook = build_rulebook(catalog(), layer, stages, steps)
     for name, label in count_names(rulebook).items():  # how a count reads in a reasoning chain (--explain)
         for language in LANGUAGES:

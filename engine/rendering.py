@@ -8,12 +8,14 @@ a missing term is an error, never silent empty text.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable
 from functools import lru_cache
 
 import jinja2
+import jinja2.meta
 
 from . import template_sandbox
 from .errors import PlaybookError
@@ -31,6 +33,9 @@ BLOCKS = ("title", "why", "action", "clears")
 OPTIONAL_BLOCKS = ("short", "first", "item")  # `question` (rules that ask) is read by the brief alone
 
 
+# What a finding template may read besides its rule's parameters (see finding_text and _helpers).
+FINDING_CONTEXT = ("deal", "thresholds", "owner", "by", "reached", "duration", "money", "named", "who", "term", "terms",
+                   "milestone_name", "stage_name")
 FINDING_WORK = 20_000  # template work each finding's texts may spend: a deal with 500 contacts has that many cards
 
 
@@ -207,16 +212,27 @@ class Renderer:
         return CardText(title=title, why=top.why, action=top.action, first=first(top), clears=top.clears, also=also)
 
     def check_templates(self, rules: list) -> None:
-        """Every company rule has a template in each language with the blocks a finding needs: `short` too (a
-        shipped rule's template may leave it to ours), and `question` for a rule that asks someone (the brief)."""
+        """Every company rule has a template in each language with the blocks a finding needs — `short` and `first`
+        too (a shipped rule's template may leave them to ours), `question` for a rule that asks someone (the brief) —
+        reading nothing but its parameters and the finding context: a misspelt name fails here, when the playbook
+        loads, not in the review of the one deal whose finding would have used it."""
         for rule in rules:
-            needed = (*BLOCKS, "short", *(("question",) if rule.asks else ()))
+            needed = (*BLOCKS, "short", "first", *(("question",) if rule.asks else ()))
             for lang in LANGUAGES:
                 name, template = self._finding_template(rule.code, lang)
                 missing = [block for block in needed if block not in template.blocks]
                 if missing:
                     raise PlaybookError(f"template {name} of company rule {rule.code} has no block {missing[0]!r}; "
                                         f"its templates need {', '.join(needed)}")
+                source = self.env.loader.get_source(self.env, name)[0]
+                allowed = {*FINDING_CONTEXT, *rule.params, *self.env.globals}
+                unknown = sorted(jinja2.meta.find_undeclared_variables(self.env.parse(source)) - allowed)
+                if unknown:
+                    close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise PlaybookError(f"{template.filename or name}: template of company rule {rule.code} reads "
+                                        f"{unknown[0]!r}, which it is never given{hint} (it is given: "
+                                        f"{', '.join(sorted({*FINDING_CONTEXT, *rule.params}))})")
 
     def short_name(self, code: str, lang: str) -> str:
         """A rule's short name (its template's `short` block), for lists and roll-ups."""

@@ -163,6 +163,7 @@ class FindingRule:
     doc: str = ""
     checks: tuple = ()  # a company rule's tests as written (engine.condition_language.Check), for coverage
     place: str = ""  # the code it sorts as among equals: a replacing company rule takes the replaced rule's place
+    params: tuple[str, ...] = ()  # the template parameters a company rule gives (checked against its templates)
 
     @property
     def order(self) -> str:

@@ -19,6 +19,7 @@ rules, how often each written test was true — asked of the engine through prob
 
 from __future__ import annotations
 
+import difflib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from .facts import build_facts, locate
 from .loading import MAX_BYTES, decode, open_for_reading, parse_text
 from .playbook import LANGUAGES
 from .report import GateResult, Report
-from .rulebook import Derivation, FindingRule, Rulebook
+from .rulebook import Derivation, FindingRule, Rulebook, Subject
 from .whatif import merge_patch
 from .yaml_limits import key_lines
 
@@ -47,10 +48,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Expected(_Strict):
-    """One finding a scenario expects: its code, and for a finding about a person, the contact id."""
+class ScenarioError(DealcoachError):
+    """A scenario that cannot be run as written (an expectation naming no rule of the playbook...)."""
 
-    code: str = Field(min_length=1, max_length=20)
+
+class Expected(_Strict):
+    """One finding a scenario expects: its code (or symbol), and for a finding about a person, the contact id."""
+
+    code: str = Field(min_length=1, max_length=100)
     about: str | None = Field(None, min_length=1, max_length=200)
 
     def __str__(self) -> str:
@@ -173,29 +178,68 @@ class Runner:
             results.append(result)
         return results
 
-    def _deal(self, path: Path, base: str | dict | None, scenario: ScenarioSpec) -> dict:
+    def _deal(self, path: Path, base: str | dict | None, scenario: ScenarioSpec) -> tuple[dict, list[str]]:
+        """The scenario's deal document, and the contact ids its change adds (a misspelt id adds a contact)."""
         source = scenario.deal if scenario.deal is not None else base
         if source is None:
-            raise DealcoachError("no deal: give the file a base: or the scenario a deal:")
+            raise ScenarioError("no deal: give the file a base: or the scenario a deal:")
         document = self.coach.document(path.parent / source if isinstance(source, str) else source)
-        return merge_patch(document, scenario.change) if scenario.change else document
+        if not scenario.change:
+            return document, []
+        known = {c.get("id") for c in document.get("contacts") or () if isinstance(c, dict)}
+        changed = scenario.change.get("contacts") if isinstance(scenario.change.get("contacts"), list) else []
+        added = [c["id"] for c in changed if isinstance(c, dict) and isinstance(c.get("id"), str) and c["id"] not in known]
+        return merge_patch(document, scenario.change), added
+
+    def _expected(self, item: Expected, deal) -> Expected:
+        """`item` with its rule's code (a code in any case, or a symbol, is accepted); ScenarioError when it names no
+        rule of this playbook, a rule the playbook switched off (the expectation could never fail), or nobody."""
+        rule = self.coach.rule(item.code)
+        if rule is None:
+            if item.code.upper() in self.coach.switched_off():
+                raise ScenarioError(f"{item.code} is switched off by this playbook, so it is never shown and this expectation "
+                                    "can never fail; leave it out (dealcoach rules lists what is switched off)")
+            close = difflib.get_close_matches(item.code.upper(), [r.code for r in self.coach.rules()], n=1)
+            hint = f"; did you mean {close[0]}?" if close else " (dealcoach rules --playbook lists them)"
+            raise ScenarioError(f"{item.code!r} is not a rule of this playbook{hint}")
+        if item.about is not None and rule.subject == Subject.CONTACT and item.about not in {c.id for c in deal.contacts}:
+            raise ScenarioError(f"{rule.code} about {item.about!r}: the deal has no contact with that id; "
+                                f"its contacts: {', '.join(c.id for c in deal.contacts) or 'none'}")
+        return item.model_copy(update={"code": rule.code})
+
+    def _resolved(self, expect: Expectation, deal) -> Expectation:
+        gate = expect.gate
+        if gate is not None:
+            gate = gate.model_copy(update={"blocked_by": [self._expected(item, deal) for item in gate.blocked_by]})
+        return expect.model_copy(update={
+            "shown": [self._expected(item, deal) for item in expect.shown],
+            "not_shown": [self._expected(item, deal) for item in expect.not_shown],
+            "gate": gate,
+        })
 
     def _run(self, path: Path, base: str | dict | None, scenario: ScenarioSpec, result: Result) -> None:
-        document = self._deal(path, base, scenario)
-        deal = self.coach.deal(document, label=f"{path}: {scenario.name}")
+        document, added = self._deal(path, base, scenario)
+        try:
+            deal = self.coach.deal(document, label=f"{path}: {scenario.name}")
+        except DealcoachError as error:
+            if added:  # most often a misspelt id: the change added a contact instead of changing one
+                raise ScenarioError(f"{error} (the change adds contacts {', '.join(added)}: no contact of the base deal has "
+                                    "that id)") from None
+            raise
+        expect = self._resolved(scenario.expect, deal)
         report = self.coach.review(deal)
         reports: list[Report] = [report]
         gate: GateResult | None = None
-        if scenario.expect.gate is not None:
-            gate = self.coach.gate(deal, scenario.expect.gate.to)
+        if expect.gate is not None:
+            gate = self.coach.gate(deal, expect.gate.to)
             reports.append(gate.report)
         for language in LANGUAGES:  # a template that breaks on this deal fails the scenario, not a rep's review
             for shown in reports:
                 self.coach.render(shown, lang=language, fmt="text", show_all=True)
         result.shown = {f.code for f in report.findings}
         result.fired = {f.code for r in reports for f in r.findings} | {s.code for r in reports for s in r.suppressed}
-        result.probes = self.probes.held(self.coach, deal, gate_to=scenario.expect.gate.to if scenario.expect.gate else None)
-        result.failures = _compare(scenario.expect, report, gate)
+        result.probes = self.probes.held(self.coach, deal, gate_to=expect.gate.to if expect.gate else None)
+        result.failures = _compare(expect, report, gate)
 
 
 def _line(lines: dict[tuple, int], path: tuple) -> int | None:
@@ -299,16 +343,35 @@ class Coverage:
     rules: list[tuple[FindingRule, int, int]]  # rule, scenarios where it fired, where it was shown
     tests: list[tuple[Probe, int]]  # written test, scenarios where it held
     scenarios: int
+    together: list[tuple[str, str, int]] = field(default_factory=list)  # company rule, a rule on the same topic, scenarios
+    switched_off: list[str] = field(default_factory=list)
 
 
-def coverage(rulebook: Rulebook, probes: Probes, results: list[Result]) -> Coverage:
+def coverage(coach: Coach, probes: Probes, results: list[Result]) -> Coverage:
+    """How much of the playbook the scenarios that ran exercised."""
+    rulebook = coach.rulebook
     ran = [r for r in results if r.error is None]
     rules = [
         (rule, sum(rule.code in r.fired for r in ran), sum(rule.code in r.shown for r in ran))
         for rule in sorted(rulebook.findings.values(), key=lambda r: (r.origin != "company", not r.tuned, r.code))
     ]
     tests = [(probe, sum(probe.name in r.probes for r in ran)) for probe in probes.probes]
-    return Coverage(rules, tests, len(ran))
+    return Coverage(rules, tests, len(ran), _together(rulebook, ran), coach.switched_off())
+
+
+def _together(rulebook: Rulebook, ran: list[Result]) -> list[tuple[str, str, int]]:
+    """Company rules shown only ever beside another rule on the same topic: perhaps saying the same thing twice."""
+    found = []
+    for rule in rulebook.findings.values():
+        if rule.origin != "company" or not rule.topics:
+            continue
+        shown = [r.shown for r in ran if rule.code in r.shown]
+        if not shown:
+            continue
+        for other in sorted(set.intersection(*shown) - {rule.code}):
+            if rulebook.findings[other].topics & rule.topics:
+                found.append((rule.code, other, len(shown)))
+    return found
 
 
 def coverage_text(cover: Coverage) -> str:
@@ -322,6 +385,12 @@ def coverage_text(cover: Coverage) -> str:
             mark = "NEVER FIRED  " if not fired else ""
             kind = "company" if rule.origin == "company" else "tuned  "
             lines.append(f"  {rule.code:<10} {kind} {fired:>3} / {shown:<3} {mark}{rule.symbol}")
+    if cover.switched_off:
+        lines.append(f"  switched off: {', '.join(cover.switched_off)}")
+    for code in dict.fromkeys(code for code, _, _ in cover.together):
+        others = [other for owner, other, _ in cover.together if owner == code]
+        lines.append(f"  {code} always shown beside {', '.join(others)} (same topic): where one says what another does, "
+                     "use yields_to or replaces")
     never = [rule.code for rule, fired, _ in cover.rules if not fired and rule.origin != "company" and not rule.tuned]
     others = sum(1 for rule, _, _ in cover.rules if rule.origin != "company" and not rule.tuned)
     lines.append("")
@@ -345,6 +414,8 @@ def coverage_json(cover: Coverage) -> dict:
         "rules": [{"code": rule.code, "symbol": rule.symbol, "origin": rule.origin, "tuned": bool(rule.tuned),
                    "fired": fired, "shown": shown} for rule, fired, shown in cover.rules],
         "tests": [{"code": probe.code, "test": probe.label, "of": probe.scope, "true_in": held} for probe, held in cover.tests],
+        "switched_off": cover.switched_off,
+        "shown_together": [{"code": code, "with": other, "scenarios": count} for code, other, count in cover.together],
     }
 
 

@@ -48,6 +48,9 @@ def _templates(directory, names: dict[str, str]) -> None:
         for language, body in TEMPLATE.items():
             folder = directory / "templates" / "findings" / language
             folder.mkdir(parents=True, exist_ok=True)
+            if what == "budget":  # about the deal: no person to name
+                body = body.replace("name|default(deal.name)", "deal.name").replace("name|default('项目')", "'项目'").replace(
+                    "name|default('deal')", "'deal'")
             (folder / f"{code}.j2").write_text(body.replace("{{ what }}", what), encoding="utf-8")
 
 

@@ -4,6 +4,7 @@ mistake in a rule file is exit 4 naming the file, the line and what is wrong."""
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from click.testing import CliRunner
@@ -71,14 +72,14 @@ DEAL_CASES = [
     ({"decision.mode": "collective"}, {"decision": {"mode": "collective"}}, {"decision": {"mode": "one_person"}}),
     ({"count": "contacts", "where": {"power": "core", "stance": "supports"}, "is": 0},
      {"contacts": [{"id": "wang", "stance": "neutral"}]}, {}),
-    ({"count": "contacts", "where": {"role": "decision_maker"}}, {}, {"contacts": [{"id": "wang", "_delete": True}]}),
-    ({"count": "contacts", "where": {"role": "decision_maker"}}, {}, {"contacts": [{"id": "wang", "active": False}]}),
+    ({"count": "contacts", "where": {"role": "decision_maker"}, "at_least": 1}, {}, {"contacts": [{"id": "wang", "_delete": True}]}),
+    ({"count": "contacts", "where": {"role": "decision_maker"}, "at_least": 1}, {}, {"contacts": [{"id": "wang", "active": False}]}),
     ({"count": "contacts", "where": {"power": {"at_least": "political"}}, "at_least": 2}, {},
      {"contacts": [{"id": "li", "power": "watcher"}]}),
-    ({"count": "contacts", "where": {"power": {"at_most": "watcher"}}}, {"contacts": [{"id": "zhao", "power": "unaware"}]}, {}),
-    ({"count": "contacts", "where": {"supporter": "coach", "days_since_contact": {"more_than": 21}}}, {},
+    ({"count": "contacts", "where": {"power": {"at_most": "watcher"}}, "at_least": 1}, {"contacts": [{"id": "zhao", "power": "unaware"}]}, {}),
+    ({"count": "contacts", "where": {"supporter": "coach", "days_since_contact": {"more_than": 21}}, "at_least": 1}, {},
      {"contacts": [{"id": "li", "last_contact": "2026-11-19"}]}),
-    ({"count": "competitors", "where": {"incumbent": True}}, {"competitors": [{"name": "甲", "incumbent": True}]},
+    ({"count": "competitors", "where": {"incumbent": True}, "is": 1}, {"competitors": [{"name": "甲", "incumbent": True}]},
      {"competitors": [{"name": "甲"}]}),
 ]
 
@@ -113,10 +114,10 @@ def test_a_contact_rule_gives_its_templates_the_person(tmp_path) -> None:
     (directory / "templates/findings/zh/QA203.j2").write_text(
         "{% block short %}教练{% endblock %}{% block title %}{{ who(name, title) }}：{{ stance }}，{{ days_since_contact }}天，"
         "{{ roles|join('/') }}{% endblock %}{% block why %}因为。{% endblock %}{% block action %}做。{% endblock %}"
-        "{% block clears %}好了。{% endblock %}", encoding="utf-8")
+        "{% block clears %}好了。{% endblock %}{% block first %}见{{ name }}{% endblock %}", encoding="utf-8")
     coach = Coach(load_playbook(directory))
-    text = coach.render(coach.review(deal_with()), lang="zh", show_all=True)
-    assert "李工：opposes，80天，technical_gatekeeper" in text
+    findings = json.loads(coach.render(coach.review(deal_with()), lang="zh", fmt="json"))["findings"]
+    assert [f["text"]["title"] for f in findings if f["code"] == "QA203"] == ["李工：opposes，80天，technical_gatekeeper"]
 
 
 def test_a_count_named_with_as_reaches_the_template(tmp_path) -> None:
@@ -124,7 +125,7 @@ def test_a_count_named_with_as_reaches_the_template(tmp_path) -> None:
         rule("QA204", {"count": "contacts", "where": {"stance": {"is_not": "supports"}}, "at_least": 1, "as": "not_with_us"})]})
     (directory / "templates/findings/en/QA204.j2").write_text(
         "{% block short %}s{% endblock %}{% block title %}{{ not_with_us }} not with us{% endblock %}{% block why %}w{% endblock %}"
-        "{% block action %}a{% endblock %}{% block clears %}c{% endblock %}", encoding="utf-8")
+        "{% block action %}a{% endblock %}{% block clears %}c{% endblock %}{% block first %}f{% endblock %}", encoding="utf-8")
     coach = Coach(load_playbook(directory))
     assert "2 not with us" in coach.render(coach.review(deal_with()), lang="en", show_all=True)
 
@@ -215,8 +216,8 @@ def test_rules_lists_company_rules_changes_and_switched_off_ones(tmp_path) -> No
     assert not any(line.startswith("DC315") for line in lines)
     one = runner.invoke(cli, ["rules", "QA101", "--playbook", str(directory)])
     assert "When: amount {at_least: 5000000}" in one.output
-    off = runner.invoke(cli, ["rules", "DC315", "--playbook", str(directory)])
-    assert off.exit_code == 2 and "switches it off" in off.output
+    unknown = runner.invoke(cli, ["rules", "QA999", "--playbook", str(directory)])
+    assert unknown.exit_code == 2 and "'QA999' is not a rule code or symbol" in unknown.output
 
 
 def test_rules_terms_lists_every_term_with_its_values() -> None:
@@ -231,15 +232,17 @@ BAD = [
     ({"company_rules": [rule("QA101", {"amout": 5})]}, ["line 9", "unknown term 'amout'", "did you mean 'amount'"]),
     ({"company_rules": [rule("QA101", {"amount": "五百万"})]}, ["line 9", "when.amount", "takes a number, not '五百万'"]),
     ({"company_rules": [rule("QA101", {"amount": {"atleast": 5}})]}, ["line 10", "unknown operator 'atleast'", "did you mean 'at_least'"]),
-    ({"company_rules": [rule("QA101", {"stage": "bidding_stage"})]}, ["line 9", "not a stage id", "did you mean 'bidding'"]),
+    ({"company_rules": [rule("QA101", {"stage": "bidding_stage"})]}, ["line 9", "is not a stage of the playbook", "did you mean 'bidding'"]),
     ({"company_rules": [rule("QA101", {"customer.state_owned": 1})]}, ["takes true, false or unknown, not 1"]),
     ({"company_rules": [rule("QA101", {"stance": "supports"})]}, ["unknown term 'stance'", "need `subject: contact`"]),
     ({"company_rules": [rule("QA101", {"contact.power": {"at_least": "boss"}}, subject="contact")]},
      ["'boss' is not allowed", "allowed: unaware, watcher, political, core, unknown"]),
     ({"company_rules": [rule("QA101", {"customer.credit": {"at_least": "good"}})]}, ["at_least compares numbers"]),
     ({"company_rules": [rule("QA101", [{"amount": 1}])]}, ["a list here is ambiguous"]),
-    ({"company_rules": [rule("QA101", {"count": "contacts", "where": {"count": "contacts"}})]}, ["cannot be nested"]),
-    ({"company_rules": [rule("QA101", {"count": "deals"})]}, ["cannot count 'deals'"]),
+    ({"company_rules": [rule("QA101", {"count": "contacts", "where": {"count": "contacts"}, "is": 0})]}, ["cannot be nested"]),
+    ({"company_rules": [rule("QA101", {"count": "deals", "is": 0})]}, ["cannot count 'deals'"]),
+    ({"company_rules": [rule("QA101", {"count": "contacts", "where": {"role": "user"}})]}, ["a count takes one comparison: e.g. is: 0"]),
+    ({"company_rules": [rule("QA101", {"count": "contacts", "is": 0, "at_least": 1})]}, ["this one has is, at_least"]),
     ({"company_rules": [rule("QA101", {"count": "contacts", "amount": 1})]}, ["put other tests beside it in all:"]),
     ({"company_rules": [rule("QA101", {"amount": 1e-9})]}, ["must be 0 or at least 0.01"]),
     ({"company_rules": [rule("QA101", {"amount": 1e20})]}, ["out of range"]),
@@ -250,11 +253,14 @@ BAD = [
     ({"company_rules": [{**rule("QA101", {"amount": 1}), "rationale": None}]}, ["give a section"]),
     ({"company_rules": [rule("QA101", {"amount": 1}, severity="fatal")]}, ["severity"]),
     ({"company_rules": [rule("QA101", {"amount": 1}, colour="red")]}, ["colour", "Extra inputs are not permitted"]),
-    ({"company_rules": [rule("QA101", {"amount": 1}, stages=["nowhere"])]}, ["'nowhere' is not a stage id"]),
+    ({"company_rules": [rule("QA101", {"amount": 1}, stages=["nowhere"])]}, ["'nowhere' is not a stage of the playbook's stage models"]),
     ({"company_rules": [rule("QA101", {"amount": 1}, replaces="DC000")]}, ["not a shipped rule code"]),
     ({"company_rules": [rule("QA101", {"amount": 1}, yields_to=["QA102"]), rule("QA102", {"amount": 2}, yields_to=["QA101"])]},
      ["yield to each other in a circle"]),
-    ({"rules": {"DC000": {"enabled": False}}}, ["line 2", "'DC000' is not a shipped rule code"]),
+    ({"rules": {"DC000": {"enabled": False}}}, ["line 2", "'DC000' is not a shipped rule's code or symbol"]),
+    ({"rules": {"budget-without-evidenc": {"enabled": False}}}, ["did you mean budget-without-evidence?"]),
+    ({"rules": {"DC505": {"yields_to": ["DC999"]}}}, ["line 4", "DC505 yields to 'DC999': not a rule code"]),
+    ({"rules": {"DC505": {"enabled": False}, "budget-without-evidence": {"severity": "block"}}}, ["already changed above"]),
     ({"rules": {"DC505": {"severity": "fatal"}}}, ["line 3", "the change to DC505", "severity"]),
     ({"rules": ["DC505"]}, ["rules: maps shipped rule codes"]),
     ({"company_rules": {"code": "QA101"}}, ["company_rules: is a list"]),
@@ -312,7 +318,7 @@ HOSTILE = [
     ("an empty all", {"company_rules": [rule("QA101", {"all": []})]}, "all: takes a list"),
     ("a mapping for in", {"company_rules": [rule("QA101", {"amount": {"in": {"a": 1}}})]}, "in: takes a list of values"),
     ("a boolean count", {"company_rules": [rule("QA101", {"count": "contacts", "at_least": True})]}, "whole number from 0 to 10000"),
-    ("a bad as name", {"company_rules": [rule("QA101", {"count": "contacts", "as": "Not Valid!"})]}, "as: names the count"),
+    ("a bad as name", {"company_rules": [rule("QA101", {"count": "contacts", "is": 1, "as": "Not Valid!"})]}, "as: names the count"),
     ("a list for a code", {"company_rules": [{**rule("QA101", {"amount": 1}), "code": ["QA101"]}]}, "code"),
 ]
 
@@ -355,3 +361,52 @@ def test_the_readme_example_of_a_company_rule_loads_and_runs(tmp_path) -> None:
     deal = deal_with(amount=6000000, customer={"state_owned": True}, stage="proposal", buying_step="set_specifications",
                      contacts=[{"id": "wang", "stance": "neutral"}])
     assert fired(coach, deal, "HX101") == [None]
+
+
+def test_rules_may_name_a_shipped_rule_by_symbol_and_add_what_it_yields_to(tmp_path) -> None:
+    coach = coach_for(tmp_path, rule("QA101", {"amount": {"at_least": 1}}),
+                      changes={"budget-without-evidence": {"yields_to": ["QA101"]}, "dc315": {"enabled": False}})
+    assert coach.rule("DC505").yields_to[-1] == "QA101" and ("yields_to", "none") in coach.rule("DC505").tuned
+    assert "DC315" in coach.switched_off()
+    report = coach.review(_warned(deal_with()))
+    assert [(s.reason, s.detail) for s in report.suppressed if s.code == "DC505"] == [("yields_to", "QA101")]
+
+
+def test_stages_and_stage_terms_take_names_as_well_as_ids(tmp_path) -> None:
+    coach = coach_for(tmp_path, rule("QA101", {"stage": "开发阶段", "buying_step": "内部需求和立项"}, stages=["开发阶段", "Proposal"]))
+    assert coach.rule("QA101").stages == frozenset({"development", "proposal"})
+    assert fired(coach, deal_with(), "QA101") == [None]
+
+
+@pytest.mark.parametrize(("condition", "holds", "fails"), [
+    ({"phase": {"less_than": "proposal"}}, {}, {"stage": "proposal", "buying_step": "set_specifications"}),
+    ({"phase": "after_contract"}, {"milestones": ["contract_signed"], "stage": "implementation", "buying_step": "installation"},
+     {"stage": "negotiation", "buying_step": "purchase_commitment"}),
+    ({"currency": "CNY", "amount": {"at_least": 3000000}}, {"amount": 3000000}, {"amount": 3000000, "currency": "EUR"}),
+])
+def test_phase_and_currency_terms(tmp_path, condition, holds, fails) -> None:
+    coach = coach_for(tmp_path, rule("QA101", condition))
+    assert fired(coach, deal_with(**holds), "QA101") == [None]
+    assert fired(coach, deal_with(**fails), "QA101") == []
+
+
+def test_rules_explains_a_switched_off_rule_and_terms_list_the_stages(tmp_path) -> None:
+    directory = write_playbook(tmp_path / "company", {"rules": {"DC315": {"enabled": False}}})
+    runner = CliRunner()
+    off = runner.invoke(cli, ["rules", "DC315", "--playbook", str(directory)])
+    assert off.exit_code == 0 and "Switched off by the playbook" in off.output and "user-not-covered" in off.output
+    terms = runner.invoke(cli, ["rules", "--terms"])
+    assert "stage ids (standard-6):" in terms.output and "proposal 提案阶段" in terms.output
+    assert "buying-step ids (lead-to-contract-5):" in terms.output
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("company_rules:\n  - code: QA101\n\twhen: {amount: 1}\n", "line 3, column 1: cannot read playbook file: not valid YAML: "
+     "found a tab character that violates indentation (YAML indents with spaces; a tab is not allowed)"),
+    ("company_rules:\n  - code: QA101\n    when:\n      all:\n      - amount: 1\n     - competitors: 0\n",
+     "line 6, column 6: cannot read playbook file: not valid YAML: did not find expected key (look at the indentation"),
+])
+def test_a_yaml_mistake_names_line_column_and_the_usual_cause(tmp_path, text, expected) -> None:
+    directory = write_playbook(tmp_path / "company", text, templates=())
+    result = CliRunner().invoke(cli, ["rules", "--playbook", str(directory)])
+    assert result.exit_code == 4 and expected in result.output

@@ -84,12 +84,21 @@ def test_a_scenario_that_cannot_run_is_reported_not_a_crash(run, playbook) -> No
 
 def test_a_template_that_breaks_on_a_scenarios_deal_fails_that_scenario(run, playbook) -> None:
     (playbook / "templates/findings/en/HX102.j2").write_text(
-        "{% block short %}s{% endblock %}{% block title %}{{ no_such_thing }}{% endblock %}{% block why %}w{% endblock %}"
-        "{% block action %}a{% endblock %}{% block clears %}c{% endblock %}", encoding="utf-8")
+        "{% block short %}s{% endblock %}{% block title %}{{ deal.no_such_thing }}{% endblock %}{% block why %}w{% endblock %}"
+        "{% block action %}a{% endblock %}{% block clears %}c{% endblock %}{% block first %}f{% endblock %}", encoding="utf-8")
     result = run("test", playbook, "-k", "要让价、记录里没有对手")
     assert result.exit_code == 1
     assert "HX102.j2" in result.output and "no_such_thing" in result.output
     assert "0 passed, 0 failed, 1 could not run" in result.output
+
+
+def test_a_template_reading_a_name_it_is_never_given_fails_when_the_playbook_loads(run, playbook) -> None:
+    path = playbook / "templates/findings/zh/HX103.j2"
+    path.write_text(path.read_text(encoding="utf-8").replace("{{ by }}找个由头", "{{ deadline }}找个由头"), encoding="utf-8")
+    result = run("test", playbook)
+    assert result.exit_code == 4 and "PASS" not in result.output
+    assert "HX103.j2: template of company rule HX103 reads 'deadline', which it is never given" in result.output
+    assert "days_since_contact" in result.output  # what it is given, the person's fields among them
 
 
 def test_coverage_names_an_unfired_rule_and_a_test_never_true(run, playbook) -> None:
@@ -105,6 +114,7 @@ def test_coverage_names_an_unfired_rule_and_a_test_never_true(run, playbook) -> 
     assert any("amount {at_least: 1}" in line and "NEVER FALSE" in line for line in lines)
     assert any(line.split()[:2] == ["DC505", "tuned"] for line in lines)
     assert "some contact: power core" in result.output
+    assert "HX101 always shown beside DC310" in result.output  # a same-topic rule in every scenario that shows HX101
     never = next(line for line in lines if line.strip().startswith("never fired:"))
     assert "DC304" in never and "DC310" not in never
 
@@ -116,6 +126,7 @@ def test_coverage_as_json(run) -> None:
     rules = {r["code"]: r for r in document["coverage"]["rules"]}
     assert rules["HX101"]["origin"] == "company" and rules["HX101"]["fired"] == 2
     assert rules["DC505"]["tuned"] is True
+    assert {"code": "HX101", "with": "DC310", "scenarios": 2} in document["coverage"]["shown_together"]
     assert {"code": "HX102", "test": "competitors 0", "of": "deal", "true_in": 2} in document["coverage"]["tests"]
 
 
@@ -161,3 +172,25 @@ def test_an_invalid_playbook_is_exit_4_before_any_scenario(run, playbook) -> Non
     result = run("test", playbook)
     assert result.exit_code == 4
     assert "unknown term 'competitorz'" in result.output and "PASS" not in result.output
+
+
+def test_an_expectation_naming_no_rule_cannot_pass_silently(run, playbook) -> None:
+    text = (playbook / "playbook.yaml").read_text(encoding="utf-8").replace("rules:\n", "rules:\n  DC315: {enabled: false}\n", 1)
+    (playbook / "playbook.yaml").write_text(text, encoding="utf-8")
+    add_scenarios(playbook, "names.yaml", [
+        {"name": "misspelt code", "expect": {"not_shown": ["HX120"]}},
+        {"name": "switched off", "expect": {"not_shown": ["DC315"]}},
+        {"name": "symbol and lower case", "change": {"contacts": [{"id": "xu", "stance": "neutral"}]},
+         "expect": {"shown": ["hx101", "soe-bid-without-core-supporter"]}},
+        {"name": "nobody", "expect": {"not_shown": [{"code": "HX103", "about": "nobody"}]}},
+        {"name": "misspelt contact", "change": {"contacts": [{"id": "xuu", "stance": "neutral"}]}, "expect": {"shown": []}},
+    ])
+    result = run("test", playbook, "-k", "", "-q")
+    output = result.output
+    assert result.exit_code == 1
+    assert "'HX120' is not a rule of this playbook; did you mean HX10" in output
+    assert "DC315 is switched off by this playbook, so it is never shown and this expectation can never fail" in output
+    assert "symbol and lower case" not in output  # passed: -q prints only what did not pass
+    assert "HX103 about 'nobody': the deal has no contact with that id" in output
+    assert "the change adds contacts xuu: no contact of the base deal has that id" in output
+    assert "4 could not run" in output
