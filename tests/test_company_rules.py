@@ -410,3 +410,12 @@ def test_a_yaml_mistake_names_line_column_and_the_usual_cause(tmp_path, text, ex
     directory = write_playbook(tmp_path / "company", text, templates=())
     result = CliRunner().invoke(cli, ["rules", "--playbook", str(directory)])
     assert result.exit_code == 4 and expected in result.output
+
+
+def test_the_names_a_template_may_read_are_those_a_finding_is_rendered_with() -> None:
+    """The load-time check of company templates (rendering.FINDING_CONTEXT) allows exactly what finding_text gives."""
+    from dealcoach.engine.rendering import FINDING_CONTEXT
+
+    coach = Coach(load_playbook())
+    report = coach.review(deal_with())
+    assert set(coach.renderer._helpers(report, "zh")) | {"deal", "thresholds", "owner", "by"} == set(FINDING_CONTEXT)

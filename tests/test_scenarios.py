@@ -44,8 +44,8 @@ def add_scenarios(playbook, name: str, scenarios: list[dict]) -> None:
 def test_the_example_playbooks_scenarios_pass(run) -> None:
     result = run("test", EXAMPLE)
     assert result.exit_code == 0, result.output
-    assert "13 passed, 0 failed, 0 could not run" in result.output
-    assert result.output.count("PASS ") == 13
+    assert "14 passed, 0 failed, 0 could not run" in result.output
+    assert result.output.count("PASS ") == 14
 
 
 def test_a_broken_scenario_fails_with_what_was_expected_and_why(run, playbook) -> None:
@@ -65,7 +65,7 @@ def test_a_broken_scenario_fails_with_what_was_expected_and_why(run, playbook) -
     assert "expected DC310 not to be shown; it was (record fields read:" in output
     assert "expected the gate to negotiation to allow the move; it may not advance (blocked by" in output
     assert "it fired but was set aside: the rule is not shown in stage negotiation" in output
-    assert "13 passed, 4 failed, 0 could not run" in output
+    assert "14 passed, 4 failed, 0 could not run" in output
 
 
 def test_a_scenario_that_cannot_run_is_reported_not_a_crash(run, playbook) -> None:
@@ -122,12 +122,12 @@ def test_coverage_names_an_unfired_rule_and_a_test_never_true(run, playbook) -> 
 def test_coverage_as_json(run) -> None:
     result = run("test", EXAMPLE, "--coverage", "--format", "json")
     document = json.loads(result.output)
-    assert document["passed"] == 13 and document["failed"] == 0
+    assert document["passed"] == 14 and document["failed"] == 0
     rules = {r["code"]: r for r in document["coverage"]["rules"]}
-    assert rules["HX101"]["origin"] == "company" and rules["HX101"]["fired"] == 2
+    assert rules["HX101"]["origin"] == "company" and rules["HX101"]["fired"] == 2 and rules["HX102"]["shown"] == 1
     assert rules["DC505"]["tuned"] is True
     assert {"code": "HX101", "with": "DC310", "scenarios": 2} in document["coverage"]["shown_together"]
-    assert {"code": "HX102", "test": "competitors 0", "of": "deal", "true_in": 2} in document["coverage"]["tests"]
+    assert {"code": "HX102", "test": "competitors 0", "of": "deal", "true_in": 3} in document["coverage"]["tests"]
 
 
 def test_junit_xml_for_ci(run, playbook, tmp_path) -> None:
@@ -139,7 +139,7 @@ def test_junit_xml_for_ci(run, playbook, tmp_path) -> None:
     assert result.exit_code == 1
     root = ElementTree.parse(report).getroot()
     suite = root.find("testsuite")
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("15", "1", "1")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("16", "1", "1")
     cases = {case.get("name"): case for case in suite.iter("testcase")}
     assert cases["fails"].find("failure").get("message").startswith("expected HX101 to be shown")
     assert cases["errors"].find("error") is not None
@@ -155,7 +155,7 @@ def test_selecting_scenarios_by_name_and_by_file(run) -> None:
     by_name = run("test", EXAMPLE, "-k", "不提醒")
     assert by_name.exit_code == 0 and "3 passed" in by_name.output
     by_file = run("test", EXAMPLE, EXAMPLE / "scenarios" / "hx102-discount-without-rival.yaml")
-    assert by_file.exit_code == 0 and "3 passed" in by_file.output
+    assert by_file.exit_code == 0 and "4 passed" in by_file.output
 
 
 def test_no_scenarios_is_a_usage_error(run, tmp_path) -> None:
