@@ -678,13 +678,12 @@ def rules(code: str | None, fmt: str, lang: str, terms: bool, playbook: Path | N
                 raise click.BadParameter(f"{code!r} is not a rule code or symbol; see `dealcoach rules`", param_hint="CODE")
             switched_off = True
         findings = [chosen]
-    entries = [{**coach.rule_info(r), "name": coach.renderer.short_name(r.code, lang)} for r in findings]
-    if fmt == "json":
+    entries = [{**coach.rule_info(r), "name": coach.renderer.short_name(r.code, lang), "switched_off": False} for r in findings]
+    if fmt == "json":  # a list of rules as always; those the playbook switched off last, marked
         if code is None:
-            _echo(json.dumps({"rules": entries, "switched_off": coach.switched_off()}, ensure_ascii=False, indent=2)
-                  if coach.switched_off() else json.dumps(entries, ensure_ascii=False, indent=2))
-        else:
-            _echo(json.dumps(entries[0], ensure_ascii=False, indent=2))
+            off = [coach.shipped_rule(c) for c in coach.switched_off()]
+            entries += [{**coach.rule_info(r), "name": coach.renderer.short_name(r.code, lang), "switched_off": True} for r in off]
+        _echo(json.dumps(entries if code is None else {**entries[0], "switched_off": switched_off}, ensure_ascii=False, indent=2))
         return
     if code is None:
         rows = [[e["code"], e["name"], e["symbol"], e["kind"], e["severity"], e["section"] or "-", _changed(e)] for e in entries]
@@ -770,6 +769,10 @@ def test_playbook(
         raise click.UsageError(f"no scenario's name contains {selected!r}")
     cover = scenario_tests.coverage(coach, runner.probes, results) if coverage else None
     if junit is not None:
+        target = junit.resolve()
+        if target in runner.read or (target.exists() and target.is_relative_to(playbook.resolve())):
+            raise click.UsageError(f"--junit-xml {junit} would replace a file the scenarios read or a file of the playbook; "
+                                   "write the report elsewhere")
         with _writing(str(junit)):
             junit.write_bytes(scenario_tests.junit_xml(results, f"dealcoach test {playbook}"))
     counts = {outcome: sum(1 for r in results if r.outcome == outcome) for outcome in ("pass", "fail", "error")}

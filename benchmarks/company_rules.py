@@ -34,7 +34,7 @@ from dealcoach.engine.scenarios import Runner, scenario_files  # noqa: E402
 
 EXAMPLE_PLAYBOOK = HERE.parent / "examples" / "company-playbook"
 TEMPLATE = ("{% block short %}s{% endblock %}{% block title %}t{% endblock %}{% block why %}w{% endblock %}"
-            "{% block action %}a{% endblock %}{% block clears %}c{% endblock %}{% block item %}i{% endblock %}")
+            "{% block action %}a{% endblock %}{% block clears %}c{% endblock %}{% block item %}i{% endblock %}{% block first %}f{% endblock %}")
 CONDITIONS = [  # a mix like a company's: deal tests, a count, alternatives, a contact rule
     {"customer.state_owned": True, "amount": {"at_least": 2000000}},
     {"all": [{"budget.evidence": {"in": ["our_estimate", "none"]}}, {"not": {"stage": "development"}}]},

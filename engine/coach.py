@@ -298,7 +298,9 @@ class Coach:
 
     def rule(self, code_or_symbol: str) -> FindingRule | None:
         """One finding rule by its code or its symbol."""
-        return next((r for r in self.rules() if code_or_symbol.upper() == r.code or code_or_symbol.lower() == r.symbol), None)
+        rules = self.rules()
+        by_code = next((r for r in rules if code_or_symbol.upper() == r.code), None)
+        return by_code or next((r for r in rules if code_or_symbol.lower() == r.symbol), None)
 
     @staticmethod
     def rule_info(rule: FindingRule) -> dict:

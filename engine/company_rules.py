@@ -24,16 +24,20 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+
+import yaml
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from .condition_language import ConditionError, Count, Names, Parser, Test, aliases_of, alternatives, durable_rules
 from .errors import PlaybookError
+from .rendering import FINDING_CONTEXT
 from .phases import Phase, Topic
 from .playbook import validation_problem
-from .rulebook import ASKABLE, COMPANY_CODE, Derivation, Emit, FindingRule, Kind, Match, Rulebook, Severity, Subject
+from .durable_adapter import capacity_problems
+from .rulebook import ASKABLE, COMPANY_CODE, Derivation, Emit, FindingRule, Kind, Match, Rulebook, Severity, Subject, rule_key
 
 MAX_COMPANY_RULES = 200
 MAX_LEDGER_FIELDS = 200  # the engine holds at most ~253 properties per fact; every count is one in the ledger
@@ -50,7 +54,7 @@ StageName = Annotated[str, Field(min_length=1, max_length=200)]  # an id, or a C
 class RuleChange(_Strict):
     """A change to a shipped rule: switch it off, change its severity, or show it only in some stages."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     severity: Severity | None = None
     yields_to: list[str] = Field(default_factory=list, max_length=50)  # codes it is not shown beside, besides its own
     stages: list[StageName] | None = Field(None, min_length=1, max_length=200)
@@ -77,7 +81,7 @@ class CompanyRule(_Strict):
 
     @model_validator(mode="after")
     def _identity(self) -> CompanyRule:
-        if not COMPANY_CODE.match(self.code) or self.code.startswith("DC"):
+        if not COMPANY_CODE.fullmatch(self.code) or self.code.startswith("DC"):
             raise ValueError(f"code {self.code!r}: a company prefix of 2 to 8 capital letters or digits and three digits, "
                              "e.g. ACME101; DC codes are the shipped rules'")
         if not self.section and not self.rationale:
@@ -156,6 +160,9 @@ def build_rulebook(shipped: Rulebook, settings: RuleSettings, stages: Names, ste
             raise PlaybookError(f"{locate((*path, 'code'))}: {spec.code} is a shipped rule code")
         if spec.symbol in symbols:
             raise PlaybookError(f"{locate((*path, 'symbol'))}: symbol {spec.symbol!r} is already {symbols[spec.symbol]}'s")
+        if spec.symbol.upper() in {*shipped.findings, *(other.code for other, _ in settings.company)}:
+            raise PlaybookError(f"{locate((*path, 'symbol'))}: symbol {spec.symbol!r} reads as the code {spec.symbol.upper()}; "
+                                "give it a name of its own")
         codes.add(spec.code)
         symbols[spec.symbol] = spec.code
     owners = [(code, change.yields_to, path) for code, (change, path) in changes.items()]
@@ -163,7 +170,8 @@ def build_rulebook(shipped: Rulebook, settings: RuleSettings, stages: Names, ste
     for owner, targets, path in owners:
         for number, target in enumerate(targets):
             if target not in codes or target == owner:
-                why = "itself" if target == owner else ("a rule the playbook switched off" if target in disabled else "not a rule code")
+                why = ("itself" if target == owner else f"replaced by {replaced[target]}: yield to that" if target in replaced
+                       else "a rule the playbook switched off" if target in disabled else "not a rule code")
                 raise PlaybookError(f"{locate((*path, 'yields_to', number))}: {owner} yields to {target!r}: {why}")
     rules: list = []
     for rule in shipped.rules.values():
@@ -183,8 +191,36 @@ def build_rulebook(shipped: Rulebook, settings: RuleSettings, stages: Names, ste
                             f"{MAX_LEDGER_FIELDS} (the engine's limit on one fact), counting shipped derivations")
     try:
         return Rulebook(rules)
-    except ValueError as error:  # a circle of yields_to, found only once every rule is in
-        raise PlaybookError(f"{locate(('company_rules',))}: {error}") from None
+    except ValueError as error:  # a circle of yields_to, found only once every rule is in: name where a part is written
+        cause = next((path for spec, path in settings.company if spec.code in str(error) and spec.yields_to), None)
+        where = locate((*cause, "yields_to")) if cause else locate(("company_rules",))
+        raise PlaybookError(f"{where}: {error}") from None
+
+
+def check_capacity(rulebook: Rulebook, thresholds, settings: RuleSettings) -> None:
+    """PlaybookError naming the first company rule with which the rules no longer fit the engine's fixed sizes
+    (engine.durable_adapter.capacity_problems): past them it would hang or fail on a deal, not at load."""
+    definition = rulebook.definition(thresholds)
+    problems = capacity_problems(definition)
+    if not problems:
+        return
+    owner: dict[str, str] = {}  # durable rule name -> the company rule it belongs to
+    for name in definition:
+        rule = rulebook.rules[rule_key(name)]
+        if rule.origin == "company":
+            owner[name] = rule.code if isinstance(rule, FindingRule) else rule.name.split("_count")[0].upper()
+    part = {name: body for name, body in definition.items() if name not in owner}
+    for spec, path in settings.company:
+        part.update({name: body for name, body in definition.items() if owner.get(name) == spec.code})
+        found = capacity_problems(part)
+        if found:
+            raise PlaybookError(f"{settings.locate(path)}: company rule {spec.code}: with it, the rules no longer fit the rule "
+                                f"engine: {found[0]}. {CAPACITY_ADVICE}")
+    raise PlaybookError(f"{settings.locate(('company_rules',))}: the rules do not fit the rule engine: {problems[0]}. {CAPACITY_ADVICE}")
+
+
+CAPACITY_ADVICE = ("Fewer rules testing the same record in different ways, fewer values in in:/not_in: and alternatives in "
+                   "any:, or rules that begin with the same test (the engine shares it) bring them within its limits")
 
 
 def _changes_by_code(shipped: Rulebook, settings: RuleSettings) -> dict[str, tuple[RuleChange, tuple]]:
@@ -249,10 +285,21 @@ def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: Names, step
     except ConditionError as error:
         where = (*path, *error.path) if error.path[:1] == ("when",) else (*path, "when")
         raise PlaybookError(f"{locate(where)}: company rule {spec.code}: {error}") from None
+    named: dict[str, tuple] = {}
+    for count in parsed.counts:
+        if count.param is None:
+            continue
+        clash = "another count" if count.param in named else (
+            "the person's" if contact and count.param in CONTACT_PARAMS else "a name every template has"
+            if count.param in TEMPLATE_NAMES else None)
+        if clash:
+            raise PlaybookError(f"{locate((*path, *count.path, 'as'))}: company rule {spec.code}: as: {count.param} is already "
+                                f"{clash}; give the count a name of its own")
+        named[count.param] = count.path
     if conjunctions == [()] and not parsed.counts:
         raise PlaybookError(f"{locate((*path, 'when'))}: company rule {spec.code}: the condition tests nothing")
     always = () if parsed.reads_active or not contact else (Test("contact", "active", "eq", True),)
-    aliases = aliases_of(conjunctions, *(("contact",) if contact else ()))
+    required = (*(("contact",) if contact else ()), *(("ledger",) if any(count.param for count in parsed.counts) else ()))
     derivations = [
         Derivation(
             name=count.name,
@@ -263,7 +310,7 @@ def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: Names, step
         )
         for count, where in counts
     ]
-    gate = "gate" in aliases
+    gate = "gate" in aliases_of(conjunctions)
     finding = FindingRule(
         code=spec.code,
         symbol=spec.symbol,
@@ -272,7 +319,7 @@ def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: Names, step
         section=spec.section or "",
         summary=spec.summary,
         rationale=spec.rationale or spec.summary,
-        when=lambda thresholds: durable_rules(conjunctions, aliases, always),
+        when=lambda thresholds: durable_rules(conjunctions, required, always),
         then=_then(contact, parsed.counts),
         gate_only=gate,
         subject=Subject.CONTACT if contact else Subject.DEAL,
@@ -283,7 +330,7 @@ def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: Names, step
         clears_fields=tuple(sorted(parsed.record_fields)),
         stages=scope,
         origin="company",
-        doc=_doc(spec, parsed.checks),
+        doc=_doc(spec),
         checks=tuple(parsed.checks),
         place=spec.replaces or "",
         params=(*(CONTACT_PARAMS if contact else ()), *(count.param for count in parsed.counts if count.param)),
@@ -292,6 +339,9 @@ def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: Names, step
 
 
 CONTACT_PARAMS = ("name", "title", "roles", "power", "stance", "supporter", "met", "days_since_contact")
+# what a template always has besides its rule's parameters: the finding context and jinja's own names
+TEMPLATE_NAMES = frozenset({*FINDING_CONTEXT, "range", "dict", "cycler", "joiner", "namespace", "loop", "self", "super",
+                            "caller", "varargs", "kwargs", "lipsum"})
 
 
 def _then(contact: bool, counts: list[Count]) -> Callable[[Match], Emit]:
@@ -314,12 +364,12 @@ def _then(contact: bool, counts: list[Count]) -> Callable[[Match], Emit]:
     return then
 
 
-def _doc(spec: CompanyRule, checks: list) -> str:
+def _doc(spec: CompanyRule) -> str:
     """What `dealcoach rules CODE` prints: the summary, why, and the condition as written."""
     lines = [f"{spec.code} {spec.symbol} — {spec.summary}", ""]
     if spec.rationale:
         lines += [f"Why: {spec.rationale}", ""]
-    lines.append("When: " + "; ".join(check.label for check in checks if "where" not in check.path))
+    lines.append("When: " + yaml.safe_dump(spec.when, default_flow_style=True, allow_unicode=True, sort_keys=False, width=10**6).strip())
     return "\n".join(lines)
 
 

@@ -490,7 +490,7 @@ class Parser:
             raise ConditionError((*path, sorted(map(str, unknown))[0]), "a count holds count:, where:, as: and one comparison "
                                  f"({', '.join(o for o in OPERATORS if o not in ('in', 'not_in'))}); put other tests beside it in all:")
         of = raw["count"]
-        if of not in COUNTABLE:
+        if not isinstance(of, str) or of not in COUNTABLE:
             raise ConditionError((*path, "count"), f"cannot count {_shown(of)}; allowed: {', '.join(COUNTABLE)}")
         fact, terms = COUNTABLE[of]
         where_raw = raw.get("where")
@@ -590,14 +590,15 @@ def alternatives(node: object, positive: bool = True, limit: int = MAX_BRANCHES)
     raise TypeError(f"not a condition node: {node!r}")
 
 
-def durable_rules(conjunctions: list[tuple], aliases: tuple[str, ...], always: tuple[Test, ...] = ()) -> list:
-    """One durable-rules rule per conjunction, each matching every alias in `aliases` (the same facts in every
-    alternative, so one activation per deal or per person however many alternatives hold)."""
+def durable_rules(conjunctions: list[tuple], required: tuple[str, ...] = (), always: tuple[Test, ...] = ()) -> list:
+    """One durable-rules rule per conjunction, matching the facts that conjunction tests and the `required` ones
+    (the person a contact rule is about, the ledger its named counts come from). Evaluation acts once per rule
+    and subject however many alternatives hold (engine.evaluation)."""
     made = []
     for conjunction in conjunctions:
         tests = (*always, *conjunction)
         conditions = []
-        for alias in aliases:
+        for alias in aliases_of([conjunction], *required):
             expression = m.t == alias
             for test in tests:
                 if test.fact == alias:

@@ -138,3 +138,94 @@ def compiled_ruleset(key: str, build: Callable[[], dict[str, dict]]) -> Compiled
             ruleset = CompiledRuleset(f"dealcoach-{key}", build())
             _compiled[key] = ruleset
         return ruleset
+
+
+# -- what a ruleset may ask of the engine --------------------------------------------------------------------
+#
+# durable-rules keeps each test of a fact as a node of a tree (a rule's tests in the order written, identical
+# leading tests shared). Three fixed sizes in its C code bound that tree, and going past them does not fail
+# cleanly: a node's children live in a 512-slot table that evaluation probes until it finds a free slot (full:
+# it never stops); evaluation keeps at most 64 pending nodes (more: "error code 303" while asserting); a node
+# ends at most 256 rules ("error code 108" while compiling). capacity_problems checks a definition against
+# them, with a margin, before the engine sees it.
+
+MAX_CHILDREN = 500  # of 512 slots (rete.c NEXT_BUCKET_LENGTH): a free slot must remain
+MAX_PENDING = 63  # of 64 (events.c MAX_STACK_SIZE); the count below is an upper bound already
+MAX_ENDING = 250  # of 256 (rules.h BETA_LIST_LENGTH)
+_COMPARISONS = ("$neq", "$gt", "$gte", "$lt", "$lte", "$eq")
+
+
+class _Node:
+    __slots__ = ("children", "ending", "label")
+
+    def __init__(self, label: str):
+        self.children: dict[tuple, _Node] = {}
+        self.ending = 0
+        self.label = label
+
+
+def _grow(node: _Node, expression: dict) -> _Node:
+    """The node at which `expression` ends, below `node` (created as the engine would create it)."""
+    if "$and" in expression:
+        for part in expression["$and"]:
+            node = _grow(node, part)
+        return node
+    if "$or" in expression:
+        joined = _Node(node.label + " | ...")
+        for branch in expression["$or"]:
+            _grow(node, branch).children[("or", "", str(id(joined)))] = joined
+        return joined
+    (operator, body), = expression.items()
+    if operator in _COMPARISONS:
+        (name, value), = body.items()
+    else:
+        operator, name, value = "$eq", operator, body
+    kind = "join" if isinstance(value, dict) else operator
+    key = (kind, name, json.dumps(value, sort_keys=True))
+    child = node.children.get(key)
+    if child is None:
+        child = node.children[key] = _Node(f"{name} {operator.lstrip('$')} {json.dumps(value, ensure_ascii=False)}")
+    return child
+
+
+def _at_once(node: _Node) -> int:
+    """How many children of `node` one fact can match together: equal-to tests of one field count once."""
+    equal_fields = {name for (kind, name, _) in node.children if kind == "$eq"}
+    return len(equal_fields) + sum(1 for (kind, _, _) in node.children if kind != "$eq")
+
+
+def _pending(node: _Node, seen: dict[int, int]) -> int:
+    """The most nodes evaluation may hold pending below `node` (depth-first, children pushed together)."""
+    if id(node) in seen:
+        return seen[id(node)]
+    deepest = max((_pending(child, seen) for child in node.children.values()), default=0)
+    result = 0 if not node.children else _at_once(node) - 1 + max(1, deepest)
+    seen[id(node)] = result
+    return result
+
+
+def capacity_problems(definition: dict[str, dict]) -> list[str]:
+    """What in a ruleset definition would go past the engine's fixed sizes (empty: it fits), in words."""
+    root = _Node("")
+    for rule in definition.values():
+        for condition in rule.get("all", []):
+            for expression in condition.values():
+                _grow(root, expression).ending += 1
+    problems: list[str] = []
+    nodes: dict[int, _Node] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in nodes:
+            nodes[id(node)] = node
+            stack.extend(node.children.values())
+    for node in nodes.values():
+        where = f" after `{node.label.strip()}`" if node.label.strip() else ""
+        if len(node.children) > MAX_CHILDREN:
+            problems.append(f"{len(node.children)} different tests follow one another{where}; the engine holds {MAX_CHILDREN}")
+        if node.ending > MAX_ENDING:
+            problems.append(f"{node.ending} rules or alternatives end on the same test{where}; the engine holds {MAX_ENDING}")
+    pending = _pending(root, {}) + 1
+    if pending > MAX_PENDING:
+        problems.append(f"up to {pending} tests could hold for one fact at the same time; the engine follows {MAX_PENDING}")
+    return problems

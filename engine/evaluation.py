@@ -122,7 +122,10 @@ class _Evaluation:
         # alternatives are rules of their own (CODE~n), so facts meeting two branches fire twice:
         # act once per rule and fact set.
         key = rule_key(durable_name)
-        activation = (key, *sorted(fact["id"] for fact in matched.values()))
+        ids = sorted(fact["id"] for fact in matched.values())
+        if key != durable_name:  # alternatives match different facts of the deal: once per person (or per deal) counts
+            ids = [fact_id for fact_id in ids if ":" in fact_id]  # the deal's single facts have plain ids (deal, budget...)
+        activation = (key, *ids)
         if activation in self.activations:
             return []
         self.activations.add(activation)

@@ -26,7 +26,7 @@ from .errors import PlaybookError
 from .phases import Phase, Topic
 from .term_format import TermFormatError, allowed_fields, term_fields
 from .vocabulary import fold
-from .yaml_limits import TooDeep, check_nesting, key_lines
+from .yaml_limits import TooDeep, check_nesting, key_lines, repeated_key
 
 if TYPE_CHECKING:
     from .company_rules import RuleSettings
@@ -384,11 +384,18 @@ def _at(path: Path, key: str) -> str:
     return f"{path}, line {line}" if line else str(path)
 
 
-def _read_yaml(path: Path, root: Path) -> object:
+def _read_yaml(path: Path, root: Path, unique_keys: bool = False) -> object:
+    """A playbook YAML file's data; `unique_keys`: a key written twice in one mapping is an error (playbook.yaml, where
+    a repeated `company_rules:` would drop every rule above it), else the last one stands (a term table with an override
+    appended)."""
     data = read_playbook_file(path, root, MAX_YAML_BYTES)
     try:
         text = data.decode("utf-8")
         check_nesting(text, MAX_NESTING)
+        repeated = repeated_key(text) if unique_keys else None
+        if repeated is not None:
+            raise PlaybookError(f"{path}, line {repeated[0]}: {repeated[1]!r} is written twice in the same place; YAML would keep "
+                                "only the last one, so write it once")
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except TooDeep as error:
         raise PlaybookError(f"{path}, line {error.line}: nested deeper than {error.limit} levels, the most a playbook file may") from None
@@ -475,7 +482,7 @@ def _layer(
 ) -> None:
     settings = directory / "playbook.yaml"
     if settings.exists():
-        data = _read_yaml(settings, directory) or {}
+        data = _read_yaml(settings, directory, unique_keys=True) or {}
         if not isinstance(data, dict) or set(data) - set(SETTINGS_KEYS):
             raise PlaybookError(f"{settings}: expected a mapping with the keys {', '.join(map(repr, SETTINGS_KEYS))}")
         thresholds.update(_mapping(data, "thresholds", settings))
@@ -505,19 +512,22 @@ def _where(path: Path, lines: dict[tuple, int], at: tuple) -> str:
     return str(path)
 
 
-def _rulebook(layers: list[RuleSettings], models: dict[str, StageModel], terms: dict[str, dict[str, str]]) -> tuple[Rulebook | None, str]:
+def _rulebook(
+    layers: list[RuleSettings], models: dict[str, StageModel], terms: dict[str, dict[str, str]], thresholds: Thresholds
+) -> tuple[Rulebook | None, str]:
     """The rulebook a playbook's `rules:` and `company_rules:` make (None when it has neither), and their canonical text."""
     settings = [layer for layer in layers if not layer.empty]
     if not settings:
         return None, ""
     from ..rules import catalog
-    from .company_rules import build_rulebook, count_names
+    from .company_rules import build_rulebook, check_capacity, count_names
     from .condition_language import Names
 
     layer = settings[-1]
     stages = Names.of("stage", ((stage.id, stage.name) for model in models.values() for stage in model.stages))
     steps = Names.of("buying step", ((s.buying_step.id, s.buying_step.name) for model in models.values() for s in model.stages))
     rulebook = build_rulebook(catalog(), layer, stages, steps)
+    check_capacity(rulebook, thresholds, layer)
     for name, label in count_names(rulebook).items():  # how a count reads in a reasoning chain (--explain)
         for language in LANGUAGES:
             terms[language].setdefault(f"derived.{name}", label)
@@ -547,12 +557,13 @@ def load_playbook(custom_dir: Path | str | None = None) -> Playbook:
     for directory in directories:
         shipped = None if directory == DEFAULT_DIR else {language: dict(table) for language, table in terms.items()}
         _layer(directory, models, thresholds, terms, priority, shipped, rules)
-    rulebook, source = _rulebook(rules, models, terms)
+    checked = _validated(Thresholds, thresholds, directories[-1] / "playbook.yaml")
+    rulebook, source = _rulebook(rules, models, terms, checked)  # type: ignore[arg-type]
     return Playbook(
         rulebook=rulebook,
         rule_source=source,
         stage_models=models,
-        thresholds=_validated(Thresholds, thresholds, directories[-1] / "playbook.yaml"),  # type: ignore[arg-type]
+        thresholds=checked,  # type: ignore[arg-type]
         terms=terms,
         template_dirs=tuple(d / "templates" for d in reversed(directories)),
         priority=_validated(Priority, priority, directories[-1] / "playbook.yaml"),  # type: ignore[arg-type]

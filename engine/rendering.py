@@ -219,7 +219,14 @@ class Renderer:
         for rule in rules:
             needed = (*BLOCKS, "short", "first", *(("question",) if rule.asks else ()))
             for lang in LANGUAGES:
-                name, template = self._finding_template(rule.code, lang)
+                try:
+                    name, template = self._finding_template(rule.code, lang)
+                except PlaybookError as error:
+                    if "is missing" not in str(error):
+                        raise
+                    expected = self.playbook.template_dirs[0] / "findings" / lang / f"{rule.code}.j2"
+                    raise PlaybookError(f"{expected} is missing: company rule {rule.code} needs its texts in both languages "
+                                        "(README \"Company rules\")") from None
                 missing = [block for block in needed if block not in template.blocks]
                 if missing:
                     raise PlaybookError(f"template {name} of company rule {rule.code} has no block {missing[0]!r}; "

@@ -178,7 +178,7 @@ class FindingRule:
 Rule = Derivation | FindingRule
 
 _CODE = re.compile(r"^DC\d{3}$")
-COMPANY_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,7}\d{3}$")  # a company's own prefix; DC is ours
+COMPANY_CODE = re.compile(r"[A-Z][A-Z0-9]{1,7}[0-9]{3}")  # a company's own prefix (fullmatch); DC is ours
 BRANCH = "~"  # durable rule name of one alternative of a rule: CODE~2
 
 
@@ -282,7 +282,7 @@ class Rulebook:
         if not _SECTION.match(rule.section) and not (company and not rule.section):
             raise ValueError(f"rule {rule.key}: section {rule.section!r} is not like M4.3")
         if isinstance(rule, FindingRule):
-            code_ok = (COMPANY_CODE.match(rule.code) and not rule.code.startswith("DC")) if company else _CODE.match(rule.code)
+            code_ok = (COMPANY_CODE.fullmatch(rule.code) and not rule.code.startswith("DC")) if company else _CODE.match(rule.code)
             if not code_ok or not _SYMBOL.match(rule.symbol):
                 raise ValueError(f"rule {rule.code}/{rule.symbol}: code must be {'a company prefix and three digits, not DC' if company else 'DCnnn'}"
                                  " and symbol kebab-case")

@@ -20,6 +20,7 @@ rules, how often each written test was true — asked of the engine through prob
 from __future__ import annotations
 
 import difflib
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from .coach import Coach
 from .condition_language import ALIAS_ORDER, durable_rules, alternatives, written_path
@@ -41,6 +42,7 @@ from .rulebook import Derivation, FindingRule, Rulebook, Subject
 from .whatif import merge_patch
 from .yaml_limits import key_lines
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 PROBES_PER_RULEBOOK = 60  # probes are counted in the engine's ledger fact, which holds ~250 properties at most
 
 
@@ -74,7 +76,7 @@ class GateExpectation(_Strict):
     """A gate a scenario asks for: the stage, whether the deal may advance, and the codes that must block it."""
 
     to: str = Field(min_length=1, max_length=200)
-    allowed: bool
+    allowed: StrictBool
     blocked_by: list[Expected] = Field(default_factory=list, max_length=200)
 
     _list = field_validator("blocked_by", mode="before")(_expected_list)
@@ -141,11 +143,13 @@ class Runner:
     def __init__(self, coach: Coach):
         self.coach = coach
         self.probes = Probes(coach.rulebook)
+        self.read: set[Path] = set()  # every file a scenario read: what an output file must not replace
 
     def run_file(self, path: Path, selected: str | None = None) -> list[Result]:
         """Every scenario of one file (those whose name holds `selected`, when given)."""
         label = str(path)
         lines: dict[tuple, int] = {}
+        self.read.add(path.resolve())
         try:
             with open_for_reading(path) as file:
                 raw = file.read(MAX_BYTES + 1)
@@ -174,6 +178,8 @@ class Runner:
                 self._run(path, spec.base, scenario, result)
             except DealcoachError as error:
                 result.error = str(error)
+            except (OSError, ValueError) as error:  # a path the system refuses (a NUL byte in it...)
+                result.error = f"cannot read the deal: {error}"
             result.seconds = time.perf_counter() - started
             results.append(result)
         return results
@@ -183,6 +189,8 @@ class Runner:
         source = scenario.deal if scenario.deal is not None else base
         if source is None:
             raise ScenarioError("no deal: give the file a base: or the scenario a deal:")
+        if isinstance(source, str):
+            self.read.add((path.parent / source).resolve())
         document = self.coach.document(path.parent / source if isinstance(source, str) else source)
         if not scenario.change:
             return document, []
@@ -202,6 +210,8 @@ class Runner:
             close = difflib.get_close_matches(item.code.upper(), [r.code for r in self.coach.rules()], n=1)
             hint = f"; did you mean {close[0]}?" if close else " (dealcoach rules --playbook lists them)"
             raise ScenarioError(f"{item.code!r} is not a rule of this playbook{hint}")
+        if item.about is not None and rule.subject == Subject.DEAL:
+            raise ScenarioError(f"{rule.code} is about the deal, not about someone: leave out about: {item.about}")
         if item.about is not None and rule.subject == Subject.CONTACT and item.about not in {c.id for c in deal.contacts}:
             raise ScenarioError(f"{rule.code} about {item.about!r}: the deal has no contact with that id; "
                                 f"its contacts: {', '.join(c.id for c in deal.contacts) or 'none'}")
@@ -423,14 +433,18 @@ def junit_xml(results: list[Result], suite: str) -> bytes:
     """The results as JUnit XML (one testsuite, a testcase per scenario), as CI systems read it."""
     failures = sum(1 for r in results if r.outcome == "fail")
     errors = sum(1 for r in results if r.outcome == "error")
+    def text(value: str) -> str:  # XML 1.0 cannot hold most control characters, even escaped
+        return _NOT_XML.sub(lambda found: f"\\x{ord(found.group()):02x}", value)
+
     root = ElementTree.Element("testsuites", tests=str(len(results)), failures=str(failures), errors=str(errors))
     element = ElementTree.SubElement(root, "testsuite", name=suite, tests=str(len(results)), failures=str(failures),
                                      errors=str(errors), time=f"{sum(r.seconds for r in results):.3f}")
     for result in results:
-        case = ElementTree.SubElement(element, "testcase", classname=result.file, name=result.name, time=f"{result.seconds:.3f}")
+        case = ElementTree.SubElement(element, "testcase", classname=text(result.file), name=text(result.name),
+                                      time=f"{result.seconds:.3f}")
         if result.error is not None:
-            ElementTree.SubElement(case, "error", message=result.error[:500]).text = result.error
+            ElementTree.SubElement(case, "error", message=text(result.error[:500])).text = text(result.error)
         elif result.failures:
-            ElementTree.SubElement(case, "failure", message=result.failures[0][:500]).text = "\n".join(result.failures)
+            ElementTree.SubElement(case, "failure", message=text(result.failures[0][:500])).text = text("\n".join(result.failures))
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
 

@@ -178,3 +178,27 @@ def key_lines(text: str) -> dict[tuple, int]:
             mapping = isinstance(event, yaml.MappingStartEvent)
             stack.append([mapping, path, _NO_KEY if mapping else 0])
     return lines
+
+
+def repeated_key(text: str) -> tuple[int, str] | None:
+    """(line, key) of the first key written twice in one mapping (YAML would keep the last silently), or None."""
+    stack: list[list] = []  # [is_mapping, keys seen, expecting a key]
+    for event in yaml.parse(text, Loader=_SafeParserLoader):
+        if isinstance(event, _COLLECTION_END):
+            stack.pop()
+            continue
+        if not isinstance(event, (*_COLLECTION_START, yaml.ScalarEvent, yaml.AliasEvent)):
+            continue
+        top = stack[-1] if stack else None
+        if top is not None and top[0]:
+            if top[2]:
+                if isinstance(event, yaml.ScalarEvent):
+                    if event.value in top[1]:
+                        return event.start_mark.line + 1, event.value
+                    top[1].add(event.value)
+                top[2] = False
+            else:
+                top[2] = True
+        if isinstance(event, _COLLECTION_START):
+            stack.append([isinstance(event, yaml.MappingStartEvent), set(), True])
+    return None

@@ -215,7 +215,7 @@ def test_rules_lists_company_rules_changes_and_switched_off_ones(tmp_path) -> No
     assert "Switched off by the playbook: DC315" in listing.output
     assert not any(line.startswith("DC315") for line in lines)
     one = runner.invoke(cli, ["rules", "QA101", "--playbook", str(directory)])
-    assert "When: amount {at_least: 5000000}" in one.output
+    assert "When: {amount: {at_least: 5000000}}" in one.output  # the condition as written
     unknown = runner.invoke(cli, ["rules", "QA999", "--playbook", str(directory)])
     assert unknown.exit_code == 2 and "'QA999' is not a rule code or symbol" in unknown.output
 
@@ -280,7 +280,7 @@ def test_a_bad_rule_file_is_exit_4_naming_file_line_and_the_bad_part(tmp_path, s
 
 def test_a_company_rule_without_its_templates_is_exit_4(tmp_path) -> None:
     directory = write_playbook(tmp_path / "company", {"company_rules": [rule("QA101", {"amount": 1})]}, templates=())
-    with pytest.raises(PlaybookError, match="template findings/zh/QA101.j2 is missing"):
+    with pytest.raises(PlaybookError, match="company/templates/findings/zh/QA101.j2 is missing: company rule QA101 needs"):
         Coach(load_playbook(directory))
     write_playbook(directory, {"company_rules": [rule("QA101", {"amount": 1})]})
     (directory / "templates/findings/en/QA101.j2").write_text("{% block title %}t{% endblock %}", encoding="utf-8")
@@ -419,3 +419,72 @@ def test_the_names_a_template_may_read_are_those_a_finding_is_rendered_with() ->
     coach = Coach(load_playbook())
     report = coach.review(deal_with())
     assert set(coach.renderer._helpers(report, "zh")) | {"deal", "thresholds", "owner", "by"} == set(FINDING_CONTEXT)
+
+
+# -- what a red-team reading found --------------------------------------------------------------------------------
+
+ENGINE_LIMITS = [
+    # each loads fine by every other rule, and would hang or fail on a deal in the engine: refused when it loads
+    ("a table of tests that would fill up (a review would never return)",
+     [rule(f"QA{i:03d}", {"amount": {"in": list(range(i * 50 + 1, i * 50 + 51))}}) for i in range(10)], "different tests follow"),
+    ("more tests that could hold at once than the engine follows",
+     [rule(f"QA{i:03d}", {"amount": {"at_least": i + 1}}) for i in range(48)], "tests could hold for one fact at the same time"),
+    ("more alternatives ending on one test than it links",
+     [rule(f"QA{i:03d}", {"all": [{"any": [{"budget.evidence": "none"}, {"budget.evidence": "our_estimate"}]}
+                                  for _ in range(1)] + [{"amount": {"in": list(range(i * 30, i * 30 + 30))}}]})
+      for i in range(9)], "end on the same test"),
+]
+
+
+@pytest.mark.parametrize(("why", "rules", "expected"), ENGINE_LIMITS, ids=[e[0] for e in ENGINE_LIMITS])
+def test_rules_past_the_engines_fixed_sizes_are_refused_when_the_playbook_loads(tmp_path, why, rules, expected) -> None:
+    directory = write_playbook(tmp_path / "company", {"company_rules": rules})
+    result = CliRunner().invoke(cli, ["rules", "--playbook", str(directory)])
+    assert result.exit_code == 4, (why, result.output)
+    assert expected in result.output and "company rule QA" in result.output and "Fewer rules" in result.output
+
+
+def test_rules_within_the_engines_sizes_review_every_example(tmp_path) -> None:
+    """Nine rules of fifty values each fit (and took 0.7 s to review before the check existed): they still work."""
+    rules = [rule(f"QA{i:03d}", {"amount": {"in": list(range(i * 50 + 1, i * 50 + 51))}}) for i in range(9)]
+    coach = coach_for(tmp_path, *rules)
+    assert fired(coach, deal_with(amount=120), "QA002") == [None]
+
+
+@pytest.mark.parametrize(("condition", "traits", "expected"), [
+    ({"count": ["contacts"], "is": 0}, {}, "cannot count ['contacts']"),
+    ({"count": {"a": 1}, "is": 0}, {}, "cannot count"),
+    ({"all": [{"count": "contacts", "is": 1, "as": "n"}, {"count": "competitors", "is": 1, "as": "n"}]}, {}, "as: n is already another count"),
+    ({"count": "competitors", "is": 1, "as": "name"}, {"subject": "contact"}, "as: name is already the person's"),
+    ({"count": "competitors", "is": 1, "as": "money"}, {}, "as: money is already a name every template has"),
+    ({"amount": 1}, {"symbol": "qa102"}, "symbol 'qa102' reads as the code QA102"),
+    ({"amount": 1}, {"code": "QA101\n"}, "code"),
+    ({"amount": 1}, {"code": "QA١٠١"}, "code"),
+])
+def test_names_that_would_mislead_are_refused(tmp_path, condition, traits, expected) -> None:
+    first = {**rule("QA101", condition), **traits}
+    directory = write_playbook(tmp_path / "company", {"company_rules": [first, rule("QA102", {"amount": 2})]}, templates=())
+    result = CliRunner().invoke(cli, ["rules", "--playbook", str(directory)])
+    assert result.exit_code == 4 and expected in result.output, result.output
+
+
+def test_a_key_written_twice_in_playbook_yaml_is_refused(tmp_path) -> None:
+    text = ("company_rules:\n  - {code: QA101, symbol: qa, kind: risk, severity: warn, summary: s, rationale: r,\n"
+            "     when: {amount: {at_least: 999999999}, amount: {at_least: 1}}}\ncompany_rules: []\n")
+    directory = write_playbook(tmp_path / "company", text, templates=("QA101",))
+    result = CliRunner().invoke(cli, ["rules", "--playbook", str(directory)])
+    assert result.exit_code == 4 and "line 3: 'amount' is written twice in the same place" in result.output
+
+
+def test_switching_off_takes_true_or_false_only(tmp_path) -> None:
+    directory = write_playbook(tmp_path / "company", {"rules": {"DC505": {"enabled": "no"}}})
+    result = CliRunner().invoke(cli, ["rules", "--playbook", str(directory)])
+    assert result.exit_code == 4 and "enabled" in result.output
+
+
+def test_rules_as_json_is_a_list_with_switched_off_rules_marked(tmp_path) -> None:
+    directory = write_playbook(tmp_path / "company", {"rules": {"DC315": {"enabled": False}}})
+    entries = json.loads(CliRunner().invoke(cli, ["rules", "--format", "json", "--playbook", str(directory)]).output)
+    assert isinstance(entries, list) and [e["code"] for e in entries if e["switched_off"]] == ["DC315"]
+    shipped = json.loads(CliRunner().invoke(cli, ["rules", "--format", "json"]).output)
+    assert isinstance(shipped, list) and not any(e["switched_off"] for e in shipped)

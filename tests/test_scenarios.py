@@ -194,3 +194,28 @@ def test_an_expectation_naming_no_rule_cannot_pass_silently(run, playbook) -> No
     assert "HX103 about 'nobody': the deal has no contact with that id" in output
     assert "the change adds contacts xuu: no contact of the base deal has that id" in output
     assert "4 could not run" in output
+
+
+def test_the_junit_report_never_replaces_what_the_scenarios_read(run, playbook, tmp_path) -> None:
+    scenario = playbook / "scenarios" / "hx102-discount-without-rival.yaml"
+    before = scenario.read_bytes()
+    for target in (scenario, ROOT / "examples" / "grid-monitoring-soe.zh.yaml", playbook / "playbook.yaml"):
+        result = run("test", playbook, "--junit-xml", target)
+        assert result.exit_code == 2 and "would replace a file" in result.output
+    assert scenario.read_bytes() == before
+
+
+def test_odd_scenarios_are_errors_and_the_junit_report_stays_valid_xml(run, playbook, tmp_path) -> None:
+    add_scenarios(playbook, "odd.yaml", [
+        {"name": "a\x01b\x0c", "deal": "a\x00b", "expect": {}},
+        {"name": "about the deal", "expect": {"not_shown": [{"code": "HX101", "about": "xu"}]}},
+    ])
+    add_scenarios(playbook, "text.yaml", [{"name": "allowed as text", "expect": {"gate": {"to": "negotiation", "allowed": "yes"}}}])
+    report = tmp_path / "junit.xml"
+    result = run("test", playbook, "--junit-xml", report)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "cannot read the deal" in result.output
+    assert "HX101 is about the deal, not about someone" in result.output
+    assert "scenarios[0].expect.gate.allowed: Input should be a valid boolean" in result.output
+    names = [case.get("name") for case in ElementTree.parse(report).getroot().iter("testcase")]
+    assert "a\\x01b\\x0c" in names
