@@ -488,3 +488,13 @@ def test_rules_as_json_is_a_list_with_switched_off_rules_marked(tmp_path) -> Non
     assert isinstance(entries, list) and [e["code"] for e in entries if e["switched_off"]] == ["DC315"]
     shipped = json.loads(CliRunner().invoke(cli, ["rules", "--format", "json"]).output)
     assert isinstance(shipped, list) and not any(e["switched_off"] for e in shipped)
+
+
+def test_alternatives_that_hold_together_give_one_finding(tmp_path) -> None:
+    """Each alternative matches only the facts it tests (the deal, the budget): a deal meeting both is found once,
+    and a person meeting both alternatives of a contact rule once."""
+    coach = coach_for(tmp_path, rule("QA101", {"any": [{"amount": {"at_least": 1}}, {"budget.evidence": "none"}]}),
+                      rule("QA102", {"any": [{"contact.stance": "opposes"}, {"contact.power": "political"}]}, subject="contact"))
+    deal = deal_with(budget={"evidence": "none"})
+    assert fired(coach, deal, "QA101") == [None]
+    assert fired(coach, deal, "QA102") == ["li"]
