@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 
 from .coach import Coach
 from .condition_language import ALIAS_ORDER, durable_rules, alternatives, written_path
-from .errors import DealcoachError
+from .errors import DealcoachError, DealInputError
 from .evaluation import evaluate
 from .facts import build_facts, locate
 from .loading import MAX_BYTES, decode, open_for_reading, parse_text
@@ -164,6 +164,8 @@ class Runner:
             where = written_path(tuple(issue["loc"]))
             return [Result(label, "(the file)", _line(lines, tuple(issue["loc"])),
                            error=f"{where}: {issue['msg'].removeprefix('Value error, ')}")]
+        except DealInputError as error:  # read by the deal reader: its problems have no deal field to name here
+            return [Result(label, "(the file)", error=f"{label}: " + "; ".join(p.message if not p.path else str(p) for p in error.problems))]
         except DealcoachError as error:
             return [Result(label, "(the file)", error=str(error))]
         except OSError as error:

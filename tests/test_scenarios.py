@@ -74,12 +74,14 @@ def test_a_scenario_that_cannot_run_is_reported_not_a_crash(run, playbook) -> No
         {"name": "an unknown gate stage", "expect": {"gate": {"to": "nowhere", "allowed": True}}},
     ])
     (playbook / "scenarios" / "not-a-scenario.yaml").write_text("scenarios: [{name: x}]\n", encoding="utf-8")
+    (playbook / "scenarios" / "tabbed.yaml").write_text("base: x\nscenarios:\n\t- name: a\n", encoding="utf-8")
     result = run("test", playbook)
+    assert "tabbed.yaml: malformed YAML at line 3, column 1" in result.output and "(deal)" not in result.output
     assert result.exit_code == 1
     assert "ERROR" in result.output and "amount" in result.output
     assert "'nowhere' is not a stage of standard-6" in result.output
     assert "not-a-scenario.yaml:1  (the file)" in result.output and "scenarios[0].expect: Field required" in result.output
-    assert "3 could not run" in result.output and "Traceback" not in result.output
+    assert "4 could not run" in result.output and "Traceback" not in result.output
 
 
 def test_a_template_that_breaks_on_a_scenarios_deal_fails_that_scenario(run, playbook) -> None:
