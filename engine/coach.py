@@ -289,8 +289,7 @@ class Coach:
     @staticmethod
     def shipped_rule(code_or_symbol: str) -> FindingRule | None:
         """A shipped rule by code or symbol, as shipped (whatever the playbook did to it)."""
-        shipped = catalog().findings.values()
-        return next((r for r in shipped if code_or_symbol.upper() == r.code or code_or_symbol.lower() == r.symbol), None)
+        return catalog().find(code_or_symbol)
 
     def switched_off(self) -> list[str]:
         """Codes of the shipped rules this playbook switches off."""
@@ -298,9 +297,7 @@ class Coach:
 
     def rule(self, code_or_symbol: str) -> FindingRule | None:
         """One finding rule by its code or its symbol."""
-        rules = self.rules()
-        by_code = next((r for r in rules if code_or_symbol.upper() == r.code), None)
-        return by_code or next((r for r in rules if code_or_symbol.lower() == r.symbol), None)
+        return self.rulebook.find(code_or_symbol)
 
     @staticmethod
     def rule_info(rule: FindingRule) -> dict:

@@ -225,15 +225,15 @@ CAPACITY_ADVICE = ("Fewer rules testing the same record in different ways, fewer
 
 def _changes_by_code(shipped: Rulebook, settings: RuleSettings) -> dict[str, tuple[RuleChange, tuple]]:
     """`rules:` keyed by shipped code, whether written as a code (any case) or a symbol."""
-    by_symbol = {rule.symbol: rule.code for rule in shipped.findings.values()}
     changes: dict[str, tuple[RuleChange, tuple]] = {}
     for key, (change, path) in settings.changes.items():
-        code = key.upper() if key.upper() in shipped.findings else by_symbol.get(key.lower())
-        if code is None:
+        found = shipped.find(key)
+        if found is None:
             close = difflib.get_close_matches(key.upper(), sorted(shipped.findings), n=1) or difflib.get_close_matches(
-                key.lower(), sorted(by_symbol), n=1)
+                key.lower(), sorted(r.symbol for r in shipped.findings.values()), n=1)
             hint = f"; did you mean {close[0]}?" if close else " (dealcoach rules lists them)"
             raise PlaybookError(f"{settings.locate(path)}: rules: {key!r} is not a shipped rule's code or symbol{hint}")
+        code = found.code
         if code in changes:
             raise PlaybookError(f"{settings.locate(path)}: rules: {key!r} is {code}, which is already changed above; change it once")
         changes[code] = (change, path)

@@ -271,6 +271,11 @@ class Rulebook:
         for code in self.findings:
             reach(code, (code,))
 
+    def find(self, code_or_symbol: str) -> FindingRule | None:
+        """A finding rule by its code (any case) or, failing that, its symbol."""
+        by_code = self.findings.get(code_or_symbol.upper())
+        return by_code or next((r for r in self.findings.values() if r.symbol == code_or_symbol.lower()), None)
+
     def marked(self, mark: Mark) -> frozenset[str]:
         """Codes of the finding rules that carry `mark`."""
         return frozenset(code for code, rule in self.findings.items() if rule.mark == mark)
