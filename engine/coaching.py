@@ -145,7 +145,7 @@ def coach(
     priority = playbook.priority
     kept, suppressed = select(rulebook, findings, phase, implied, stage)
     scored = {id(f): score(rules[f.code], priority, phase, days_to_close, purpose) for f in kept}
-    kept.sort(key=lambda f: (-scored[id(f)], f.severity.rank, 0 if f.kind == "risk" else 1, rules[f.code].order, f.subject or ""))
+    kept.sort(key=lambda f: (-scored[id(f)], *rulebook.standing(f)))
 
     per_person: dict[str, int] = {}
     for finding in kept:

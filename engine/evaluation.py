@@ -189,6 +189,4 @@ def evaluate(rulebook: Rulebook, thresholds: Thresholds, facts: FactSet) -> Outc
         ),
         key=lambda d: (d.name, d.subject),
     )
-    rules = rulebook.findings
-    ordered = sorted(evaluation.findings, key=lambda f: (*f.sort_key[:2], rules[f.code].order, f.subject or ""))
-    return Outcome(ordered, derived)
+    return Outcome(sorted(evaluation.findings, key=rulebook.standing), derived)

@@ -71,11 +71,6 @@ class Finding(_Out):
     card: str | None = None  # the key of the card that shows it
     folded: bool = False  # not shown by default (`--all` shows it)
 
-    @property
-    def sort_key(self) -> tuple:
-        """Block risks first, then warnings, then actions; stable by code and subject."""
-        return (self.severity.rank, 0 if self.kind == Kind.RISK else 1, self.code, self.subject or "")
-
 
 class CardText(_Out):
     """A card in one language: a headline, why, what to do, the first move, and its other findings' first moves."""

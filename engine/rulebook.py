@@ -276,6 +276,12 @@ class Rulebook:
         by_code = self.findings.get(code_or_symbol.upper())
         return by_code or next((r for r in self.findings.values() if r.symbol == code_or_symbol.lower()), None)
 
+    def standing(self, finding) -> tuple:
+        """How findings of equal score are ordered: blocking first, risks before actions, then by the rule's code (or
+        the code whose place a replacing rule took) and subject — the same order whatever the facts' order."""
+        rule = self.findings[finding.code]
+        return (finding.severity.rank, 0 if finding.kind == Kind.RISK else 1, rule.order, finding.subject or "")
+
     def marked(self, mark: Mark) -> frozenset[str]:
         """Codes of the finding rules that carry `mark`."""
         return frozenset(code for code, rule in self.findings.items() if rule.mark == mark)
