@@ -26,7 +26,7 @@ from .errors import PlaybookError
 from .phases import Phase, Topic
 from .term_format import TermFormatError, allowed_fields, term_fields
 from .vocabulary import fold
-from .yaml_limits import TooDeep, check_nesting, key_lines, repeated_key
+from .yaml_limits import TooDeep, check_nesting, key_lines, line_of, repeated_key
 
 if TYPE_CHECKING:
     from .company_rules import RuleSettings
@@ -506,10 +506,8 @@ def _layer(
 
 def _where(path: Path, lines: dict[tuple, int], at: tuple) -> str:
     """`file, line N` of the deepest part of `at` written in the file."""
-    for end in range(len(at), 0, -1):
-        if at[:end] in lines:
-            return f"{path}, line {lines[at[:end]]}"
-    return str(path)
+    line = line_of(lines, at)
+    return f"{path}, line {line}" if line else str(path)
 
 
 def _rulebook(

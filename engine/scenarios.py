@@ -40,7 +40,7 @@ from .playbook import LANGUAGES
 from .report import GateResult, Report
 from .rulebook import Derivation, FindingRule, Rulebook, Subject
 from .whatif import merge_patch
-from .yaml_limits import key_lines
+from .yaml_limits import key_lines, line_of
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 PROBES_PER_RULEBOOK = 60  # probes are counted in the engine's ledger fact, which holds ~250 properties at most
@@ -62,6 +62,10 @@ class Expected(_Strict):
 
     def __str__(self) -> str:
         return f"{self.code} about {self.about}" if self.about else self.code
+
+    def found_in(self, items: Iterable) -> object | None:
+        """The first finding (or set-aside finding) in `items` that is this one: its code, and its person if named."""
+        return next((i for i in items if i.code == self.code and (self.about is None or i.subject == self.about)), None)
 
 
 def _expected_list(value: Any) -> Any:
@@ -162,7 +166,7 @@ class Runner:
         except ValidationError as error:
             issue = error.errors()[0]
             where = written_path(tuple(issue["loc"]))
-            return [Result(label, "(the file)", _line(lines, tuple(issue["loc"])),
+            return [Result(label, "(the file)", line_of(lines, tuple(issue["loc"])),
                            error=f"{where}: {issue['msg'].removeprefix('Value error, ')}")]
         except DealInputError as error:  # read by the deal reader: its problems have no deal field to name here
             return [Result(label, "(the file)", error=f"{label}: " + "; ".join(p.message if not p.path else str(p) for p in error.problems))]
@@ -174,7 +178,7 @@ class Runner:
         for index, scenario in enumerate(spec.scenarios):
             if selected and selected not in scenario.name:
                 continue
-            result = Result(label, scenario.name, _line(lines, ("scenarios", index)))
+            result = Result(label, scenario.name, line_of(lines, ("scenarios", index)))
             started = time.perf_counter()
             try:
                 self._run(path, spec.base, scenario, result)
@@ -254,24 +258,13 @@ class Runner:
         result.failures = _compare(expect, report, gate)
 
 
-def _line(lines: dict[tuple, int], path: tuple) -> int | None:
-    for end in range(len(path), 0, -1):
-        if path[:end] in lines:
-            return lines[path[:end]]
-    return None
-
-
-def _present(report: Report, expected: Expected) -> bool:
-    return any(f.code == expected.code and (expected.about is None or f.subject == expected.about) for f in report.findings)
-
-
 def _why_absent(report: Report, expected: Expected) -> str:
     """Why an expected finding is not shown: set aside (and why), or not fired at all."""
-    for item in report.suppressed:
-        if item.code == expected.code and (expected.about is None or item.subject == expected.about):
-            reason = {"phase": f"the deal's phase is {item.detail}", "stage": f"the rule is not shown in stage {item.detail}",
-                      "yields_to": f"it yields to {item.detail}, which is shown", "implied": f"{item.detail} implies it"}[item.reason]
-            return f"it fired but was set aside: {reason}"
+    item = expected.found_in(report.suppressed)
+    if item is not None:
+        reason = {"phase": f"the deal's phase is {item.detail}", "stage": f"the rule is not shown in stage {item.detail}",
+                  "yields_to": f"it yields to {item.detail}, which is shown", "implied": f"{item.detail} implies it"}[item.reason]
+        return f"it fired but was set aside: {reason}"
     subjects = sorted({f.subject or "" for f in report.findings if f.code == expected.code})
     if subjects:
         return f"it was shown about {', '.join(subjects)} only"
@@ -282,11 +275,11 @@ def _compare(expect: Expectation, report: Report, gate: GateResult | None) -> li
     failures = []
     shown_codes = ", ".join(dict.fromkeys(f.code for f in report.findings)) or "none"
     for expected in expect.shown:
-        if not _present(report, expected):
+        if expected.found_in(report.findings) is None:
             failures.append(f"expected {expected} to be shown: {_why_absent(report, expected)} (shown: {shown_codes})")
     for expected in expect.not_shown:
-        if _present(report, expected):
-            finding = next(f for f in report.findings if f.code == expected.code and (expected.about is None or f.subject == expected.about))
+        finding = expected.found_in(report.findings)
+        if finding is not None:
             failures.append(f"expected {expected} not to be shown; it was (record fields read: {', '.join(finding.evidence) or '-'})")
     if gate is not None and expect.gate is not None:
         blocking = ", ".join(dict.fromkeys(f.code for f in gate.blocking)) or "none"
@@ -295,7 +288,7 @@ def _compare(expect: Expectation, report: Report, gate: GateResult | None) -> li
             said = "may advance" if gate.allowed else f"may not advance (blocked by {blocking}{'; unmet: ' + unmet if unmet else ''})"
             failures.append(f"expected the gate to {expect.gate.to} to {'allow' if expect.gate.allowed else 'refuse'} the move; it {said}")
         for expected in expect.gate.blocked_by:
-            if not any(f.code == expected.code and (expected.about is None or f.subject == expected.about) for f in gate.blocking):
+            if expected.found_in(gate.blocking) is None:
                 failures.append(f"expected {expected} to block the gate to {expect.gate.to}; blocking: {blocking}")
     return failures
 

@@ -180,6 +180,14 @@ def key_lines(text: str) -> dict[tuple, int]:
     return lines
 
 
+def line_of(lines: dict[tuple, int], path: tuple) -> int | None:
+    """The line (from key_lines) of the deepest part of `path` written in the document, or None."""
+    for end in range(len(path), 0, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return None
+
+
 def repeated_key(text: str) -> tuple[int, str] | None:
     """(line, key) of the first key written twice in one mapping (YAML would keep the last silently), or None."""
     stack: list[list] = []  # [is_mapping, keys seen, expecting a key]
