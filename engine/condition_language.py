@@ -30,6 +30,7 @@ from durable.lang import c, m, when_all
 from pydantic_core import PydanticCustomError
 
 from .facts import POWER_RANK
+from .loading import quoted
 from .phases import Phase
 from .vocabulary import (
     AcceptanceStatus, BidDecision, BudgetEvidence, CoachCaveat, CollectiveRule, Credit, CustomerState, DecisionMode,
@@ -335,7 +336,7 @@ class Names:
         every = sorted(set(self.ids.values()))
         close = difflib.get_close_matches(str(raw), every, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"{_shown(raw)} is not a {self.noun} of the playbook's stage models{hint}; allowed: {', '.join(every)} (or their names)"
+        return f"{quoted(raw)} is not a {self.noun} of the playbook's stage models{hint}; allowed: {', '.join(every)} (or their names)"
 
 
 @dataclass
@@ -357,7 +358,7 @@ class Parser:
         if isinstance(raw, list):
             raise ConditionError(path, "a list here is ambiguous: write `all:` (every item holds) or `any:` (one is enough)")
         if not isinstance(raw, dict) or not raw:
-            raise ConditionError(path, f"expected a mapping of tests, all:, any:, not: or count:, not {_shown(raw)}")
+            raise ConditionError(path, f"expected a mapping of tests, all:, any:, not: or count:, not {quoted(raw)}")
         if "count" in raw:
             if scope != "deal":
                 raise ConditionError((*path, "count"), "a count cannot be nested in another count's where:")
@@ -367,7 +368,7 @@ class Parser:
             where = (*path, key)
             if key in ("all", "any"):
                 if not isinstance(value, list) or not value:
-                    raise ConditionError(where, f"{key}: takes a list of conditions, not {_shown(value)}")
+                    raise ConditionError(where, f"{key}: takes a list of conditions, not {quoted(value)}")
                 items = tuple(self._node(item, (*where, index), terms, scope) for index, item in enumerate(value))
                 parts.append(All(items) if key == "all" else Any_(items))
             elif key == "not":
@@ -418,7 +419,7 @@ class Parser:
     def _meaning(self, term: Term, op: str, raw: object, path: tuple) -> object:
         if op in ("in", "not_in"):
             if not isinstance(raw, list) or not raw:
-                raise ConditionError(path, f"{op}: takes a list of values, not {_shown(raw)}")
+                raise ConditionError(path, f"{op}: takes a list of values, not {quoted(raw)}")
             if len(raw) > MAX_VALUES:
                 raise ConditionError(path, f"{len(raw)} values; at most {MAX_VALUES}")
             each = [self._meaning(term, "is" if op == "in" else "is_not", value, (*path, i)) for i, value in enumerate(raw)]
@@ -444,7 +445,7 @@ class Parser:
         kind = term.kind
         if kind == "number":
             if isinstance(raw, bool) or not isinstance(raw, int | float):
-                raise ConditionError(path, f"{_kind_text(term)} takes a number, not {_shown(raw)}")
+                raise ConditionError(path, f"{_kind_text(term)} takes a number, not {quoted(raw)}")
             if raw != raw or abs(raw) > MAX_NUMBER:
                 raise ConditionError(path, f"{raw!r} is out of range; numbers go from -{MAX_NUMBER:,.0f} to {MAX_NUMBER:,.0f}")
             if isinstance(raw, float):
@@ -454,14 +455,14 @@ class Parser:
             return raw
         if kind == "boolean":
             if not isinstance(raw, bool):
-                raise ConditionError(path, f"{_kind_text(term)} takes true or false, not {_shown(raw)}")
+                raise ConditionError(path, f"{_kind_text(term)} takes true or false, not {quoted(raw)}")
             return raw
         if kind == "yes_no":
             if isinstance(raw, bool):
                 return "yes" if raw else "no"
             if raw in ("yes", "no", "unknown"):
                 return raw
-            raise ConditionError(path, f"{_kind_text(term)} takes true, false or unknown, not {_shown(raw)}")
+            raise ConditionError(path, f"{_kind_text(term)} takes true, false or unknown, not {quoted(raw)}")
         if kind in ("stage", "step"):
             found = self.stages.find(raw) if kind == "stage" else self.steps.find(raw)
             if found is None:
@@ -470,7 +471,7 @@ class Parser:
             return found
         if kind == "currency":
             if not isinstance(raw, str) or not re.fullmatch(r"[A-Z]{3}", raw):
-                raise ConditionError(path, f"a currency is a three-letter code in capitals (CNY, EUR, USD), not {_shown(raw)}")
+                raise ConditionError(path, f"a currency is a three-letter code in capitals (CNY, EUR, USD), not {quoted(raw)}")
             return raw
         # choice, rank, set: a vocabulary value in any spelling a deal file may use, or an extra value
         if isinstance(raw, str) and raw in term.extra:
@@ -482,7 +483,7 @@ class Parser:
             return parse_term(term.enum, raw).value
         except (PydanticCustomError, ValueError):
             allowed = ", ".join(term.values)
-            raise ConditionError(path, f"{_shown(raw)} is not allowed for {_kind_text(term)}; allowed: {allowed}") from None
+            raise ConditionError(path, f"{quoted(raw)} is not allowed for {_kind_text(term)}; allowed: {allowed}") from None
 
     def _count(self, raw: dict, path: tuple) -> Count:
         unknown = set(raw) - {"count", "where", "as", *OPERATORS}
@@ -491,7 +492,7 @@ class Parser:
                                  f"({', '.join(o for o in OPERATORS if o not in ('in', 'not_in'))}); put other tests beside it in all:")
         of = raw["count"]
         if not isinstance(of, str) or of not in COUNTABLE:
-            raise ConditionError((*path, "count"), f"cannot count {_shown(of)}; allowed: {', '.join(COUNTABLE)}")
+            raise ConditionError((*path, "count"), f"cannot count {quoted(of)}; allowed: {', '.join(COUNTABLE)}")
         fact, terms = COUNTABLE[of]
         where_raw = raw.get("where")
         before_active = self.parsed.reads_active
@@ -509,11 +510,11 @@ class Parser:
         if op in ("in", "not_in"):
             raise ConditionError((*path, op), "a count compares with one number: is, is_not, at_least, at_most, more_than, less_than")
         if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 10_000:
-            raise ConditionError((*path, op), f"a count compares with a whole number from 0 to 10000, not {_shown(number)}")
+            raise ConditionError((*path, op), f"a count compares with a whole number from 0 to 10000, not {quoted(number)}")
         param = raw.get("as")
         if param is not None and (not isinstance(param, str) or not _IDENTIFIER.match(param)):
             raise ConditionError((*path, "as"), f"as: names the count for the templates: lower-case letters, digits and _, "
-                                                f"not {_shown(param)}")
+                                                f"not {quoted(param)}")
         name = f"{self.count_prefix}_count{len(self.parsed.counts) + 1}"
         self.parsed.record_fields.add({"contact": "contacts", "competitor": "competitors", "receivable": "receivables"}[fact])
         label = f"count {of}" + (f" where {_written(where_raw)}" if where_raw is not None else "") + f" {op} {number}"
@@ -529,11 +530,6 @@ def written_path(path: tuple) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
-
-
-def _shown(raw: object) -> str:
-    text = repr(raw)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _written(raw: object) -> str:

@@ -338,12 +338,12 @@ def problems_from_errors(errors: list[dict], model: type[BaseModel] = Deal) -> l
         elif kind in ("unknown_term", "value_error", "assertion_error"):
             message = issue["msg"].removeprefix("Value error, ")
         else:
-            message = f"{issue['msg']}; got {_shown(issue['input'])}"
+            message = f"{issue['msg']}; got {quoted(issue['input'])}"
         problems.append(InputProblem(_path(loc), message))
     return problems
 
 
-def _shown(value: Any) -> str:
+def quoted(value: Any) -> str:
     """A value as an error quotes it: its repr, cut to 80 characters."""
     try:
         shown = repr(value)
