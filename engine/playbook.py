@@ -384,13 +384,24 @@ def _at(path: Path, key: str) -> str:
     return f"{path}, line {line}" if line else str(path)
 
 
-def _read_yaml(path: Path, root: Path, unique_keys: bool = False) -> object:
-    """A playbook YAML file's data; `unique_keys`: a key written twice in one mapping is an error (playbook.yaml, where
-    a repeated `company_rules:` would drop every rule above it), else the last one stands (a term table with an override
+def _read_yaml(path: Path, root: Path) -> object:
+    """A playbook YAML file's data (a key written twice: the last one stands, as in a term table with an override
     appended)."""
-    data = read_playbook_file(path, root, MAX_YAML_BYTES)
+    return _parse_yaml(path, _yaml_text(path, root))
+
+
+def _yaml_text(path: Path, root: Path) -> str:
+    """A playbook YAML file's text, read once."""
     try:
-        text = data.decode("utf-8")
+        return read_playbook_file(path, root, MAX_YAML_BYTES).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PlaybookError(f"{path}: cannot read playbook file: not UTF-8 text (byte {error.start})") from None
+
+
+def _parse_yaml(path: Path, text: str, unique_keys: bool = False) -> object:
+    """`text`'s data; `unique_keys`: a key written twice in one mapping is an error (playbook.yaml, where a repeated
+    `company_rules:` would drop every rule above it)."""
+    try:
         check_nesting(text, MAX_NESTING)
         repeated = repeated_key(text) if unique_keys else None
         if repeated is not None:
@@ -399,8 +410,6 @@ def _read_yaml(path: Path, root: Path, unique_keys: bool = False) -> object:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except TooDeep as error:
         raise PlaybookError(f"{path}, line {error.line}: nested deeper than {error.limit} levels, the most a playbook file may") from None
-    except UnicodeDecodeError as error:
-        raise PlaybookError(f"{path}: cannot read playbook file: not UTF-8 text (byte {error.start})") from None
     except yaml.MarkedYAMLError as error:
         raise PlaybookError(_yaml_problem(path, error)) from None
     except (yaml.YAMLError, ValueError) as error:  # ValueError: e.g. an integer of more than 4,300 digits
@@ -482,7 +491,8 @@ def _layer(
 ) -> None:
     settings = directory / "playbook.yaml"
     if settings.exists():
-        data = _read_yaml(settings, directory, unique_keys=True) or {}
+        text = _yaml_text(settings, directory)
+        data = _parse_yaml(settings, text, unique_keys=True) or {}
         if not isinstance(data, dict) or set(data) - set(SETTINGS_KEYS):
             raise PlaybookError(f"{settings}: expected a mapping with the keys {', '.join(map(repr, SETTINGS_KEYS))}")
         thresholds.update(_mapping(data, "thresholds", settings))
@@ -490,7 +500,7 @@ def _layer(
         if data.get("rules") is not None or data.get("company_rules") is not None:
             from .company_rules import read_settings
 
-            lines = key_lines(read_playbook_file(settings, directory, MAX_YAML_BYTES).decode("utf-8"))
+            lines = key_lines(text)
             rules.append(read_settings(data, lambda path: _where(settings, lines, path)))
     paths = sorted((directory / "stage_models").glob("*.yaml"))
     if len(paths) > MAX_STAGE_MODELS:
