@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import product
@@ -32,6 +32,7 @@ from pydantic_core import PydanticCustomError
 from .facts import POWER_RANK
 from .loading import quoted
 from .phases import Phase
+from .playbook import StageModel
 from .vocabulary import (
     AcceptanceStatus, BidDecision, BudgetEvidence, CoachCaveat, CollectiveRule, Credit, CustomerState, DecisionMode,
     PowerCircle, Relationship, RelationshipLevel, Role, ShapedBy, Solution, Stance, SupporterKind, NOUNS, fold, parse_term,
@@ -311,29 +312,28 @@ class Parsed:
 
 @dataclass(frozen=True)
 class Names:
-    """The stages (or buying steps) of a playbook's stage models by every spelling a deal file may use: the id, the
-    Chinese name, the English name in any case and spacing."""
+    """The stages (or buying steps) of a playbook's stage models, found by every spelling a deal file may use (the
+    models' own lookups: id, Chinese name, English name in any case and spacing)."""
 
-    noun: str
-    ids: dict[str, str]  # spelling -> id
+    noun: str  # "stage" or "buying step"
+    models: tuple[StageModel, ...]
 
-    @classmethod
-    def of(cls, noun: str, entries: Iterable[tuple[str, Any]]) -> Names:
-        """From (id, name with .zh and .en) pairs."""
-        ids: dict[str, str] = {}
-        for entry_id, name in entries:
-            for spelling in (entry_id, name.zh, fold(name.zh), fold(name.en)):
-                ids.setdefault(spelling, entry_id)
-        return cls(noun, ids)
+    def _ids(self, model: StageModel) -> list[str]:
+        return [stage.id if self.noun == "stage" else stage.buying_step.id for stage in model.stages]
 
     def find(self, raw: object) -> str | None:
+        """The id `raw` names in the first stage model that knows it."""
         if not isinstance(raw, str):
             return None
-        return self.ids.get(raw.strip(), self.ids.get(fold(raw)))
+        for model in self.models:
+            index = model.find_stage(raw) if self.noun == "stage" else model.find_step(raw)
+            if index is not None:
+                return self._ids(model)[index]
+        return None
 
     def unknown(self, raw: object) -> str:
         """The message for a spelling that names none."""
-        every = sorted(set(self.ids.values()))
+        every = sorted({entry for model in self.models for entry in self._ids(model)})
         close = difflib.get_close_matches(str(raw), every, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"{quoted(raw)} is not a {self.noun} of the playbook's stage models{hint}; allowed: {', '.join(every)} (or their names)"

@@ -532,8 +532,7 @@ def _rulebook(
     from .condition_language import Names
 
     layer = settings[-1]
-    stages = Names.of("stage", ((stage.id, stage.name) for model in models.values() for stage in model.stages))
-    steps = Names.of("buying step", ((s.buying_step.id, s.buying_step.name) for model in models.values() for s in model.stages))
+    stages, steps = Names("stage", tuple(models.values())), Names("buying step", tuple(models.values()))
     rulebook = build_rulebook(catalog(), layer, stages, steps)
     check_capacity(rulebook, thresholds, layer)
     for name, label in count_names(rulebook).items():  # how a count reads in a reasoning chain (--explain)
