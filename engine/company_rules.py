@@ -26,6 +26,7 @@ import dataclasses
 import difflib
 
 import yaml
+from jinja2.defaults import DEFAULT_NAMESPACE
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -340,8 +341,7 @@ def _compile(spec: CompanyRule, path: tuple, locate: Locate, stages: Names, step
 
 CONTACT_PARAMS = ("name", "title", "roles", "power", "stance", "supporter", "met", "days_since_contact")
 # what a template always has besides its rule's parameters: the finding context and jinja's own names
-TEMPLATE_NAMES = frozenset({*FINDING_CONTEXT, "range", "dict", "cycler", "joiner", "namespace", "loop", "self", "super",
-                            "caller", "varargs", "kwargs", "lipsum"})
+TEMPLATE_NAMES = frozenset({*FINDING_CONTEXT, *DEFAULT_NAMESPACE, "loop", "self", "super", "caller", "varargs", "kwargs"})
 
 
 def _then(contact: bool, counts: list[Count]) -> Callable[[Match], Emit]:
