@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 import io
 import json
 import os
@@ -11,6 +12,7 @@ import shutil
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -63,7 +65,9 @@ def describe(error: DealcoachError) -> str:
     """One line for simple errors; a line per problem for invalid deals."""
     if isinstance(error, DealInputError):
         noun = "problem" if len(error.problems) == 1 else "problems"
-        what = {"MappingFileError": "invalid mapping file", "MappingError": "invalid CRM record"}.get(type(error).__name__, "invalid deal")
+        what = {
+            "MappingFileError": "invalid mapping file", "MappingError": "invalid CRM record", "CrmAnswerError": "the CRM's answer is not records",
+        }.get(type(error).__name__, "invalid deal")
         lines = [f"{error.source}: {what} ({len(error.problems)} {noun})"]
         lines += [f"  {problem}" for problem in error.problems]
         return printable("\n".join(lines))
@@ -195,28 +199,35 @@ class _Commands(click.Group):
             raise Failure(f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR) from None
 
 
-def _document(coach: Coach, source: str, as_of: dt.date | None, crm: str | None = None, mapping: str | None = None) -> dict:
+def _document(coach: Coach, source: str, as_of: dt.date | None, crm: CrmInput | None = None) -> dict:
     """A deal document from a file path or `-` (standard input); --as-of replaces the file's evaluation date.
 
-    With --from, the file is a CRM record, converted through the CRM's mapping.
+    With --from, the file is a CRM record or query response, converted through the CRM's mapping.
     """
     if crm is None:
         document = coach.document(source)
         return as_it_stood(document, as_of) if as_of is not None else document
     from .crm import load_mapping
+    from .crm.convert import RecordChoiceError
 
     if as_of is None:
         raise click.UsageError("--from needs --as-of: a CRM record has no evaluation date, and dealcoach never reads the clock")
-    return coach.from_crm(crm, read_document(source), as_of=as_of, mapping=load_mapping(crm, mapping), label=_label(source))
+    try:
+        return coach.from_crm(
+            crm.kind, read_document(source), as_of=as_of, mapping=load_mapping(crm.kind, crm.mapping), label=_label(source), choose=crm.record
+        )
+    except RecordChoiceError as error:
+        hint = "choose one with --record ID or name, or review them all with `dealcoach pipeline --from`" if crm.record is None else ""
+        raise click.UsageError(f"{error.source}: {error.problems[0].message}" + (f"; {hint}" if hint else "")) from None
 
 
 def _label(source: str) -> str:
     return "<stdin>" if source == "-" else source
 
 
-def _read(coach: Coach, source: str, as_of: dt.date | None, crm: str | None = None, mapping: str | None = None) -> Deal:
+def _read(coach: Coach, source: str, as_of: dt.date | None, crm: CrmInput | None = None) -> Deal:
     """A validated deal from a file path or `-`."""
-    return coach.deal(_document(coach, source, as_of, crm, mapping), label=_label(source))
+    return coach.deal(_document(coach, source, as_of, crm), label=_label(source))
 
 
 @contextmanager
@@ -268,19 +279,40 @@ class IsoDate(click.ParamType):
 
 ISO_DATE = IsoDate()
 as_of_option = click.option("--as-of", type=ISO_DATE, help="Evaluate as of this date instead of the file's as_of.")
+CRM_KINDS = ("salesforce", "hubspot", "odoo", "fxiaoke", "neocrm")
+
+
+@dataclass(frozen=True)
+class CrmInput:
+    """--from, --mapping and --record: the input is this CRM's record (or query response), read through a mapping."""
+
+    kind: str
+    mapping: str | None
+    record: str | None
+
+
 crm_options = [
     click.option(
-        "--from", "crm", type=click.Choice(["salesforce", "hubspot", "odoo"]),
-        help="DEAL is this CRM's record (see README \"CRM records\"); needs --as-of.",
+        "--from", "crm_kind", type=click.Choice(CRM_KINDS),
+        help="DEAL is this CRM's record or query response (see README \"CRM records\"); needs --as-of.",
     ),
     click.option("--mapping", type=click.Path(exists=True, dir_okay=False), help="Your CRM mapping file (default: the shipped one)."),
+    click.option("--record", "record_choice", metavar="ID", help="The record to use when a query response holds several (its id or name)."),
 ]
 
 
 def with_crm_options(command):
+    """Add --from/--mapping/--record, handed to the command as one `crm` argument (None without --from)."""
+
+    @functools.wraps(command)
+    def with_crm(*args, crm_kind: str | None, mapping: str | None, record_choice: str | None, **kwargs):
+        if crm_kind is None and (mapping or record_choice):
+            raise click.UsageError(f"{'--mapping' if mapping else '--record'} reads a CRM record: add --from CRM")
+        return command(*args, crm=CrmInput(crm_kind, mapping, record_choice) if crm_kind else None, **kwargs)
+
     for option in reversed(crm_options):
-        command = option(command)
-    return command
+        with_crm = option(with_crm)
+    return with_crm
 
 
 playbook_option = click.option(
@@ -318,7 +350,7 @@ def cli() -> None:
 @playbook_option
 def review(
     deal: str, lang: str, fmt: str, as_of: dt.date | None, change_file: str | None, previous_file: str | None,
-    purpose: str | None, show_all: bool, explain: bool, crm: str | None, mapping: str | None, playbook: Path | None,
+    purpose: str | None, show_all: bool, explain: bool, crm: CrmInput | None, playbook: Path | None,
 ) -> None:
     """Coach one deal: findings ranked, blocking risks first, each with why it fired.
 
@@ -331,14 +363,14 @@ def review(
             raise click.UsageError("--what-if and --since answer different questions: use one at a time")
         if previous_file is not None:
             previous = _read(coach, previous_file, None)  # a deal file, with its own as_of
-            result = coach.changes(previous, _read(coach, deal, as_of, crm, mapping))
+            result = coach.changes(previous, _read(coach, deal, as_of, crm))
         elif change_file is None:
-            result = coach.review(_read(coach, deal, as_of, crm, mapping), purpose=purpose)
+            result = coach.review(_read(coach, deal, as_of, crm), purpose=purpose)
         else:
             change = read_document(change_file)
             if not isinstance(change, dict):
                 raise DealInputError(change_file, [InputProblem("", "a what-if change is a mapping of deal fields to change")])
-            result = coach.what_if(_document(coach, deal, as_of, crm, mapping), change)
+            result = coach.what_if(_document(coach, deal, as_of, crm), change)
     _echo(coach.render(result, lang=_language(lang, result), fmt=fmt, show_all=show_all, explain=explain), nl=False)
 
 
@@ -353,14 +385,14 @@ def review(
 @playbook_option
 @click.pass_context
 def gate(
-    ctx: click.Context, deal: str, to_stage: str, explain: bool, lang: str, fmt: str, as_of: dt.date | None, crm: str | None,
-    mapping: str | None, playbook: Path | None,
+    ctx: click.Context, deal: str, to_stage: str, explain: bool, lang: str, fmt: str, as_of: dt.date | None, crm: CrmInput | None,
+    playbook: Path | None,
 ) -> None:
     """May DEAL advance to stage --to? Exit 0 if yes, 1 if not (see README "Exit codes")."""
     coach = api.coach(playbook)
     try:
         with json_input_errors(fmt):
-            result = coach.gate(_read(coach, deal, as_of, crm, mapping), to_stage)
+            result = coach.gate(_read(coach, deal, as_of, crm), to_stage)
     except api.UnknownStageError as error:
         raise click.BadParameter(str(error), param_hint="--to") from None
     _echo(coach.render(result, lang=_language(lang, result), fmt=fmt, explain=explain), nl=False)
@@ -382,12 +414,20 @@ def gate(
     "--previous", "previous_results", type=click.Path(exists=True, dir_okay=False),
     help="A previous run's results (JSON Lines): the roll-up adds new blocking risks, deals moved forward, deals slipped.",
 )
+@click.option(
+    "--from", "crm_kind", type=click.Choice(CRM_KINDS),
+    help="INPUT holds this CRM's records or query responses (every record of a page is a deal); needs --as-of.",
+)
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False), help="Your CRM mapping file (default: the shipped one).")
+@as_of_option
 @playbook_option
 def pipeline(
     source: str, jobs: int | None, output: str | None, summary_path: str | None, summary_format: str,
-    lang: str, with_text: bool, quiet: bool, resume: bool, previous_results: str | None, playbook: Path | None,
+    lang: str, with_text: bool, quiet: bool, resume: bool, previous_results: str | None, crm_kind: str | None,
+    mapping: str | None, as_of: dt.date | None, playbook: Path | None,
 ) -> None:
-    """Review many deals: a directory of deal files, a JSON-Lines file, or - (JSON Lines on stdin).
+    """Review many deals: a directory of deal files, a JSON-Lines file, or - (JSON Lines on stdin). With --from,
+    CRM records or query responses instead: each file (or line) may hold a page of deals.
 
     Writes one JSON result per deal, in input order, then the manager's roll-up
     (to stderr when the results go to stdout). A deal that cannot be reviewed
@@ -396,6 +436,11 @@ def pipeline(
     """
     from .engine import pipeline as pipeline_run  # imported here: multiprocessing is not needed by other commands
     from .engine.rollup import RollupBuilder
+
+    if crm_kind is None and (mapping or as_of):
+        raise click.UsageError(f"{'--mapping' if mapping else '--as-of'} is for CRM input: add --from CRM (deal files carry their own as_of)")
+    if crm_kind is not None and as_of is None:
+        raise click.UsageError("--from needs --as-of: a CRM record has no evaluation date, and dealcoach never reads the clock")
 
     if source != "-" and not Path(source).exists():
         raise click.BadParameter(f"{source!r} does not exist", param_hint="INPUT")
@@ -421,10 +466,14 @@ def pipeline(
     target = output or STDOUT
     with _writing(target):
         writer = pipeline_run.ResultsWriter.to_file(output, append=resume) if output else pipeline_run.ResultsWriter(_stdout_bytes())
-    total = pipeline_run.count_inputs(source)
-    total = total - len(done) if total is not None else None
+    if crm_kind is None:
+        total = pipeline_run.count_inputs(source)
+        total = total - len(done) if total is not None else None
+        inputs = pipeline_run.read_inputs(source)
+    else:
+        total, inputs = None, pipeline_run.read_converted(source, _crm_items(coach, pipeline_run, crm_kind, mapping, as_of))
     show_progress = not quiet and sys.stderr.isatty()
-    items = (item for item in pipeline_run.read_inputs(source) if item.source not in done)
+    items = (item for item in inputs if item.source not in done)
     records = pipeline_run.review_all(
         items, jobs=jobs, playbook_dir=str(playbook) if playbook else None, lang=lang if with_text else None
     )
@@ -450,6 +499,25 @@ def pipeline(
         _echo(text, err=output is None, nl=False)
     if failed:
         raise click.exceptions.Exit(SOME_DEALS_FAILED)
+
+
+def _crm_items(coach: Coach, pipeline_run, kind: str, mapping_file: str | None, as_of: dt.date):
+    """Converts one CRM input (a record, or a query response's page) into pipeline items, one per record; a record
+    the mapping skips (won, lost, void) is named in a note on stderr, never reviewed nor silently dropped."""
+    from .crm import load_mapping
+
+    mapping = load_mapping(kind, mapping_file)
+
+    def items(data, source: str):
+        for converted in coach.crm_records(kind, data, as_of=as_of, mapping=mapping, label=source):
+            if converted.skipped is not None:
+                click.echo(printable(f"note: skipped {converted.source} {converted.name or ''}: {converted.skipped}").rstrip(), err=True)
+            elif converted.error is not None:
+                yield pipeline_run.Item(converted.source, error=converted.error)
+            else:
+                yield pipeline_run.Item(converted.source, document=converted.document)
+
+    return items
 
 
 def _stdout_bytes():
@@ -555,7 +623,7 @@ class _NoProgress:
 @playbook_option
 def brief(
     deal: str, attendees: str, meeting_date: dt.date, purpose: str, lang: str, fmt: str, output: str | None,
-    as_of: dt.date | None, crm: str | None, mapping: str | None, playbook: Path | None,
+    as_of: dt.date | None, crm: CrmInput | None, playbook: Path | None,
 ) -> None:
     """A one-page pre-meeting brief: what the meeting's purpose needs (for a price meeting: what we may concede, what we ask
     in return, the floor, who decides), the meeting objective, and for each attendee what they care about, the question
@@ -567,7 +635,7 @@ def brief(
         raise click.UsageError(f"--output {output} is the deal file {deal} (or a link to it): writing the brief would destroy the deal")
     coach = api.coach(playbook)
     people = [a.strip() for a in attendees.split(",") if a.strip()]
-    result = coach.brief(_read(coach, deal, as_of, crm, mapping), people, meeting_date, purpose)
+    result = coach.brief(_read(coach, deal, as_of, crm), people, meeting_date, purpose)
     text = coach.render_brief(result, lang=_language(lang, result), fmt=fmt)
     if output:
         _write_file(output, text)

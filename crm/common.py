@@ -56,6 +56,23 @@ class Mapping(BaseModel):
     fields: dict[str, str] = Field(default_factory=dict, description="dealcoach deal field <- CRM record field path")
     contact_fields: dict[str, str] = Field(default_factory=dict, description="dealcoach contact field <- CRM contact field path")
     list_separator: str = ";"
+    utc_offset: str = Field(
+        default="+00:00", pattern=r"^[+-](0\d|1[0-4]):[0-5]\d$",
+        description="the CRM's time zone, for dates sent as epoch milliseconds (纷享销客, 销售易: +08:00)",
+    )
+    role_fields: list[str] = Field(
+        default_factory=list, description="contact record fields whose values (option values or labels) are looked up in roles",
+    )
+    links: dict[str, str] = Field(default_factory=dict, description="related records' field naming their opportunity")
+    skip: dict[str, list[str]] = Field(
+        default_factory=dict, description="record field -> values of records that are not coached (won, lost, void)",
+    )
+
+    @property
+    def timezone(self) -> dt.timezone:
+        sign = -1 if self.utc_offset[0] == "-" else 1
+        hours, minutes = int(self.utc_offset[1:3]), int(self.utc_offset[4:6])
+        return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
 
 
 def load_mapping(crm: str, path: Path | str | None = None) -> Mapping:
@@ -84,6 +101,9 @@ def required_amount(amount: float | None, path: str, mapping: Mapping, found: Co
 
 def get_path(record: Any, path: str, *, false_is_empty: bool = False) -> Any:
     """`record["A"]["B"]` for the path "A.B"; None where any step is missing (or is Odoo's False for empty)."""
+    if isinstance(record, dict) and path in record:  # 销售易 flattens relations into keys like "accountId.accountName"
+        value = record[path]
+        return None if value is False and false_is_empty else value
     value = record
     for part in path.split("."):
         if not isinstance(value, dict) or part not in value:
@@ -123,7 +143,11 @@ class Collector:
             return table[value]
         if any(problem.path == path for problem in self.problems):
             return None
-        known = ", ".join(repr(k) for k in table) or "none"
+        if not table:
+            self.missing(path, f"{what} {value!r} is not in the mapping, which maps none yet: these values are your company's own; "
+                               "list them in your mapping file (README \"CRM records\")")
+            return None
+        known = ", ".join(repr(k) for k in table)
         self.missing(path, f"{what} {value!r} is not in the mapping; mapped: {known}")
         return None
 
@@ -226,6 +250,20 @@ class RecordView:
         self.found.missing(self.at(key), f"expected a date (YYYY-MM-DD, or a timestamp starting so), got the text {shown}")
         return None
 
+    def epoch_date(self, key: str, zone: dt.timezone) -> str | None:
+        """An ISO date from epoch milliseconds (纷享销客 and 销售易 dates), in the CRM's time zone; also the text forms."""
+        value = self.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) and not value.strip().isdigit():
+            return self.date(key)
+        if isinstance(value, str):
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 253_402_300_800_000:  # before year 10000
+            return dt.datetime.fromtimestamp(value / 1000, zone).date().isoformat()
+        self._wrong(key, "a date as epoch milliseconds")
+        return None
+
     def obj(self, key: str) -> RecordView:
         """The object at `key` (an empty one when absent)."""
         value = self.get(key)
@@ -273,8 +311,8 @@ def apply_fields(document: dict, record: RecordView, fields: dict[str, str], sep
             node[leaf] = value
 
 
-def contact_extras(contact_record: RecordView, fields: dict[str, str], separator: str) -> dict:
-    """Mapped CRM contact fields as dealcoach contact fields."""
+def contact_extras(contact_record: RecordView, fields: dict[str, str], separator: str, zone: dt.timezone | None = None) -> dict:
+    """Mapped CRM contact fields as dealcoach contact fields (with `zone`, a date may be epoch milliseconds)."""
     extras: dict = {}
     for target, source_path in fields.items():
         value = copy.deepcopy(get_path(contact_record.data, source_path, false_is_empty=contact_record.false_is_empty))
@@ -283,7 +321,8 @@ def contact_extras(contact_record: RecordView, fields: dict[str, str], separator
         if target in ("roles", "supporter", "caveats") and isinstance(value, str):
             value = [part.strip() for part in value.split(separator) if part.strip()]
         if target == "last_contact":
-            value = as_date(value)
+            is_epoch = zone is not None and isinstance(value, int) and not isinstance(value, bool)
+            value = RecordView({"v": value}, source_path, contact_record.found).epoch_date("v", zone) if is_epoch else as_date(value)
         extras[target] = value
     return extras
 
@@ -301,3 +340,61 @@ def merge_role(contact: dict, target: RoleTarget) -> None:
         value = getattr(target, key)
         if value is not None:
             contact.setdefault(key, value)
+
+
+def role_fields(person: RecordView, contact: dict, mapping: Mapping, found: Collector) -> None:
+    """Add the buying roles and supporter kinds in the company's role fields (a value, or a list of values:
+    option values or labels, each looked up in the mapping's roles)."""
+    for field in mapping.role_fields:
+        values = person.get(field)
+        for value in values if isinstance(values, list) else [] if values in (None, "") else [values]:
+            target = found.lookup(mapping.roles, str(value), person.at(field), "contact role")
+            if target is not None:
+                merge_role(contact, target)
+
+
+class Related:
+    """The related records of a bundle (contacts, competitors, people) for one opportunity, read with the CRM's
+    field names: `names` maps contact_id, contact_name, person_id, person_name, title, competitor to fields."""
+
+    def __init__(self, related: dict[str, list[dict]], mapping: Mapping, found: Collector, link: str, names: dict[str, tuple[str, ...]]):
+        self.related, self.mapping, self.found, self.link, self.names = related, mapping, found, link, names
+        person_id = names["person_id"][0]
+        self.people = {str(p.get(person_id)): p for p in related.get("people", [])}
+
+    def _first(self, views: tuple[RecordView, ...], what: str) -> str | None:
+        for view in views:
+            for key in self.names[what]:
+                value = view.text(key)
+                if value:
+                    return value
+        return None
+
+    def _of(self, part: str, ident: str | None) -> list[tuple[int, dict]]:
+        link = self.mapping.links.get(part, self.link)
+        return [(i, r) for i, r in enumerate(self.related.get(part, [])) if ident is not None and str(r.get(link)) == ident]
+
+    def contacts(self, ident: str | None) -> list[dict]:
+        """The opportunity's contacts: name and title from the link record or the person, mapped fields, roles."""
+        contacts = []
+        for index, link_record in self._of("contacts", ident):
+            view = RecordView(link_record, f"contacts[{index}]", self.found)
+            contact_id = next((v for k in self.names["contact_id"] if (v := view.identifier(k))), None) or f"contact-{index}"
+            person = RecordView(self.people.get(contact_id, {}), f"people[{contact_id}]", self.found)
+            merged = RecordView({**person.data, **link_record}, view.path, self.found)
+            contact = {"id": contact_id, "name": self._first((view, person), "contact_name") or contact_id}
+            title = self._first((view, person), "title")
+            if title:
+                contact["title"] = title
+            contact.update(contact_extras(merged, self.mapping.contact_fields, self.mapping.list_separator, self.mapping.timezone))
+            role_fields(merged, contact, self.mapping, self.found)
+            contacts.append(contact)
+        return contacts
+
+    def competitors(self, ident: str | None) -> list[dict]:
+        names: list[str] = []
+        for index, line in self._of("competitors", ident):
+            name = self._first((RecordView(line, f"competitors[{index}]", self.found),), "competitor")
+            if name and name not in names:
+                names.append(name)
+        return [{"name": name} for name in names]

@@ -1,28 +1,98 @@
-"""One entry point for every CRM: record + mapping + evaluation date → a deal document."""
+"""One entry point for every CRM: a record (or a query response of many) + mapping + evaluation date → deal documents."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..engine.errors import InputProblem
-from . import hubspot, odoo, salesforce
-from .common import Collector, Mapping, MappingError, load_mapping
+from . import fxiaoke, hubspot, neocrm, odoo, salesforce
+from .answers import Envelope, bundle
+from .common import Collector, Mapping, MappingError, get_path, load_mapping
 
 KINDS: dict[str, Callable[..., dict]] = {
     "salesforce": salesforce.to_document,
     "hubspot": hubspot.to_document,
     "odoo": odoo.to_document,
+    "fxiaoke": fxiaoke.to_document,
+    "neocrm": neocrm.to_document,
 }
+# CRMs whose input is a query response holding many records (and their related records).
+PAGED: dict[str, tuple[Envelope, Callable[[dict], tuple[str | None, str | None]]]] = {
+    "fxiaoke": (fxiaoke.ENVELOPE, fxiaoke.identity),
+    "neocrm": (neocrm.ENVELOPE, neocrm.identity),
+}
+NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "odoo": "Odoo", "fxiaoke": "纷享销客", "neocrm": "销售易"}
 
 
-def convert(kind: str, record: Any, *, as_of: str, mapping: Mapping | None = None, source: str = "record") -> dict:
-    """The deal document for one CRM record; MappingError lists every unmapped value at once.
+@dataclass(frozen=True)
+class Converted:
+    """One record of a CRM input: its deal document, or why it is not reviewed (bad values, or skipped by the mapping)."""
+
+    index: int
+    record_id: str | None
+    name: str | None
+    source: str
+    document: dict | None = None
+    error: MappingError | None = None
+    skipped: InputProblem | None = None
+
+    @property
+    def shown(self) -> str:
+        """The record as a person recognises it: id and name."""
+        return " ".join(part for part in (self.record_id, f"({self.name})" if self.name else None) if part) or f"record {self.index}"
+
+
+def _checked(kind: str, source: str) -> None:
+    if kind not in KINDS:
+        raise MappingError(source, [InputProblem("", f"unknown CRM {kind!r}; allowed: {', '.join(KINDS)}")])
+
+
+def _skipped(record: dict, mapping: Mapping) -> InputProblem | None:
+    """Why the mapping says this record is not coached (won, lost, void), or None."""
+    for field, values in mapping.skip.items():
+        value = get_path(record, field)
+        for one in value if isinstance(value, list) else [value]:
+            if one is not None and str(one) in values:
+                return InputProblem(field, f"not coached: the mapping's skip list holds the value {str(one)!r} (won, lost or void)")
+    return None
+
+
+def records(kind: str, data: Any, *, as_of: str, mapping: Mapping | None = None, source: str = "record") -> list[Converted]:
+    """Every record of a CRM input, converted: a record of Salesforce, HubSpot or Odoo is one; a 纷享销客 or
+    销售易 query response (or bundle) holds a page of them. The CRM's error answer raises CrmAnswerError.
 
     The evaluation date is the caller's (`as_of`): dealcoach never reads the clock.
     """
-    if kind not in KINDS:
-        raise MappingError(source, [InputProblem("", f"unknown CRM {kind!r}; allowed: {', '.join(KINDS)}")])
+    _checked(kind, source)
+    mapping = mapping or load_mapping(kind)
+    if kind not in PAGED:
+        return [Converted(0, None, None, source, document=convert(kind, data, as_of=as_of, mapping=mapping, source=source))]
+    envelope, identity = PAGED[kind]
+    parts = bundle(data, envelope, source)
+    related = {part: found for part, found in parts.items() if part != "opportunities"}
+    converted = []
+    for index, record in enumerate(parts["opportunities"]):
+        record_id, name = identity(record)
+        label = f"{source}#{record_id}" if record_id else f"{source}#{index}"
+        skipped = _skipped(record, mapping)
+        if skipped:
+            converted.append(Converted(index, record_id, name, label, skipped=skipped))
+            continue
+        found = Collector(label)
+        document = KINDS[kind](record, mapping, as_of, found, related)
+        error = MappingError(label, found.problems) if found.problems else None
+        converted.append(Converted(index, record_id, name, label, document=None if error else document, error=error))
+    return converted
+
+
+def convert(kind: str, record: Any, *, as_of: str, mapping: Mapping | None = None, source: str = "record") -> dict:
+    """The deal document for one CRM record; MappingError lists every unmapped value at once. A query response
+    must then hold exactly one record that is coached."""
+    _checked(kind, source)
+    if kind in PAGED:
+        return one(records(kind, record, as_of=as_of, mapping=mapping, source=source), None, source)
     if not isinstance(record, dict):
         raise MappingError(source, [InputProblem("", f"expected a {kind} record (a JSON object), got {type(record).__name__}")])
     mapping = mapping or load_mapping(kind)
@@ -30,3 +100,32 @@ def convert(kind: str, record: Any, *, as_of: str, mapping: Mapping | None = Non
     document = KINDS[kind](record, mapping, as_of, found)
     found.raise_if_any()
     return document
+
+
+class RecordChoiceError(MappingError):
+    """A query response whose record to review is not clear: none, several without a choice, or an unknown choice."""
+
+
+def one(converted: list[Converted], chosen: str | None, source: str) -> dict:
+    """The deal document of the record `chosen` (its id or name), or of the only record; the record's own
+    problems raise MappingError."""
+    if chosen is not None:
+        matches = [c for c in converted if chosen in (c.record_id, c.name)]
+    else:
+        matches = converted
+    if len(matches) != 1:
+        listed = "; ".join(c.shown for c in converted[:10]) + (f"; and {len(converted) - 10} more" if len(converted) > 10 else "")
+        if not converted:
+            message = "the response holds no records: nothing to review"
+        elif chosen is None:
+            message = f"the response holds {len(converted)} records: {listed}"
+        else:
+            message = f"no single record has the id or name {chosen!r}; the records: {listed}"
+        raise RecordChoiceError(source, [InputProblem("", message)])
+    picked = matches[0]
+    if picked.skipped:
+        raise MappingError(picked.source, [picked.skipped])
+    if picked.error is not None:
+        raise picked.error
+    assert picked.document is not None
+    return picked.document

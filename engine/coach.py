@@ -163,11 +163,27 @@ class Coach:
             return dict(source)
         return deal_document(read_document(source), label or _label(source))
 
-    def from_crm(self, crm: str, record: Any, *, as_of: dt.date, mapping: Mapping | None = None, label: str = "record") -> dict:
-        """A CRM's own record converted through its mapping (the shipped one by default) into a deal document."""
+    def from_crm(
+        self, crm: str, record: Any, *, as_of: dt.date, mapping: Mapping | None = None, label: str = "record", choose: str | None = None
+    ) -> dict:
+        """A CRM's own record converted through its mapping (the shipped one by default) into a deal document.
+        A query response holding several records needs `choose`: the id or name of the one to convert."""
         from ..crm import convert, load_mapping
+        from ..crm.convert import PAGED, one
 
-        return convert(crm, record, as_of=as_of.isoformat(), mapping=mapping or load_mapping(crm, None), source=label)
+        mapping = mapping or load_mapping(crm, None)
+        if crm in PAGED:
+            return one(self.crm_records(crm, record, as_of=as_of, mapping=mapping, label=label), choose, label)
+        return convert(crm, record, as_of=as_of.isoformat(), mapping=mapping, source=label)
+
+    @staticmethod
+    def crm_records(crm: str, data: Any, *, as_of: dt.date, mapping: Mapping | None = None, label: str = "record") -> list:
+        """Every record of a CRM input (a 纷享销客 or 销售易 query response holds a page of them), each converted
+        or with the reason it is not (crm.convert.Converted)."""
+        from ..crm import load_mapping
+        from ..crm.convert import records
+
+        return records(crm, data, as_of=as_of.isoformat(), mapping=mapping or load_mapping(crm, None), source=label)
 
     def deal(self, source: DealLike, *, as_of: dt.date | None = None, label: str | None = None) -> Deal:
         """A validated deal; `as_of` replaces the record's evaluation date. A Deal is checked against the playbook only."""

@@ -421,19 +421,21 @@ def validate_deal(data: Any, playbook: Playbook, source: str = "<deal>") -> Deal
         crm = crm_kind_of(data)
         if crm is not None:
             article = "an" if CRM_NAMES[crm][0] in "AEIOU" else "a"
-            message = (f"this looks like {article} {CRM_NAMES[crm]} record, not a deal file: read it with --from {crm} --as-of DATE "
-                       f"(over HTTP: POST /v1/crm/{crm}/review?as_of=DATE)")
+            message = (f"this looks like {article} {CRM_NAMES[crm]} record or query response, not a deal file: "
+                       f"read it with --from {crm} --as-of DATE (over HTTP: POST /v1/crm/{crm}/review?as_of=DATE)")
             raise DealInputError(source, [InputProblem("", message)]) from None
         raise DealInputError(source, problems_from(error)) from None
     return check_deal(deal, playbook, source)
 
 
-CRM_NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "odoo": "Odoo"}
+CRM_NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "odoo": "Odoo", "fxiaoke": "纷享销客", "neocrm": "销售易"}
 # Fields that each CRM's record always has and a deal file never does.
 _CRM_SIGNS = {
     "salesforce": ({"StageName"}, {"attributes", "Amount", "CloseDate", "OpportunityContactRoles"}),
     "hubspot": ({"deal"}, {"contacts", "associations", "companies"}),
     "odoo": ({"stage_id"}, {"expected_revenue", "partner_id", "date_deadline", "user_id"}),
+    "fxiaoke": ({"errorCode"}, {"traceId", "data", "errorMessage"}),  # a query response
+    "neocrm": ({"code"}, {"data", "result", "msg"}),
 }
 
 
@@ -443,6 +445,10 @@ def crm_kind_of(data: dict) -> str | None:
         return None
     for crm, (required, telling) in _CRM_SIGNS.items():
         if required <= data.keys() and telling & data.keys():
+            return crm
+    part = data.get("opportunities")  # a bundle of query responses
+    for crm in ("fxiaoke", "neocrm"):
+        if isinstance(part, dict) and crm_kind_of(part) == crm:
             return crm
     return None
 

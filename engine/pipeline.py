@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, nullcontext
@@ -159,6 +159,23 @@ def read_inputs(source: str) -> Iterator[Item]:
             yield from _lines(handle, label)
         return
     yield Item(label, path=source)
+
+
+def read_converted(source: str, convert: Callable[[Any, str], Iterable[Item]]) -> Iterator[Item]:
+    """The deals of inputs that are not deal files (CRM query responses): each file, or each JSON line, of
+    `source` is parsed here and handed to `convert`, which gives one item per record it holds; an input that
+    cannot be read or converted as a whole is one error item."""
+    for item in read_inputs(source):
+        if item.error is not None:
+            yield item
+            continue
+        try:
+            data = item.parsed()
+            converted = list(convert(data, item.source))
+        except DealInputError as error:
+            yield Item(item.source, error=error)
+            continue
+        yield from converted
 
 
 def count_inputs(source: str) -> int | None:
