@@ -30,9 +30,10 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..crm import KINDS, load_mapping
+from ..crm.convert import RecordChoiceError
 from ..crm.common import json_kind
 from ..engine import api
-from ..engine.errors import DealcoachError, DealInputError
+from ..engine.errors import DealcoachError, DealInputError, InputProblem
 from ..engine.model import Deal
 from ..engine.report import Changes, GateResult, Report
 from ..engine.version import VERSION
@@ -43,7 +44,11 @@ from .strict_json import StrictJsonRoute
 
 __all__ = ["Settings", "app_from_env", "create_app"]
 log = logging.getLogger("dealcoach.service")
-CrmKind = Literal["salesforce", "hubspot", "odoo"]
+CrmKind = Literal["salesforce", "hubspot", "odoo", "fxiaoke", "neocrm"]
+RecordQuery = Annotated[str | None, Query(
+    alias="record",
+    max_length=200, description="The record to use when a 纷享销客 or 销售易 query response holds several: its id or name.",
+)]
 AsOfQuery = Annotated[dt.date, Query(description="Evaluation date (YYYY-MM-DD): a CRM record has none, and dealcoach never reads the clock.")]
 LangQuery = Annotated[Literal["zh", "en"] | None, Query(description="Render each finding's text in zh or en.")]
 
@@ -92,6 +97,18 @@ class BatchAnswer(BaseModel):
     decision_id: str
     ruleset_version: str
     results: list[BatchItem]
+
+
+class SkippedRecord(BaseModel):
+    """A record of a CRM page that the mapping marks as not coached (won, lost, void)."""
+
+    index: int
+    deal_id: str | None
+    reason: dict[str, str]
+
+
+class CrmBatchAnswer(BatchAnswer):
+    skipped: list[SkippedRecord] = []
 
 
 class RuleInfo(BaseModel):
@@ -216,58 +233,91 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return await pool.run(work)
 
+    def review_item(index: int, document: Any, lang: str | None) -> BatchItem:
+        """One batch item: the review, or the errors in its place (nothing one item raises stops the batch)."""
+        deal_id = _deal_id(document)
+        if not isinstance(document, dict):
+            errors = [{"path": "", "message": f"expected a deal (a JSON object), got {json_kind(document)}"}]
+            return BatchItem(index=index, deal_id=None, ok=False, errors=errors)
+        try:
+            return BatchItem(index=index, deal_id=deal_id, ok=True, report=localise(coach.review(document), lang))
+        except DealInputError as error:
+            errors = [{"path": p.path, "message": p.message} for p in error.problems]
+        except DealcoachError as error:
+            log.error("engine error on batch item %d: %s", index, error)
+            errors = [{"path": "", "message": "dealcoach could not evaluate this deal; the error is logged"}]
+        except Exception:
+            log.exception("unexpected error on batch item %d", index)
+            errors = [{"path": "", "message": "unexpected error; the error is logged"}]
+        return BatchItem(index=index, deal_id=deal_id, ok=False, errors=errors)
+
     @v1.post("/review/batch", response_model=BatchAnswer, responses=problem_responses)
     async def review_batch(request: BatchRequest, lang: LangQuery = None):
         """Review up to max_batch deals; a bad deal gets an error item in its place, the others are reviewed."""
         if len(request.deals) > settings.max_batch:
             return problem(413, "Batch too large", f"{len(request.deals)} deals; the limit is {settings.max_batch}")
 
-        def item(index: int, document: Any) -> BatchItem:
-            deal_id = _deal_id(document)
-            if not isinstance(document, dict):
-                errors = [{"path": "", "message": f"expected a deal (a JSON object), got {json_kind(document)}"}]
-                return BatchItem(index=index, deal_id=None, ok=False, errors=errors)
-            try:
-                return BatchItem(index=index, deal_id=deal_id, ok=True, report=localise(coach.review(document), lang))
-            except DealInputError as error:
-                errors = [{"path": p.path, "message": p.message} for p in error.problems]
-            except DealcoachError as error:
-                log.error("engine error on batch item %d: %s", index, error)
-                errors = [{"path": "", "message": "dealcoach could not evaluate this deal; the error is logged"}]
-            except Exception:
-                log.exception("unexpected error on batch item %d", index)
-                errors = [{"path": "", "message": "unexpected error; the error is logged"}]
-            return BatchItem(index=index, deal_id=deal_id, ok=False, errors=errors)
-
         def work(deadline: Deadline) -> Response:
             items = []
             for index, document in enumerate(request.deals):
                 if deadline.passed():
                     raise OverTime("the batch took longer than the service's time limit")
-                items.append(item(index, document))
+                items.append(review_item(index, document, lang))
             return as_json(BatchAnswer(**decided(results=items)))
 
         return await pool.run(work)
 
-    def from_crm(crm: str, record: dict[str, Any], as_of: dt.date) -> dict:
-        return coach.from_crm(crm, record, as_of=as_of, mapping=mappings[crm], label=f"{crm} record")
+    def from_crm(crm: str, record: dict[str, Any], as_of: dt.date, choose: str | None) -> dict:
+        try:
+            return coach.from_crm(crm, record, as_of=as_of, mapping=mappings[crm], label=f"{crm} record", choose=choose)
+        except RecordChoiceError as error:
+            hint = "; choose one with ?record=ID or name, or review them all with POST /v1/crm/{crm}/review/batch" if choose is None else ""
+            raise RecordChoiceError(error.source, [InputProblem("record", error.problems[0].message + hint.format(crm=crm))]) from None
 
     @v1.post("/crm/{crm}/review", response_model=ReviewAnswer, responses=crm_responses)
-    async def review_crm_record(crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery, lang: LangQuery = None):
-        """Review a CRM's own record (Salesforce Opportunity, HubSpot deal bundle, Odoo crm.lead) through its mapping."""
+    async def review_crm_record(crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery, lang: LangQuery = None, choose: RecordQuery = None):
+        """Review a CRM's own record (Salesforce Opportunity, HubSpot deal bundle, Odoo crm.lead), or one record of a
+        纷享销客 or 销售易 query response (`record` names it when the page holds several), through its mapping."""
         return await pool.run(
-            lambda _: as_json(ReviewAnswer(**decided(report=localise(coach.review(from_crm(crm, record, as_of)), lang))))
+            lambda _: as_json(ReviewAnswer(**decided(report=localise(coach.review(from_crm(crm, record, as_of, choose)), lang))))
         )
 
     @v1.post("/crm/{crm}/gate", response_model=GateAnswer, responses=crm_responses)
     async def gate_crm_record(
         crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery,
         to: Annotated[str, Query(description="Target stage: id, Chinese or English name.")], lang: LangQuery = None,
+        choose: RecordQuery = None,
     ):
         """Gate a CRM record's stage change, e.g. before the CRM saves it."""
         return await pool.run(
-            lambda _: as_json(GateAnswer(**decided(gate=localise(coach.gate(from_crm(crm, record, as_of), to), lang))))
+            lambda _: as_json(GateAnswer(**decided(gate=localise(coach.gate(from_crm(crm, record, as_of, choose), to), lang))))
         )
+
+    @v1.post("/crm/{crm}/review/batch", response_model=CrmBatchAnswer, responses=crm_responses)
+    async def review_crm_page(crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery, lang: LangQuery = None):
+        """Review every record of a CRM input: a 纷享销客 or 销售易 query response (or bundle) is a page of deals; a
+        record that cannot be converted or reviewed gets an error item in its place, one the mapping skips is listed
+        under `skipped`. The CRM's error answer is a 422 naming its code and message."""
+
+        def work(deadline: Deadline) -> Response:
+            converted = coach.crm_records(crm, record, as_of=as_of, mapping=mappings[crm], label=f"{crm} record")
+            if len(converted) > settings.max_batch:
+                return problem(413, "Batch too large", f"{len(converted)} records; the limit is {settings.max_batch}")
+            items, skipped = [], []
+            for entry in converted:
+                if deadline.passed():
+                    raise OverTime("the batch took longer than the service's time limit")
+                if entry.skipped is not None:
+                    reason = {"path": entry.skipped.path, "message": entry.skipped.message}
+                    skipped.append(SkippedRecord(index=entry.index, deal_id=entry.record_id, reason=reason))
+                elif entry.error is not None:
+                    errors = [{"path": p.path, "message": p.message} for p in entry.error.problems]
+                    items.append(BatchItem(index=entry.index, deal_id=entry.record_id, ok=False, errors=errors))
+                else:
+                    items.append(review_item(entry.index, entry.document, lang))
+            return as_json(CrmBatchAnswer(**decided(results=items, skipped=skipped)))
+
+        return await pool.run(work)
 
     @v1.get("/rules", response_model=list[RuleInfo])
     def rules():
