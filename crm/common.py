@@ -94,7 +94,7 @@ def load_mapping(crm: str, path: Path | str | None = None) -> Mapping:
 def required_amount(amount: float | None, path: str, mapping: Mapping, found: Collector) -> float | None:
     """The record's amount; an absent one is reported with its record field (never read as 0), unless the
     mapping fills the deal's amount from another field."""
-    if amount is None and "amount" not in mapping.fields:
+    if amount is None and "amount" not in mapping.fields and not any(problem.path == path for problem in found.problems):
         found.missing(path, "no amount: a deal is coached on its value; fill it in the CRM, or map another field to amount")
     return amount
 

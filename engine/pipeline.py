@@ -60,6 +60,7 @@ class Item:
     line: str | None = None
     path: str | None = None
     error: DealInputError | None = None
+    deal_id: str | None = None  # known before parsing (a CRM record that could not be converted)
 
     def parsed(self) -> Any:
         """The deal document, or DealInputError."""
@@ -262,7 +263,7 @@ def review_item(item: Item) -> dict:
     Nothing raised while reviewing one deal escapes: bad input is an `invalid_deal`
     error, anything else an `internal_error` with the exception's type and message.
     """
-    deal_id = None
+    deal_id = item.deal_id
     try:
         document = item.parsed()
         deal_id = document.get("id") if isinstance(document, dict) else None
