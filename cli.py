@@ -23,6 +23,7 @@ from .engine.errors import DealcoachError, DealInputError, InputProblem
 from .engine.coach import Coach, as_it_stood
 from .engine.loading import open_for_reading, read_document
 from .engine.model import Deal
+from .engine.owner_digest import OwnerDigests
 from .engine.report import reports_in
 from .engine.playbook import LANGUAGES, PURPOSES
 from .engine.rendering import FORMATS
@@ -37,6 +38,8 @@ EXIT_CODES = {
     5: "internal error in a rule or in dealcoach itself (please report it)",
     6: "`pipeline` only: some deals could not be reviewed (their error records name the deal and the fields)",
     7: "the output could not be written (disk full, file too large): the error names the file; a results file keeps its complete lines",
+    8: "`send` or --send: some messages were not delivered (each is named on stderr with the platform's answer); "
+       "the command's own output was written",
     130: "interrupted (Ctrl-C); every result already written is complete",
     141: "the program reading the output stopped early (e.g. `| head`): dealcoach stops quietly, as other command-line tools do",
 }
@@ -45,8 +48,10 @@ SCENARIOS_FAILED = 1
 INTERNAL_ERROR = 5
 SOME_DEALS_FAILED = 6
 OUTPUT_FAILED = 7
+DELIVERY_FAILED = 8
 INTERRUPTED = 130
 MAX_TOKEN_FILE = 4096
+MAX_MESSAGE_FILE = 1_000_000
 PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a command stopped by a closed pipe
 STDOUT = "standard output"
 
@@ -301,6 +306,44 @@ crm_options = [
 ]
 
 
+send_options = [
+    click.option(
+        "--send", "send_to", metavar="CHANNEL", multiple=True,
+        help="Also send it to this group chat (a channel of the channels file, or wecom / dingtalk / feishu from the environment).",
+    ),
+    click.option(
+        "--channels", "channels_path", type=click.Path(exists=True, dir_okay=False),
+        help="Channels file (default: $DEALCOACH_CHANNELS, else ~/.config/dealcoach/channels.yaml).",
+    ),
+]
+
+
+def with_send_options(command):
+    for option in reversed(send_options):
+        command = option(command)
+    return command
+
+
+def _channels(names: tuple[str, ...], channels_path: str | None) -> list:
+    """The channels to send to, resolved before any work so a missing webhook or secret stops the command (exit 2)."""
+    from .chat import channel_named
+
+    return [channel_named(name, channels_path, warn=lambda line: click.echo(f"warning: {line}", err=True)) for name in names]
+
+
+def _deliver(channels: list, messages: list) -> int:
+    """Send every message to every channel; each outcome on stderr. The count of messages not delivered."""
+    from .chat import Sender
+
+    sender = Sender()
+    failed = 0
+    for channel in channels:
+        for delivery in sender.send_all(channel, messages):
+            _echo(printable(delivery.line()), err=True)
+            failed += 0 if delivery.ok else 1
+    return failed
+
+
 def with_crm_options(command):
     """Add --from/--mapping/--record, handed to the command as one `crm` argument (None without --from)."""
 
@@ -347,10 +390,12 @@ def cli() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Show every card, not only the first ones, and how each is settled.")
 @click.option("--explain", is_flag=True, help="Show each finding's rule, section, record fields and reasoning.")
 @with_crm_options
+@with_send_options
 @playbook_option
 def review(
     deal: str, lang: str, fmt: str, as_of: dt.date | None, change_file: str | None, previous_file: str | None,
-    purpose: str | None, show_all: bool, explain: bool, crm: CrmInput | None, playbook: Path | None,
+    purpose: str | None, show_all: bool, explain: bool, crm: CrmInput | None, send_to: tuple[str, ...], channels_path: str | None,
+    playbook: Path | None,
 ) -> None:
     """Coach one deal: findings ranked, blocking risks first, each with why it fired.
 
@@ -358,6 +403,7 @@ def review(
     the deal is reviewed before and after the change and the difference shown.
     """
     coach = api.coach(playbook)
+    channels = _channels(send_to, channels_path)
     with json_input_errors(fmt):
         if change_file and previous_file:
             raise click.UsageError("--what-if and --since answer different questions: use one at a time")
@@ -371,7 +417,14 @@ def review(
             if not isinstance(change, dict):
                 raise DealInputError(change_file, [InputProblem("", "a what-if change is a mapping of deal fields to change")])
             result = coach.what_if(_document(coach, deal, as_of, crm), change)
-    _echo(coach.render(result, lang=_language(lang, result), fmt=fmt, show_all=show_all, explain=explain), nl=False)
+    language = _language(lang, result)
+    _echo(coach.render(result, lang=language, fmt=fmt, show_all=show_all, explain=explain), nl=False)
+    if channels:
+        from .chat import Message
+
+        text = coach.render(result, lang=language, fmt="markdown", sent=True)
+        if _deliver(channels, [Message(text, language, reports_in(result)[-1].deal_name)]):
+            raise click.exceptions.Exit(DELIVERY_FAILED)
 
 
 @cli.command(short_help="May a deal advance to a stage? Exit 0 yes, 1 no.")
@@ -420,11 +473,12 @@ def gate(
 )
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False), help="Your CRM mapping file (default: the shipped one).")
 @as_of_option
+@with_send_options
 @playbook_option
 def pipeline(
     source: str, jobs: int | None, output: str | None, summary_path: str | None, summary_format: str,
     lang: str, with_text: bool, quiet: bool, resume: bool, previous_results: str | None, crm_kind: str | None,
-    mapping: str | None, as_of: dt.date | None, playbook: Path | None,
+    mapping: str | None, as_of: dt.date | None, send_to: tuple[str, ...], channels_path: str | None, playbook: Path | None,
 ) -> None:
     """Review many deals: a directory of deal files, a JSON-Lines file, or - (JSON Lines on stdin). With --from,
     CRM records or query responses instead: each file (or line) may hold a page of deals.
@@ -433,6 +487,7 @@ def pipeline(
     (to stderr when the results go to stdout). A deal that cannot be reviewed
     gets an error record and exit code 6; the others are still reviewed.
     --output may not be an input, nor a deal-named file in the input directory.
+    With --send, each owner gets one message: their deals' blocking risks and first moves.
     """
     from .engine import pipeline as pipeline_run  # imported here: multiprocessing is not needed by other commands
     from .engine.rollup import RollupBuilder
@@ -446,6 +501,8 @@ def pipeline(
         raise click.BadParameter(f"{source!r} does not exist", param_hint="INPUT")
     _refuse_writing_inputs(pipeline_run, source, output, summary_path, previous_results)
     coach = api.coach(playbook)
+    channels = _channels(send_to, channels_path)
+    digests = OwnerDigests() if channels else None
     jobs = jobs or pipeline_run.default_jobs()
     if resume and not output:
         raise click.UsageError("--resume needs --output: the file an interrupted run wrote")
@@ -484,6 +541,8 @@ def pipeline(
                     writer.write(result.line)
                 failed += 0 if result.ok else 1
                 rollup.add(result.digest)
+                if digests is not None and result.ok:
+                    _add_excerpt(coach, digests, result.line, lang)
                 bar.update(1)
     except KeyboardInterrupt:
         hint = f" to {output}; to review the rest, run the same command with --resume" if output else ""
@@ -497,8 +556,23 @@ def pipeline(
         _write_file(summary_path, text)
     else:
         _echo(text, err=output is None, nl=False)
+    if digests is not None:
+        from .chat import Message
+
+        messages = [Message(coach.renderer.owner_digest(owner, deals, lang), lang) for owner, deals in digests.ordered()]
+        if _deliver(channels, messages):
+            raise click.exceptions.Exit(DELIVERY_FAILED)  # before 6: messages not delivered must be sent again
     if failed:
         raise click.exceptions.Exit(SOME_DEALS_FAILED)
+
+
+def _add_excerpt(coach: Coach, digests: OwnerDigests, line: str, lang: str) -> None:
+    """The lines an owner's message shows of one reviewed deal (its result line, read back and worded in `lang`)."""
+    from .engine.owner_digest import excerpt
+    from .engine.report import Report
+
+    report = coach.localise(Report.model_validate(json.loads(line)["report"]), lang)
+    digests.add(report.owner, excerpt(report, coach.playbook.priority.first_moves, lang))
 
 
 def _crm_items(coach: Coach, pipeline_run, kind: str, mapping_file: str | None, as_of: dt.date):
@@ -513,7 +587,7 @@ def _crm_items(coach: Coach, pipeline_run, kind: str, mapping_file: str | None, 
             if converted.skipped is not None:
                 click.echo(printable(f"note: skipped {converted.source} {converted.name or ''}: {converted.skipped}").rstrip(), err=True)
             elif converted.error is not None:
-                yield pipeline_run.Item(converted.source, error=converted.error)
+                yield pipeline_run.Item(converted.source, error=converted.error, deal_id=converted.record_id)
             else:
                 yield pipeline_run.Item(converted.source, document=converted.document)
 
@@ -620,10 +694,11 @@ class _NoProgress:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the brief here (default: stdout).")
 @as_of_option
 @with_crm_options
+@with_send_options
 @playbook_option
 def brief(
     deal: str, attendees: str, meeting_date: dt.date, purpose: str, lang: str, fmt: str, output: str | None,
-    as_of: dt.date | None, crm: CrmInput | None, playbook: Path | None,
+    as_of: dt.date | None, crm: CrmInput | None, send_to: tuple[str, ...], channels_path: str | None, playbook: Path | None,
 ) -> None:
     """A one-page pre-meeting brief: what the meeting's purpose needs (for a price meeting: what we may concede, what we ask
     in return, the floor, who decides), the meeting objective, and for each attendee what they care about, the question
@@ -634,14 +709,66 @@ def brief(
     if output and deal != "-" and _same_file(deal, output):
         raise click.UsageError(f"--output {output} is the deal file {deal} (or a link to it): writing the brief would destroy the deal")
     coach = api.coach(playbook)
+    channels = _channels(send_to, channels_path)
     people = [a.strip() for a in attendees.split(",") if a.strip()]
     result = coach.brief(_read(coach, deal, as_of, crm), people, meeting_date, purpose)
-    text = coach.render_brief(result, lang=_language(lang, result), fmt=fmt)
+    language = _language(lang, result)
+    text = coach.render_brief(result, lang=language, fmt=fmt)
     if output:
         _write_file(output, text)
         _echo(f"wrote {output}")
     else:
         _echo(text, nl=False)
+    if channels:
+        from .chat import Message
+
+        markdown = text if fmt == "markdown" else coach.render_brief(result, lang=language, fmt="markdown")
+        if _deliver(channels, [Message(markdown, language)]):
+            raise click.exceptions.Exit(DELIVERY_FAILED)
+
+
+@cli.command(short_help="Send markdown files (a brief, a review) to group chats.")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--to", "send_to", metavar="CHANNEL", multiple=True, required=True,
+              help="A channel of the channels file, or wecom / dingtalk / feishu from the environment; repeat for several.")
+@click.option(
+    "--channels", "channels_path", type=click.Path(exists=True, dir_okay=False),
+    help="Channels file (default: $DEALCOACH_CHANNELS, else ~/.config/dealcoach/channels.yaml).",
+)
+def send(files: tuple[str, ...], send_to: tuple[str, ...], channels_path: str | None) -> None:
+    """Send each markdown FILE (or - for standard input) as one message to each channel --to: converted to the chat's own
+    markdown, signed where the robot asks for it (加签), trimmed at a line to the chat's size limit with a visible
+    "…更多见完整报告", paced under the robot's rate and retried with backoff when it is rate-limited. Every message's
+    outcome is printed; exit 8 when one was not delivered. Webhooks and secrets come from the channels file or the
+    environment, never from the command line (README "Sending to group chats")."""
+    from .chat import Message
+
+    channels = _channels(send_to, channels_path)
+    messages = []
+    for name in files:
+        try:
+            with open_for_reading(name) if name != "-" else _stdin_bytes() as handle:
+                raw = handle.read(MAX_MESSAGE_FILE + 1)
+        except OSError as error:
+            raise click.BadParameter(f"cannot read {name}: {error.strerror or error}", param_hint="FILE") from None
+        if len(raw) > MAX_MESSAGE_FILE:
+            raise click.BadParameter(f"{name} is over {MAX_MESSAGE_FILE:,} bytes: send a brief or a review, not a whole report", param_hint="FILE")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise click.BadParameter(f"{name} is not UTF-8 text (byte {error.start})", param_hint="FILE") from None
+        if not text.strip():
+            raise click.BadParameter(f"{name} is empty: nothing to send", param_hint="FILE")
+        messages.append(Message(text, language_of([text]), _label(name)))
+    if _deliver(channels, messages):
+        raise click.exceptions.Exit(DELIVERY_FAILED)
+
+
+@contextmanager
+def _stdin_bytes():
+    if sys.stdin is None:
+        raise OSError(errno.EBADF, "standard input is closed")
+    yield sys.stdin.buffer
 
 
 @cli.command(short_help="Run the HTTP decision service.")

@@ -284,9 +284,12 @@ class Coach:
 
     # -- output ----------------------------------------------------------
 
-    def render(self, result, *, lang: str = "zh", fmt: str = "text", show_all: bool = False, explain: bool = False) -> str:
-        """Any result (review, gate, what-if, changes, roll-up) as text, markdown or JSON, in `lang`."""
-        return self.renderer.render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain)
+    def render(
+        self, result, *, lang: str = "zh", fmt: str = "text", show_all: bool = False, explain: bool = False, sent: bool = False
+    ) -> str:
+        """Any result (review, gate, what-if, changes, roll-up) as text, markdown or JSON, in `lang`; `sent` words
+        a review for a group chat."""
+        return self.renderer.render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain, sent=sent)
 
     def render_brief(self, brief: Brief, *, lang: str = "zh", fmt: str = "markdown") -> str:
         """A brief as HTML (one A4 page), markdown (one chat message) or JSON."""

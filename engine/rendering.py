@@ -298,7 +298,7 @@ class Renderer:
 
     def _render(
         self, result: Report | GateResult | WhatIfResult | Rollup | Changes, *, lang: str, fmt: str,
-        show_all: bool = False, explain: bool = False,
+        show_all: bool = False, explain: bool = False, sent: bool = False,
     ) -> str:
         if fmt not in FORMATS:
             raise PlaybookError(f"format {fmt!r} is not supported; allowed: {', '.join(FORMATS)}")
@@ -314,17 +314,18 @@ class Renderer:
             return self._what_if_document(localised, lang, markdown=markdown, explain=explain)
         if isinstance(localised, GateResult):
             return self._gate_document(localised, lang, markdown=markdown, explain=explain)
-        return self._report_document(localised, lang, markdown=markdown, show_all=show_all, explain=explain)
+        return self._report_document(localised, lang, markdown=markdown, show_all=show_all, explain=explain, sent=sent)
 
     def render(
         self, result: Report | GateResult | WhatIfResult | Rollup | Changes, *, lang: str, fmt: str,
-        show_all: bool = False, explain: bool = False,
+        show_all: bool = False, explain: bool = False, sent: bool = False,
     ) -> str:
         """`result` as text, markdown or JSON in `lang`. A review shows its folded cards with `show_all`,
-        and each finding's rule, evidence and reasoning with `explain`. Markdown escapes <, > and & so that
-        a name like `<script>` stays text wherever the markdown is shown as HTML."""
+        and each finding's rule, evidence and reasoning with `explain`; `sent` words it for a group chat, where
+        no option can show more. Markdown escapes <, > and & so that a name like `<script>` stays text wherever
+        the markdown is shown as HTML."""
         with template_sandbox.work_budget(extra_work(result)):
-            document = self._render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain)
+            document = self._render(result, lang=lang, fmt=fmt, show_all=show_all, explain=explain, sent=sent)
         if fmt == "json":
             return document
         return printable(escape_markdown(document) if fmt == "markdown" else document)
@@ -342,7 +343,9 @@ class Renderer:
                 parts.append(step["rule"])
         return " → ".join(parts)
 
-    def _report_document(self, report: Report, lang: str, markdown: bool, show_all: bool = False, explain: bool = False) -> str:
+    def _report_document(
+        self, report: Report, lang: str, markdown: bool, show_all: bool = False, explain: bool = False, sent: bool = False
+    ) -> str:
         """The review from the playbook's layout template `report/<lang>/review.j2`."""
         t = lambda key: self.term(lang, key)  # noqa: E731
         cards = [c for c in report.cards if show_all or not c.folded]
@@ -358,6 +361,7 @@ class Renderer:
                 for number, card in enumerate(cards, 1)
             ],
             "more": 0 if show_all else sum(1 for c in report.cards if c.folded),
+            "more_key": "review.more_sent" if sent else "review.more",
             "explained": len(cards) if show_all or explain else self.playbook.priority.explained,
         }
         return self._layout(f"report/{lang}/review.j2", context)
@@ -490,6 +494,16 @@ class Renderer:
             "limit": LIST_LIMIT,
         }
         return self._layout("report/rollup.j2", context)
+
+    def owner_digest(self, owner: str, deals: list, lang: str) -> str:
+        """One owner's message after a pipeline run (engine.owner_digest), as markdown for a group chat."""
+        t = lambda key: self.term(lang, key)  # noqa: E731
+        fill = lambda key, **values: self.fill(lang, key, **values)  # noqa: E731
+        context = {
+            "t": t, "fill": fill, "deals": lambda count: fill("rollup.deal_count", count=count), "markdown": True,
+            "owner": owner or t("digest.unowned"), "deals_list": deals, "blocking": sum(len(d.blocks) for d in deals),
+        }
+        return printable(escape_markdown(self._layout("report/owner_digest.j2", context)))
 
     def _gate_document(self, gate: GateResult, lang: str, markdown: bool, explain: bool = False) -> str:
         stage_model = self.playbook.stage_models[gate.report.stage_model]

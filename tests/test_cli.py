@@ -235,6 +235,18 @@ def _exit_pipe_closed(run, tmp_path, monkeypatch):
     return run("review", ZH_EXAMPLE), ""
 
 
+def _exit_delivery_failed(run, tmp_path, monkeypatch):
+    from chat_server import WECOM_KEY, Robots, robots_server, webhooks
+
+    monkeypatch.delenv("DEALCOACH_CHANNELS", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with robots_server(Robots()) as base:
+        monkeypatch.setenv("DEALCOACH_WECOM_WEBHOOK", webhooks(base)["wecom"].replace(WECOM_KEY, "removed-robot"))
+        result = run("review", ZH_EXAMPLE, "--send", "wecom")
+    assert "先做这三件" in result.output  # the review itself was written
+    return result, "企业微信 answered 93000: invalid webhook url"
+
+
 EXIT_SCENARIOS = {
     0: _exit_success,
     1: _exit_gate_blocked,
@@ -244,6 +256,7 @@ EXIT_SCENARIOS = {
     5: _exit_internal_error,
     6: _exit_pipeline_bad_deal,
     7: _exit_output_failed,
+    8: _exit_delivery_failed,
     130: _exit_interrupted,
     141: _exit_pipe_closed,
 }
