@@ -6,7 +6,8 @@ import copy
 import datetime as dt
 import math
 import re
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -398,3 +399,58 @@ class Related:
             if name and name not in names:
                 names.append(name)
         return [{"name": name} for name in names]
+
+
+@dataclass(frozen=True)
+class PageFields:
+    """Where one paged CRM's opportunity record keeps what a deal needs (纷享销客, 销售易): the adapters differ
+    only in these names, so one document builder serves both."""
+
+    id: str
+    name: str
+    stage: str
+    stage_what: str  # how the stage value is named in messages
+    entered: str  # the last stage change, epoch milliseconds
+    entered_hint: str  # what to add to the query when it is missing
+    amount: str
+    close: str
+    customer: str
+    owner: Callable[[RecordView], str | None]
+    link: str  # the related records' field naming their opportunity (a mapping's `links` overrides it)
+    related: dict[str, tuple[str, ...]]  # Related's names
+
+    def identity(self, record: dict) -> tuple[str | None, str | None]:
+        """The record's id and name, to name it in messages and to pick it with --record."""
+        ident, name = record.get(self.id), record.get(self.name)
+        usable_id = isinstance(ident, (str, int)) and not isinstance(ident, bool)
+        return (str(ident) if usable_id else None, name if isinstance(name, str) else None)
+
+    def document(self, data: dict, mapping: Mapping, as_of: str, found: Collector, related: dict[str, list[dict]] | None = None) -> dict:
+        """The deal document of one opportunity record, with its related contacts and competitors."""
+        record = RecordView(data, "", found)
+        zone = mapping.timezone
+        ident = record.identifier(self.id)
+        stage = found.lookup(mapping.stages, record.identifier(self.stage), self.stage, self.stage_what)
+        entered = record.epoch_date(self.entered, zone)
+        if entered is None:
+            found.missing(self.entered, f"no stage-change time: {self.entered_hint}")
+        related_records = Related(related or {}, mapping, found, self.link, self.related)
+        name = record.text(self.name)
+        document = {
+            "id": ident,
+            "name": name,
+            "owner": self.owner(record),
+            "customer": {"name": record.text(self.customer) or name},
+            "amount": required_amount(record.number(self.amount, text_allowed=True), self.amount, mapping, found),
+            "currency": mapping.currency,
+            "stage_model": mapping.stage_model,
+            "stage": stage.stage if stage else None,
+            "buying_step": stage.buying_step if stage else None,
+            "stage_entered": entered,
+            "expected_close": record.epoch_date(self.close, zone),
+            "as_of": as_of,
+            "contacts": related_records.contacts(ident),
+            "competitors": related_records.competitors(ident),
+        }
+        apply_fields(document, record, mapping.fields, mapping.list_separator)
+        return {k: v for k, v in document.items() if v is not None}

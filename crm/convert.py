@@ -15,13 +15,13 @@ KINDS: dict[str, Callable[..., dict]] = {
     "salesforce": salesforce.to_document,
     "hubspot": hubspot.to_document,
     "odoo": odoo.to_document,
-    "fxiaoke": fxiaoke.to_document,
-    "neocrm": neocrm.to_document,
+    "fxiaoke": fxiaoke.FIELDS.document,
+    "neocrm": neocrm.FIELDS.document,
 }
 # CRMs whose input is a query response holding many records (and their related records).
 PAGED: dict[str, tuple[Envelope, Callable[[dict], tuple[str | None, str | None]]]] = {
-    "fxiaoke": (fxiaoke.ENVELOPE, fxiaoke.identity),
-    "neocrm": (neocrm.ENVELOPE, neocrm.identity),
+    "fxiaoke": (fxiaoke.ENVELOPE, fxiaoke.FIELDS.identity),
+    "neocrm": (neocrm.ENVELOPE, neocrm.FIELDS.identity),
 }
 NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "odoo": "Odoo", "fxiaoke": "纷享销客", "neocrm": "销售易"}
 

@@ -17,10 +17,8 @@ fields: the mapping names the company's own (`role_fields`, `contact_fields`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from .answers import Envelope
-from .common import Collector, Mapping, RecordView, Related, apply_fields, required_amount
+from .common import PageFields, RecordView
 
 
 def _error(response: dict) -> tuple[str, str] | None:
@@ -39,17 +37,6 @@ ENVELOPE = Envelope(
     error_field="errorCode",
     looks_like=lambda data: "errorCode" in data and ("traceId" in data or "data" in data or "errorMessage" in data),
 )
-LINK = "new_opportunity_id"
-NAMES = {  # where the related records keep what a contact and a competitor need
-    "contact_id": ("contact_id", "_id"), "contact_name": ("contact_id__r", "name"), "person_id": ("_id",),
-    "title": ("job_title",), "competitor": ("competitor_id__r", "name"),
-}
-
-
-def identity(record: dict) -> tuple[str | None, str | None]:
-    """The record's id and name, to name it in messages and to pick it with --record."""
-    ident, name = record.get("_id"), record.get("name")
-    return (str(ident) if isinstance(ident, (str, int)) and not isinstance(ident, bool) else None, name if isinstance(name, str) else None)
 
 
 def _owner(record: RecordView) -> str | None:
@@ -60,32 +47,12 @@ def _owner(record: RecordView) -> str | None:
     return str(owners[0]) if isinstance(owners, list) and owners and isinstance(owners[0], (str, int)) else None
 
 
-def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector, related: dict[str, list[dict]] | None = None) -> dict:
-    related = related or {}
-    record = RecordView(data, "", found)
-    zone = mapping.timezone
-    ident = record.identifier("_id")
-    stage = found.lookup(mapping.stages, record.identifier("sales_stage"), "sales_stage", "sales stage (option value)")
-    entered = record.epoch_date("stg_changed_time", zone)
-    if entered is None:
-        found.missing("stg_changed_time", "no stage-change time: add stg_changed_time to the query's fieldProjection")
-    related_records = Related(related, mapping, found, LINK, NAMES)
-    name = record.text("name")
-    document: dict[str, Any] = {
-        "id": ident,
-        "name": name,
-        "owner": _owner(record),
-        "customer": {"name": record.text("account_id__r") or name},
-        "amount": required_amount(record.number("amount", text_allowed=True), "amount", mapping, found),
-        "currency": mapping.currency,
-        "stage_model": mapping.stage_model,
-        "stage": stage.stage if stage else None,
-        "buying_step": stage.buying_step if stage else None,
-        "stage_entered": entered,
-        "expected_close": record.epoch_date("close_date", zone),
-        "as_of": as_of,
-        "contacts": related_records.contacts(ident),
-        "competitors": related_records.competitors(ident),
-    }
-    apply_fields(document, record, mapping.fields, mapping.list_separator)
-    return {k: v for k, v in document.items() if v is not None}
+FIELDS = PageFields(
+    id="_id", name="name", stage="sales_stage", stage_what="sales stage (option value)",
+    entered="stg_changed_time", entered_hint="add stg_changed_time to the query's fieldProjection",
+    amount="amount", close="close_date", customer="account_id__r", owner=_owner, link="new_opportunity_id",
+    related={  # where the related records keep what a contact and a competitor need
+        "contact_id": ("contact_id", "_id"), "contact_name": ("contact_id__r", "name"), "person_id": ("_id",),
+        "title": ("job_title",), "competitor": ("competitor_id__r", "name"),
+    },
+)

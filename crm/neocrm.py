@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from .answers import Envelope
-from .common import Collector, Mapping, RecordView, Related, apply_fields, required_amount
+from .common import PageFields
 
 
 def _records(response: dict) -> Any:
@@ -43,45 +43,13 @@ ENVELOPE = Envelope(
     error_field="code",
     looks_like=lambda data: "code" in data and ("data" in data or "result" in data or "msg" in data),
 )
-LINK = "opportunityId"
-NAMES = {  # where the related records keep what a contact and a competitor need
-    "contact_id": ("contactId", "id"), "contact_name": ("contactId.contactName", "contactName"), "person_id": ("id",),
-    "title": ("contactId.post", "post"), "competitor": ("competitorId.competitorName", "competitorName", "name"),
-}
-
-
-def identity(record: dict) -> tuple[str | None, str | None]:
-    """The record's id and name, to name it in messages and to pick it with --record."""
-    ident, name = record.get("id"), record.get("opportunityName")
-    return (str(ident) if isinstance(ident, (str, int)) and not isinstance(ident, bool) else None, name if isinstance(name, str) else None)
-
-
-def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector, related: dict[str, list[dict]] | None = None) -> dict:
-    related = related or {}
-    record = RecordView(data, "", found)
-    zone = mapping.timezone
-    ident = record.identifier("id")
-    stage = found.lookup(mapping.stages, record.identifier("saleStageId"), "saleStageId", "sale stage id")
-    entered = record.epoch_date("stageUpdatedAt", zone)
-    if entered is None:
-        found.missing("stageUpdatedAt", "no stage-change time: select stageUpdatedAt in the XOQL query")
-    related_records = Related(related, mapping, found, LINK, NAMES)
-    name = record.text("opportunityName")
-    document: dict[str, Any] = {
-        "id": ident,
-        "name": name,
-        "owner": record.text("ownerId.name") or record.identifier("ownerId"),
-        "customer": {"name": record.text("accountId.accountName") or name},
-        "amount": required_amount(record.number("money", text_allowed=True), "money", mapping, found),
-        "currency": mapping.currency,
-        "stage_model": mapping.stage_model,
-        "stage": stage.stage if stage else None,
-        "buying_step": stage.buying_step if stage else None,
-        "stage_entered": entered,
-        "expected_close": record.epoch_date("closeDate", zone),
-        "as_of": as_of,
-        "contacts": related_records.contacts(ident),
-        "competitors": related_records.competitors(ident),
-    }
-    apply_fields(document, record, mapping.fields, mapping.list_separator)
-    return {k: v for k, v in document.items() if v is not None}
+FIELDS = PageFields(
+    id="id", name="opportunityName", stage="saleStageId", stage_what="sale stage id",
+    entered="stageUpdatedAt", entered_hint="select stageUpdatedAt in the XOQL query",
+    amount="money", close="closeDate", customer="accountId.accountName",
+    owner=lambda record: record.text("ownerId.name") or record.identifier("ownerId"), link="opportunityId",
+    related={  # where the related records keep what a contact and a competitor need
+        "contact_id": ("contactId", "id"), "contact_name": ("contactId.contactName", "contactName"), "person_id": ("id",),
+        "title": ("contactId.post", "post"), "competitor": ("competitorId.competitorName", "competitorName", "name"),
+    },
+)
