@@ -306,15 +306,16 @@ crm_options = [
 ]
 
 
+channels_option = click.option(
+    "--channels", "channels_path", type=click.Path(exists=True, dir_okay=False),
+    help="Channels file (default: $DEALCOACH_CHANNELS, else ~/.config/dealcoach/channels.yaml).",
+)
 send_options = [
     click.option(
         "--send", "send_to", metavar="CHANNEL", multiple=True,
         help="Also send it to this group chat (a channel of the channels file, or wecom / dingtalk / feishu from the environment).",
     ),
-    click.option(
-        "--channels", "channels_path", type=click.Path(exists=True, dir_okay=False),
-        help="Channels file (default: $DEALCOACH_CHANNELS, else ~/.config/dealcoach/channels.yaml).",
-    ),
+    channels_option,
 ]
 
 
@@ -731,10 +732,7 @@ def brief(
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--to", "send_to", metavar="CHANNEL", multiple=True, required=True,
               help="A channel of the channels file, or wecom / dingtalk / feishu from the environment; repeat for several.")
-@click.option(
-    "--channels", "channels_path", type=click.Path(exists=True, dir_okay=False),
-    help="Channels file (default: $DEALCOACH_CHANNELS, else ~/.config/dealcoach/channels.yaml).",
-)
+@channels_option
 def send(files: tuple[str, ...], send_to: tuple[str, ...], channels_path: str | None) -> None:
     """Send each markdown FILE (or - for standard input) as one message to each channel --to: converted to the chat's own
     markdown, signed where the robot asks for it (加签), trimmed at a line to the chat's size limit with a visible
