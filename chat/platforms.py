@@ -71,8 +71,7 @@ class Platform:
 
     name = ""
     label: dict[str, str] = {}
-    limit_bytes = 0  # the documented size limit, of the content or of the whole body (`limit_of`)
-    limit_of = "body"
+    limit_bytes = 0  # the documented size limit: of the whole body, unless `size` measures something else
     per_minute = 0
     per_second: int | None = None
     signed = False  # whether a secret is part of the protocol (钉钉 and 飞书 加签; optional there)
@@ -92,8 +91,6 @@ class Platform:
 
     def size(self, title: str, content: str, mentions: list[str]) -> int:
         """The measure the platform's limit applies to, in bytes, for this content as it would be sent."""
-        if self.limit_of == "content":
-            return len(content.encode("utf-8"))
         return len(self.request("https://x", title, content, mentions, "SEC" + "0" * 64 if self.signed else None, 1.7e9).body)
 
     def answer(self, status: int, body: bytes) -> Answer:
@@ -124,8 +121,7 @@ class WeCom(Platform):
 
     name = "wecom"
     label = {"zh": "企业微信", "en": "WeCom"}
-    limit_bytes = 4096
-    limit_of = "content"
+    limit_bytes = 4096  # of the markdown content, not the body
     per_minute = 20
     rate_limit_codes = frozenset({45009})
     transient_codes = frozenset({-1})
