@@ -584,7 +584,10 @@ def _crm_items(coach: Coach, pipeline_run, kind: str, mapping_file: str | None, 
     mapping = load_mapping(kind, mapping_file)
 
     def items(data, source: str):
-        for converted in coach.crm_records(kind, data, as_of=as_of, mapping=mapping, label=source):
+        page = coach.crm_records(kind, data, as_of=as_of, mapping=mapping, label=source)
+        for note in page.notes:  # more pages to fetch, rows not sent: the run covers only what was sent
+            click.echo(printable(f"note: {source}: {note}"), err=True)
+        for converted in page:
             if converted.skipped is not None:
                 click.echo(printable(f"note: skipped {converted.source} {converted.name or ''}: {converted.skipped}").rstrip(), err=True)
             elif converted.error is not None:

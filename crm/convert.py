@@ -8,20 +8,16 @@ from typing import Any
 
 from ..engine.errors import InputProblem
 from . import fxiaoke, hubspot, neocrm, odoo, salesforce
-from .answers import Envelope, bundle
+from .answers import Page
 from .common import Collector, Mapping, MappingError, get_path, load_mapping
 
-KINDS: dict[str, Callable[..., dict]] = {
-    "salesforce": salesforce.to_document,
-    "hubspot": hubspot.to_document,
-    "odoo": odoo.to_document,
-    "fxiaoke": fxiaoke.FIELDS.document,
-    "neocrm": neocrm.FIELDS.document,
-}
-# CRMs whose input is a query response holding many records (and their related records).
-PAGED: dict[str, tuple[Envelope, Callable[[dict], tuple[str | None, str | None]]]] = {
-    "fxiaoke": (fxiaoke.ENVELOPE, fxiaoke.FIELDS.identity),
-    "neocrm": (neocrm.ENVELOPE, neocrm.FIELDS.identity),
+# Each CRM's reader: its input as returned (a query response, a bundle of them, or one record) → a Page of deals.
+KINDS: dict[str, Callable[[Any, str], Page]] = {
+    "salesforce": salesforce.read,
+    "hubspot": hubspot.read,
+    "odoo": odoo.read,
+    "fxiaoke": fxiaoke.read,
+    "neocrm": neocrm.read,
 }
 NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "odoo": "Odoo", "fxiaoke": "纷享销客", "neocrm": "销售易"}
 
@@ -59,47 +55,42 @@ def _skipped(record: dict, mapping: Mapping) -> InputProblem | None:
     return None
 
 
-def records(kind: str, data: Any, *, as_of: str, mapping: Mapping | None = None, source: str = "record") -> list[Converted]:
-    """Every record of a CRM input, converted: a record of Salesforce, HubSpot or Odoo is one; a 纷享销客 or
-    销售易 query response (or bundle) holds a page of them. The CRM's error answer raises CrmAnswerError.
+class Records(list):
+    """The converted records of one CRM input (a list of Converted), with notes about the input (more pages to
+    fetch, sub-query rows not sent, records the CRM could not read)."""
+
+    def __init__(self, converted: list[Converted], notes: list[str]):
+        super().__init__(converted)
+        self.notes = notes
+
+
+def records(kind: str, data: Any, *, as_of: str, mapping: Mapping | None = None, source: str = "record") -> Records:
+    """Every record of a CRM input, converted: a query response (or a bundle of them, or a list of pages) holds a
+    page of deals, a bare record one. The CRM's error answer raises CrmAnswerError.
 
     The evaluation date is the caller's (`as_of`): dealcoach never reads the clock.
     """
     _checked(kind, source)
     mapping = mapping or load_mapping(kind)
-    if kind not in PAGED:
-        return [Converted(0, None, None, source, document=convert(kind, data, as_of=as_of, mapping=mapping, source=source))]
-    envelope, identity = PAGED[kind]
-    parts = bundle(data, envelope, source)
-    related = {part: found for part, found in parts.items() if part != "opportunities"}
+    page = KINDS[kind](data, source)
     converted = []
-    for index, record in enumerate(parts["opportunities"]):
-        record_id, name = identity(record)
-        label = f"{source}#{record_id}" if record_id else f"{source}#{index}"
-        skipped = _skipped(record, mapping)
+    for index, entry in enumerate(page.entries):
+        label = source if page.single else f"{source}#{entry.record_id}" if entry.record_id else f"{source}#{index}"
+        skipped = _skipped(entry.record, mapping)
         if skipped:
-            converted.append(Converted(index, record_id, name, label, skipped=skipped))
+            converted.append(Converted(index, entry.record_id, entry.name, label, skipped=skipped))
             continue
         found = Collector(label)
-        document = KINDS[kind](record, mapping, as_of, found, related)
+        document = entry.convert(mapping, as_of, found)
         error = MappingError(label, found.problems) if found.problems else None
-        converted.append(Converted(index, record_id, name, label, document=None if error else document, error=error))
-    return converted
+        converted.append(Converted(index, entry.record_id, entry.name, label, document=None if error else document, error=error))
+    return Records(converted, page.notes)
 
 
 def convert(kind: str, record: Any, *, as_of: str, mapping: Mapping | None = None, source: str = "record") -> dict:
     """The deal document for one CRM record; MappingError lists every unmapped value at once. A query response
     must then hold exactly one record that is coached."""
-    _checked(kind, source)
-    if kind in PAGED:
-        return one(records(kind, record, as_of=as_of, mapping=mapping, source=source), None, source)
-    if not isinstance(record, dict):
-        raise MappingError(source, [InputProblem("", f"expected a {kind} record (a JSON object), got {type(record).__name__}")])
-    mapping = mapping or load_mapping(kind)
-    found = Collector(source)
-    document = KINDS[kind](record, mapping, as_of, found)
-    found.raise_if_any()
-    return document
+    return one(records(kind, record, as_of=as_of, mapping=mapping, source=source), None, source)
 
 
 class RecordChoiceError(MappingError):
@@ -121,6 +112,9 @@ def one(converted: list[Converted], chosen: str | None, source: str) -> dict:
             message = f"the response holds {len(converted)} records: {listed}"
         else:
             message = f"no single record has the id or name {chosen!r}; the records: {listed}"
+        more = getattr(converted, "notes", None)
+        if more:
+            message += f" (note: {more[0]})"
         raise RecordChoiceError(source, [InputProblem("", message)])
     picked = matches[0]
     if picked.skipped:

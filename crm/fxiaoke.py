@@ -17,7 +17,7 @@ fields: the mapping names the company's own (`role_fields`, `contact_fields`).
 
 from __future__ import annotations
 
-from .answers import Envelope
+from .answers import Envelope, paged
 from .common import PageFields, RecordView
 
 
@@ -29,6 +29,17 @@ def _error(response: dict) -> tuple[str, str] | None:
     return (str(code), message)
 
 
+def _more(response: dict) -> str | None:
+    data = response.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("dataList"), list):
+        return None
+    total, offset, count = data.get("total"), data.get("offset") or 0, len(data["dataList"])
+    if isinstance(total, int) and isinstance(offset, int) and total > offset + count:
+        return (f"{total} records match the query and this page holds {count} from offset {offset}: query again with "
+                f"offset {offset + count} and send the pages as a list")
+    return None
+
+
 ENVELOPE = Envelope(
     crm="fxiaoke",
     label="纷享销客",
@@ -36,6 +47,7 @@ ENVELOPE = Envelope(
     error=_error,
     error_field="errorCode",
     looks_like=lambda data: "errorCode" in data and ("traceId" in data or "data" in data or "errorMessage" in data),
+    more=_more,
 )
 
 
@@ -56,3 +68,5 @@ FIELDS = PageFields(
         "title": ("job_title",), "competitor": ("competitor_id__r", "name"),
     },
 )
+
+read = paged(ENVELOPE, FIELDS)

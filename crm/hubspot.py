@@ -10,14 +10,63 @@ The input bundles three API answers:
      "companies": <POST /crm/v3/objects/companies/batch/read (name)>["results"],
      "associations": <GET /crm/v4/objects/deals/{id}/associations/contacts>["results"]}
 
+A page of deals bundles the batch answers as returned, each a response or a list of page responses:
+
+    {"deals": <POST /crm/v3/objects/deals/batch/read, /search, or GET /crm/v3/objects/deals>,
+     "contacts": <POST /crm/v3/objects/contacts/batch/read>,
+     "companies": <POST /crm/v3/objects/companies/batch/read>,
+     "contact_associations": <POST /crm/v4/associations/deals/contacts/batch/read>,
+     "company_associations": <POST /crm/v4/associations/deals/companies/batch/read>,
+     "owners": <GET /crm/v3/owners>}
+
+Only "deals" is required; each deal gets the contacts and companies associated with it. A contact
+associated with a deal but missing from "contacts" is reported, never left out silently. `paging.next`
+on a page, and a batch answer's `errors` (records HubSpot could not read), are noted.
+
 The customer is the deal's associated company (or the one company sent), never
 the deal's name. Association labels (USER_DEFINED association types, e.g.
-"Decision maker") are the contacts' buying roles. HubSpot property values are strings.
+"Decision maker") are the contacts' buying roles. The owner is named from "owners"
+when sent (else the owner id). HubSpot property values are strings.
 """
 
 from __future__ import annotations
 
-from .common import Collector, Mapping, RecordView, apply_fields, contact_extras, merge_role, required_amount
+from typing import Any
+
+from ..engine.errors import InputProblem
+from .answers import CrmAnswerError, Entry, Envelope, Page, bundle
+from .common import Collector, Mapping, RecordView, apply_fields, contact_extras, json_kind, merge_role, required_amount
+
+PARTS = ("deals", "contacts", "companies", "contact_associations", "company_associations", "owners")
+
+
+def _error(response: dict) -> tuple[str, str] | None:
+    if response.get("status") != "error":
+        return None
+    return (str(response.get("category") or "error"), str(response.get("message") or ""))
+
+
+def _more(response: dict) -> str | None:
+    notes = []
+    after = ((response.get("paging") or {}).get("next") or {}).get("after") if isinstance(response.get("paging"), dict) else None
+    if after:
+        notes.append(f"more records follow: query again with after={after} and send the pages as a list")
+    for error in response.get("errors") or []:
+        if isinstance(error, dict):
+            ids = ", ".join(map(str, ((error.get("context") or {}).get("ids") or [])[:10]))
+            notes.append(f"HubSpot could not read some records ({error.get('category')}{': ' + ids if ids else ''}): {error.get('message')}")
+    return "; ".join(notes) or None
+
+
+ENVELOPE = Envelope(
+    crm="hubspot",
+    label="HubSpot",
+    records=lambda response: response.get("results"),
+    error=_error,
+    error_field="status",
+    looks_like=lambda data: "results" in data or data.get("status") == "error",
+    more=_more,
+)
 
 
 def _stage_entered(properties: RecordView, stage_id: str) -> str | None:
@@ -56,7 +105,7 @@ def _customer(record: RecordView, deal: RecordView, mapping: Mapping, found: Col
     return None
 
 
-def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> dict:
+def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector, owners: dict[str, str] | None = None) -> dict:
     record = RecordView(data, "", found)
     deal = record.obj("deal")
     properties = deal.obj("properties")
@@ -94,7 +143,7 @@ def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> d
     document = {
         "id": deal.identifier("id"),
         "name": deal_name,
-        "owner": properties.text("hubspot_owner_id"),
+        "owner": _owner(properties.text("hubspot_owner_id"), owners if owners is not None else _owner_names(data.get("owners"))),
         "customer": {"name": _customer(record, deal, mapping, found)},
         "amount": required_amount(amount, "deal.properties.amount", mapping, found),
         "currency": properties.text("deal_currency_code") or mapping.currency,
@@ -108,3 +157,96 @@ def to_document(data: dict, mapping: Mapping, as_of: str, found: Collector) -> d
     }
     apply_fields(document, properties, mapping.fields, mapping.list_separator)
     return {k: v for k, v in document.items() if v is not None}
+
+
+def _owner(owner_id: str | None, owners: dict[str, str]) -> str | None:
+    return owners.get(owner_id, owner_id) if owner_id else None
+
+
+def _owner_names(owners: Any) -> dict[str, str]:
+    """Owner id → name from the owners answer (GET /crm/v3/owners: its response, or its results)."""
+    listed = owners.get("results") if isinstance(owners, dict) else owners
+    names = {}
+    for owner in listed if isinstance(listed, list) else []:
+        if isinstance(owner, dict) and owner.get("id") is not None:
+            name = " ".join(str(owner[k]) for k in ("firstName", "lastName") if owner.get(k)) or owner.get("email")
+            if name:
+                names[str(owner["id"])] = str(name)
+    return names
+
+
+def _as_responses(value: Any) -> Any:
+    """A part sent as the records themselves (a batch read's `results`) is read as one response holding them."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "results" not in v and v.get("status") != "error" for v in value):
+        return {"results": value}
+    return value
+
+
+def _links(rows: list[dict]) -> dict[str, list[dict]]:
+    """Deal id → the `to` rows of a v4 batch association answer (`{"from": {"id"}, "to": [{"toObjectId", "associationTypes"}]}`)."""
+    links: dict[str, list[dict]] = {}
+    for row in rows:
+        origin = row.get("from") if isinstance(row.get("from"), dict) else {}
+        if origin.get("id") is not None and isinstance(row.get("to"), list):
+            links.setdefault(str(origin["id"]), []).extend(to for to in row["to"] if isinstance(to, dict))
+    return links
+
+
+def _associated(deal: dict, kind: str) -> list[dict]:
+    """The deal's own `associations` (GET with ?associations=contacts,companies) as v4 `to` rows without labels."""
+    listed = ((deal.get("associations") or {}).get(kind) or {}).get("results") if isinstance(deal.get("associations"), dict) else None
+    return [{"toObjectId": link.get("id"), "associationTypes": []} for link in listed or [] if isinstance(link, dict)]
+
+
+def _deal_bundle(deal: dict, parts: dict[str, list[dict]], links: dict[str, dict[str, list[dict]]]) -> tuple[dict, list[str]]:
+    """One deal's bundle (as for a single deal) from the page's parts, and the contacts it names that were not sent."""
+    deal_id = str(deal.get("id"))
+    contacts = {str(c.get("id")): c for c in parts.get("contacts", [])}
+    companies = {str(c.get("id")): c for c in parts.get("companies", [])}
+    contact_rows = links["contacts"].get(deal_id) if "contact_associations" in parts else _associated(deal, "contacts")
+    company_rows = links["companies"].get(deal_id) if "company_associations" in parts else _associated(deal, "companies")
+    contact_ids = list(dict.fromkeys(str(row.get("toObjectId")) for row in contact_rows or []))
+    company_ids = [str(row.get("toObjectId")) for row in company_rows or []]
+    bundle_ = {
+        "deal": {**deal, "associations": {"companies": {"results": [{"id": i} for i in company_ids]}}},
+        "contacts": [contacts[i] for i in contact_ids if i in contacts],
+        "companies": [companies[i] for i in company_ids if i in companies],
+        "associations": contact_rows or [],
+    }
+    return bundle_, [i for i in contact_ids if i not in contacts]
+
+
+def read(data: Any, source: str) -> Page:
+    """The deals of a HubSpot page bundle (or of a lone deals answer), each with its associated records; or
+    the one deal of a single-deal bundle {"deal", "contacts", "companies", "associations"}."""
+    if isinstance(data, dict) and "deal" in data:
+        deal = data.get("deal") if isinstance(data.get("deal"), dict) else {}
+        properties = deal.get("properties") if isinstance(deal.get("properties"), dict) else {}
+        return Page([Entry(deal.get("id") if isinstance(deal.get("id"), str) else None, properties.get("dealname"), deal,
+                           lambda mapping, as_of, found: to_document(data, mapping, as_of, found))], single=True)
+    if isinstance(data, dict) and "properties" in data and "id" in data:  # a bare deal object
+        return read({"deal": data}, source)
+    if isinstance(data, dict) and not ENVELOPE.looks_like(data):
+        data = {part: _as_responses(value) for part, value in data.items()}
+    elif not isinstance(data, (dict, list)):
+        raise CrmAnswerError(source, [InputProblem("", f"expected a HubSpot deals answer, or a bundle with the parts {', '.join(PARTS)}, "
+                                                       f"got {json_kind(data)}")])
+    notes: list[str] = []
+    parts = bundle(_as_responses(data), ENVELOPE, source, notes, parts=PARTS)
+    links = {"contacts": _links(parts.get("contact_associations", [])), "companies": _links(parts.get("company_associations", []))}
+    owners = _owner_names(parts.get("owners", []))
+    entries = []
+    for deal in parts["deals"]:
+        deal_bundle, unsent = _deal_bundle(deal, parts, links)
+        properties = deal.get("properties") if isinstance(deal.get("properties"), dict) else {}
+
+        def convert(mapping: Mapping, as_of: str, found: Collector, deal_bundle=deal_bundle, unsent=unsent) -> dict:
+            for contact_id in unsent:
+                found.missing("contacts", f"contact {contact_id} is associated with the deal but not among the contacts sent: "
+                                          "add it to the contacts batch read")
+            return to_document(deal_bundle, mapping, as_of, found, owners)
+
+        ident = deal.get("id")
+        entries.append(Entry(str(ident) if isinstance(ident, (str, int)) and not isinstance(ident, bool) else None,
+                             properties.get("dealname") if isinstance(properties.get("dealname"), str) else None, deal, convert))
+    return Page(entries, notes)

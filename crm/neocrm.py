@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .answers import Envelope
+from .answers import Envelope, paged
 from .common import PageFields
 
 
@@ -35,6 +35,16 @@ def _error(response: dict) -> tuple[str, str] | None:
     return (str(code), str(response.get("msg") or response.get("message") or ""))
 
 
+def _more(response: dict) -> str | None:
+    records = _records(response)
+    part = response.get("data") if isinstance(response.get("data"), dict) else response.get("result")
+    total = part.get("totalSize") if isinstance(part, dict) else None
+    if isinstance(records, list) and isinstance(total, int) and total > len(records):
+        return (f"{total} records match the query and this page holds {len(records)}: query the next pages "
+                "(limit/offset) and send the pages as a list")
+    return None
+
+
 ENVELOPE = Envelope(
     crm="neocrm",
     label="销售易",
@@ -42,6 +52,7 @@ ENVELOPE = Envelope(
     error=_error,
     error_field="code",
     looks_like=lambda data: "code" in data and ("data" in data or "result" in data or "msg" in data),
+    more=_more,
 )
 FIELDS = PageFields(
     id="id", name="opportunityName", stage="saleStageId", stage_what="sale stage id",
@@ -53,3 +64,5 @@ FIELDS = PageFields(
         "title": ("contactId.post", "post"), "competitor": ("competitorId.competitorName", "competitorName", "name"),
     },
 )
+
+read = paged(ENVELOPE, FIELDS)

@@ -168,18 +168,16 @@ class Coach:
     ) -> dict:
         """A CRM's own record converted through its mapping (the shipped one by default) into a deal document.
         A query response holding several records needs `choose`: the id or name of the one to convert."""
-        from ..crm import convert, load_mapping
-        from ..crm.convert import PAGED, one
+        from ..crm import load_mapping
+        from ..crm.convert import one
 
         mapping = mapping or load_mapping(crm, None)
-        if crm in PAGED:
-            return one(self.crm_records(crm, record, as_of=as_of, mapping=mapping, label=label), choose, label)
-        return convert(crm, record, as_of=as_of.isoformat(), mapping=mapping, source=label)
+        return one(self.crm_records(crm, record, as_of=as_of, mapping=mapping, label=label), choose, label)
 
     @staticmethod
     def crm_records(crm: str, data: Any, *, as_of: dt.date, mapping: Mapping | None = None, label: str = "record") -> list:
-        """Every record of a CRM input (a 纷享销客 or 销售易 query response holds a page of them), each converted
-        or with the reason it is not (crm.convert.Converted)."""
+        """Every record of a CRM input (a query response holds a page of them), each converted or with the reason
+        it is not (crm.convert.Converted); `.notes` says what the input lacks (more pages to fetch)."""
         from ..crm import load_mapping
         from ..crm.convert import records
 

@@ -408,8 +408,19 @@ def check_against_playbook(deal: Deal, playbook: Playbook) -> list[InputProblem]
 def deal_document(data: Any, source: str) -> dict:
     """A parsed document that can be a deal (a mapping of fields), or DealInputError saying what it is instead."""
     if not isinstance(data, dict):
+        _refuse_crm_input(data, source)
         raise DealInputError(source, [InputProblem("", f"expected a mapping of deal fields, got {type(data).__name__}")])
     return data
+
+
+def _refuse_crm_input(data: Any, source: str) -> None:
+    """DealInputError telling how to read `data` when it is plainly a CRM's record or response, not a deal file."""
+    crm = crm_kind_of(data)
+    if crm is not None:
+        article = "an" if CRM_NAMES[crm][0] in "AEIOU" else "a"
+        message = (f"this looks like {article} {CRM_NAMES[crm]} record or query response, not a deal file: "
+                   f"read it with --from {crm} --as-of DATE (over HTTP: POST /v1/crm/{crm}/review?as_of=DATE)")
+        raise DealInputError(source, [InputProblem("", message)])
 
 
 def validate_deal(data: Any, playbook: Playbook, source: str = "<deal>") -> Deal:
@@ -418,38 +429,38 @@ def validate_deal(data: Any, playbook: Playbook, source: str = "<deal>") -> Deal
     try:
         deal = Deal.model_validate(data)
     except ValidationError as error:
-        crm = crm_kind_of(data)
-        if crm is not None:
-            article = "an" if CRM_NAMES[crm][0] in "AEIOU" else "a"
-            message = (f"this looks like {article} {CRM_NAMES[crm]} record or query response, not a deal file: "
-                       f"read it with --from {crm} --as-of DATE (over HTTP: POST /v1/crm/{crm}/review?as_of=DATE)")
-            raise DealInputError(source, [InputProblem("", message)]) from None
+        _refuse_crm_input(data, source)
         raise DealInputError(source, problems_from(error)) from None
     return check_deal(deal, playbook, source)
 
 
 CRM_NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "odoo": "Odoo", "fxiaoke": "纷享销客", "neocrm": "销售易"}
-# Fields that each CRM's record always has and a deal file never does.
+# Fields that each CRM's record (or response) always has and a deal file never does: (required, any of these).
 _CRM_SIGNS = {
-    "salesforce": ({"StageName"}, {"attributes", "Amount", "CloseDate", "OpportunityContactRoles"}),
-    "hubspot": ({"deal"}, {"contacts", "associations", "companies"}),
-    "odoo": ({"stage_id"}, {"expected_revenue", "partner_id", "date_deadline", "user_id"}),
-    "fxiaoke": ({"errorCode"}, {"traceId", "data", "errorMessage"}),  # a query response
-    "neocrm": ({"code"}, {"data", "result", "msg"}),
+    "salesforce": [({"StageName"}, {"attributes", "Amount", "CloseDate", "OpportunityContactRoles"})],
+    "hubspot": [({"deal"}, {"contacts", "associations", "companies"}), ({"properties", "id"}, {"archived", "createdAt", "updatedAt"})],
+    "odoo": [({"stage_id"}, {"expected_revenue", "partner_id", "date_deadline", "user_id"})],
+    "fxiaoke": [({"errorCode"}, {"traceId", "data", "errorMessage"})],  # a query response
+    "neocrm": [({"code"}, {"data", "result", "msg"})],
 }
 
 
-def crm_kind_of(data: dict) -> str | None:
-    """Which CRM a document that is not a deal file came from, when it plainly is one CRM's record."""
-    if "stage" in data or "buying_step" in data:
+def crm_kind_of(data: Any) -> str | None:
+    """Which CRM a document that is not a deal file came from, when it plainly is one CRM's record, query
+    response (a page of records, or a list of them) or bundle of responses."""
+    if isinstance(data, list):
+        return next((crm_kind_of(item) for item in data[:1] if isinstance(item, dict)), None)
+    if not isinstance(data, dict) or "stage" in data or "buying_step" in data:
         return None
-    for crm, (required, telling) in _CRM_SIGNS.items():
-        if required <= data.keys() and telling & data.keys():
+    for crm, signs in _CRM_SIGNS.items():
+        if any(required <= data.keys() and telling & data.keys() for required, telling in signs):
             return crm
-    part = data.get("opportunities")  # a bundle of query responses
-    for crm in ("fxiaoke", "neocrm"):
-        if isinstance(part, dict) and crm_kind_of(part) == crm:
-            return crm
+    for key in ("records", "result", "results", "opportunities", "deals"):  # a response or bundle: judged by what it holds
+        part = data.get(key)
+        if isinstance(part, (dict, list)) and part is not data:
+            found = crm_kind_of(part)
+            if found is not None:
+                return found
     return None
 
 

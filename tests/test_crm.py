@@ -64,12 +64,12 @@ def test_odoo_lead() -> None:
 
 def test_unmapped_values_are_all_reported_with_their_fields() -> None:
     opportunity = record("salesforce")
-    opportunity["StageName"] = "Closed Lost"
+    opportunity["StageName"] = "Site Survey"  # an org's own stage
     opportunity["OpportunityContactRoles"]["records"][0]["Role"] = "Gatekeeper"
     with pytest.raises(MappingError) as caught:
         convert("salesforce", opportunity, as_of=AS_OF)
     paths = {p.path: p.message for p in caught.value.problems}
-    assert "stage 'Closed Lost' is not in the mapping" in paths["StageName"]
+    assert "stage 'Site Survey' is not in the mapping" in paths["StageName"]
     assert "contact role 'Gatekeeper' is not in the mapping" in paths["OpportunityContactRoles[0].Role"]
 
 
@@ -118,11 +118,11 @@ def test_cli_review_from_a_crm_record(kind: str) -> None:
 
 def test_cli_gate_from_a_crm_record_with_unmapped_stage(tmp_path) -> None:
     opportunity = record("salesforce")
-    opportunity["StageName"] = "Closed Lost"
+    opportunity["StageName"] = "Site Survey"  # an org's own stage
     path = tmp_path / "opp.json"
     path.write_text(json.dumps(opportunity), encoding="utf-8")
     result = CliRunner().invoke(cli, ["gate", str(path), "--from", "salesforce", "--as-of", AS_OF, "--to", "bidding"])
-    assert result.exit_code == 3 and "StageName: stage 'Closed Lost' is not in the mapping" in result.output
+    assert result.exit_code == 3 and "StageName: stage 'Site Survey' is not in the mapping" in result.output
 
 
 def test_record_is_not_modified() -> None:
