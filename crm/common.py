@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -45,6 +45,21 @@ class RoleTarget(BaseModel):
     stance: str | None = None
 
 
+WritebackField = Literal["grade", "blocking", "next_milestone", "reviewed", "fingerprint"]
+
+
+class Writeback(BaseModel):
+    """What `dealcoach sync` and the webhooks write back on the deal record (crm.writeback)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    fields: dict[WritebackField, str] = Field(
+        default_factory=dict, description="what -> the CRM's custom field; one left out is not written",
+    )
+    note: bool = True
+    tasks: int = Field(default=3, ge=0, le=10, description="a task for each of the first moves, at most this many")
+    lang: Literal["zh", "en"] = "zh"
+
+
 class Mapping(BaseModel):
     """A CRM mapping file (see crm/mappings/*.yaml)."""
 
@@ -68,6 +83,7 @@ class Mapping(BaseModel):
     skip: dict[str, list[str]] = Field(
         default_factory=dict, description="record field -> values of records that are not coached (won, lost, void)",
     )
+    writeback: Writeback = Field(default_factory=Writeback)
 
     @property
     def timezone(self) -> dt.timezone:

@@ -33,6 +33,7 @@ class Converted:
     document: dict | None = None
     error: MappingError | None = None
     skipped: InputProblem | None = None
+    record: dict | None = None  # the CRM's own deal record, as sent (what write-back reads its owner and fingerprint from)
 
     @property
     def shown(self) -> str:
@@ -78,12 +79,13 @@ def records(kind: str, data: Any, *, as_of: str, mapping: Mapping | None = None,
         label = source if page.single else f"{source}#{entry.record_id}" if entry.record_id else f"{source}#{index}"
         skipped = _skipped(entry.record, mapping)
         if skipped:
-            converted.append(Converted(index, entry.record_id, entry.name, label, skipped=skipped))
+            converted.append(Converted(index, entry.record_id, entry.name, label, skipped=skipped, record=entry.record))
             continue
         found = Collector(label)
         document = entry.convert(mapping, as_of, found)
         error = MappingError(label, found.problems) if found.problems else None
-        converted.append(Converted(index, entry.record_id, entry.name, label, document=None if error else document, error=error))
+        converted.append(Converted(index, entry.record_id, entry.name, label, document=None if error else document, error=error,
+                                   record=entry.record))
     return Records(converted, page.notes)
 
 

@@ -505,6 +505,25 @@ class Renderer:
         }
         return printable(escape_markdown(self._layout("report/owner_digest.j2", context)))
 
+    def crm_note(self, report: Report, lang: str) -> str:
+        """The note written back on the CRM's deal record (crm.writeback): the header, the first moves and the
+        blocking risks, as plain text from the playbook's layout `report/crm_note.j2`."""
+        cards = [c for c in report.cards if not c.folded and c.text is not None]
+        moves = min(self.playbook.priority.first_moves, len(cards))
+        context = {
+            **self._document_context(report, lang, False, False),
+            "lang": lang,
+            "first_heading": "" if not moves else self.term(lang, f"review.first.{moves}") if moves <= 3 else self.term(lang, "review.first.n"),
+            "firsts": [c.text.first for c in cards[:moves] if c.text.first],
+            "blocks": [c.text.title for c in cards if c.severity == Severity.BLOCK],
+        }
+        return printable(self._layout("report/crm_note.j2", context))
+
+    def milestone_names(self, report: Report, lang: str) -> list[str]:
+        """The names of the milestones the review says to win next, in `lang`."""
+        milestone_name = self._helpers(report, lang)["milestone_name"]
+        return [milestone_name(m) for m in report.next_milestones]
+
     def _gate_document(self, gate: GateResult, lang: str, markdown: bool, explain: bool = False) -> str:
         stage_model = self.playbook.stage_models[gate.report.stage_model]
         context = {
