@@ -45,7 +45,7 @@ class RoleTarget(BaseModel):
     stance: str | None = None
 
 
-WritebackField = Literal["grade", "blocking", "next_milestone", "reviewed", "fingerprint"]
+WritebackField = Literal["grade", "blocking", "next_milestone", "reviewed", "fingerprint", "gate"]
 
 
 class Writeback(BaseModel):

@@ -53,8 +53,11 @@ class Synced:
         return line
 
 
-def sync_record(coach, kind: str, converted: Converted, mapping: Mapping, client: CrmClient | None, *, gate_to: str | None = None) -> Synced:
-    """Review one converted record and write its coaching back through `client` (None: plan only)."""
+def sync_record(coach, kind: str, converted: Converted, mapping: Mapping, client: CrmClient | None, *,
+                gate: tuple[str, str] | None = None) -> Synced:
+    """Review one converted record and write its coaching back through `client` (None: plan only). With `gate`
+    (from stage, to stage), the move is gated: judged as the deal advancing from the one to the other, and the
+    gate's answer written back."""
     synced = Synced(converted.record_id, converted.shown)
     if converted.skipped is not None:
         synced.skipped = str(converted.skipped)
@@ -63,15 +66,15 @@ def sync_record(coach, kind: str, converted: Converted, mapping: Mapping, client
         synced.problems = [str(p) for p in (converted.error.problems if converted.error else [])]
         return synced
     try:
-        if gate_to is not None:
-            synced.gate = coach.gate(converted.document, gate_to)
+        if gate is not None and gate[0] != gate[1]:
+            synced.gate = coach.gate({**converted.document, "stage": gate[0]}, gate[1])
             synced.report = synced.gate.report
         else:
             synced.report = coach.review(converted.document)
     except DealInputError as error:
         synced.problems = [str(p) for p in error.problems]
         return synced
-    planned = coaching(coach, synced.report, kind, converted.record_id or "", converted.record or {}, mapping)
+    planned = coaching(coach, synced.report, kind, converted.record_id or "", converted.record or {}, mapping, synced.gate)
     synced.planned = plan(kind, planned, mapping)
     if client is not None:
         synced.results = client.send(synced.planned)
@@ -87,3 +90,30 @@ def shown_request(kind: str, write: Write) -> dict[str, Any]:
             "args": ["<database>", "<user id>", "<API key>", body["model"], body["method"], body["args"], body["kwargs"]]}}
         return {"what": write.what, "method": write.method, "path": write.path, "body": call}
     return {"what": write.what, "method": write.method, "path": write.path, "body": write.body}
+
+
+def previous_stage(kind: str, converted: Converted, mapping: Mapping, coach) -> str | None:
+    """The dealcoach stage the deal was in before the CRM moved it to its present one: from Salesforce's stage
+    history or HubSpot's dates entered; else the stage before the present one in the stage model."""
+    record = converted.record or {}
+    document = converted.document or {}
+    before: str | None = None
+    if kind == "salesforce":
+        rows = (record.get("OpportunityHistories") or {}).get("records") if isinstance(record.get("OpportunityHistories"), dict) else None
+        names = [row.get("StageName") for row in rows or [] if isinstance(row, dict)]
+        while names and names[-1] == record.get("StageName"):
+            names.pop()
+        before = names[-1] if names else None
+    elif kind == "hubspot":
+        properties = record.get("properties") if isinstance(record.get("properties"), dict) else {}
+        current = properties.get("dealstage")
+        entered = {stage: properties.get(f"hs_v2_date_entered_{stage}") for stage in mapping.stages}
+        now = entered.get(current)
+        earlier = [(when, stage) for stage, when in entered.items() if isinstance(when, str) and stage != current and (not now or when < now)]
+        before = max(earlier)[1] if earlier else None
+    target = mapping.stages.get(str(before)) if before is not None else None
+    if target is not None:
+        return target.stage
+    model = coach.playbook.stage_models.get(document.get("stage_model", ""))
+    index = model.find_stage(document.get("stage", "")) if model else None
+    return model.stages[index - 1].id if model and index else None

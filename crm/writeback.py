@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.rendering import deadline
-from ..engine.report import Report, Severity
+from ..engine.report import GateResult, Report, Severity
 from .common import Mapping, get_path
 
 WRITEBACK_CRMS = ("salesforce", "hubspot", "odoo")
@@ -61,6 +61,7 @@ class Coaching:
     title: str
     note: str
     tasks: list[Task]
+    gate: str = ""  # for a gated stage change: "allowed → <stage>" or "blocked → <stage>"
     owner: str | None = None  # the CRM user the tasks go to
     changed: bool = True  # False when the record already carries this fingerprint: fields only
 
@@ -96,8 +97,9 @@ def _owner(kind: str, record: dict) -> str | None:
     return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
-def coaching(coach, report: Report, kind: str, record_id: str, record: dict, mapping: Mapping) -> Coaching:
-    """The coaching of a reviewed deal as `kind` stores it, worded in the mapping's `writeback.lang`."""
+def coaching(coach, report: Report, kind: str, record_id: str, record: dict, mapping: Mapping, gate: GateResult | None = None) -> Coaching:
+    """The coaching of a reviewed deal as `kind` stores it, worded in the mapping's `writeback.lang`; for a gated
+    stage change, the note is the gate's answer (what is unmet, what blocks) and the `gate` field says it."""
     settings = mapping.writeback
     lang = settings.lang
     localised = coach.localise(report, lang)
@@ -126,7 +128,8 @@ def coaching(coach, report: Report, kind: str, record_id: str, record: dict, map
         reviewed=localised.as_of,
         fingerprint=print_,
         title=renderer.fill(lang, "crm_note.title", date=localised.as_of.isoformat()),
-        note=renderer.crm_note(localised, lang),
+        note=coach.render(gate, lang=lang) if gate is not None and not gate.allowed else renderer.crm_note(localised, lang),
+        gate="" if gate is None else ("allowed" if gate.allowed else "blocked") + f" → {gate.to_stage.name[lang]}",
         tasks=tasks,
         owner=_owner(kind, record),
         changed=known != print_,
@@ -136,8 +139,8 @@ def coaching(coach, report: Report, kind: str, record_id: str, record: dict, map
 def _values(coaching: Coaching, mapping: Mapping) -> dict[str, Any]:
     """The deal's write-back fields under the CRM's names."""
     values = {"grade": coaching.grade, "blocking": coaching.blocking, "next_milestone": coaching.next_milestone,
-              "reviewed": coaching.reviewed.isoformat(), "fingerprint": coaching.fingerprint}
-    return {name: values[key] for key, name in mapping.writeback.fields.items()}
+              "reviewed": coaching.reviewed.isoformat(), "fingerprint": coaching.fingerprint, "gate": coaching.gate}
+    return {name: values[key] for key, name in mapping.writeback.fields.items() if key != "gate" or coaching.gate}
 
 
 def _html(text: str) -> str:
