@@ -32,6 +32,7 @@ from .writeback import SALESFORCE_API, Write
 MAX_ANSWER_BYTES = 5_000_000
 MAX_WAIT_SECONDS = 10.0  # the longest Retry-After a 429 is waited out; longer, and the write is reported as not done
 SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")  # what a query may name: Account.State_Owned__c
 HUBSPOT_ID = re.compile(r"[0-9]{1,20}")
 
 
@@ -128,13 +129,19 @@ class CrmClient:
         """Send the write-back requests in order; each outcome is reported, none raised."""
         results: list[WriteResult] = []
         for write in writes:
+            if write.what == "fingerprint" and any(not r.ok for r in results if r.what not in ("fields", "composite")):
+                results.append(WriteResult("fingerprint", False, 0, "not sent: the note or a task was not written, so the next sync "
+                                                                    "writes them again"))
+                continue
             if self.connection.crm == "odoo":
                 body = write.body
                 status, answer, raw = self._rpc(body["model"], body["method"], body["args"], body["kwargs"])
             else:
                 status, answer, raw = self._exchange(write.method, write.path, write.body)
-            if write.what == "composite" and status == 200 and isinstance(answer, dict):
+            if write.what == "composite" and status == 200 and isinstance(answer, dict) and answer.get("compositeResponse"):
                 results += self._composite(answer)
+            elif write.what == "composite" and status == 200:
+                results.append(WriteResult("composite", False, status, "an answer without compositeResponse: nothing can be said written"))
             elif 200 <= status < 300:
                 results.append(WriteResult(write.what, True, status))
             else:
@@ -156,6 +163,11 @@ class CrmClient:
 
     def fetch(self, record_id: str, mapping: Mapping) -> Any:
         """The deal record `record_id` as the CRM's reader takes it (crm.convert.records); the CRM's refusal raises CrmAnswerError."""
+        named = [*mapping.fields.values(), *mapping.contact_fields.values(), *mapping.writeback.fields.values()]
+        odd = [name for name in named if not FIELD_NAME.fullmatch(name)]
+        if odd:
+            raise CrmAnswerError("mapping", [InputProblem("fields", f"{name!r} is not a field name a query may hold (letters, digits, _ and "
+                                                                    "dots between names)") for name in odd])
         return {"salesforce": self._salesforce, "hubspot": self._hubspot, "odoo": self._odoo}[self.connection.crm](record_id, mapping)
 
     def _refused(self, what: str, status: int, answer: Any, raw: bytes) -> CrmAnswerError:
@@ -191,7 +203,8 @@ class CrmClient:
         if status != 200 or not isinstance(deal, dict):
             raise self._refused("deal", status, deal, raw)
         bundle: dict[str, Any] = {"deals": {"results": [deal]}}
-        links = lambda kind: [str(link.get("id")) for link in ((deal.get("associations") or {}).get(kind) or {}).get("results", [])]  # noqa: E731
+        links = lambda kind: list(dict.fromkeys(  # noqa: E731 - one row per association type: each id once
+            str(link.get("id")) for link in ((deal.get("associations") or {}).get(kind) or {}).get("results", [])))
         status, labels, raw = self._exchange("POST", "/crm/v4/associations/deals/contacts/batch/read", {"inputs": [{"id": record_id}]})
         if status not in (200, 207):
             raise self._refused("contact_associations", status, labels, raw)

@@ -206,7 +206,7 @@ def _deal_bundle(deal: dict, parts: dict[str, list[dict]], links: dict[str, dict
     contact_rows = links["contacts"].get(deal_id) if "contact_associations" in parts else _associated(deal, "contacts")
     company_rows = links["companies"].get(deal_id) if "company_associations" in parts else _associated(deal, "companies")
     contact_ids = list(dict.fromkeys(str(row.get("toObjectId")) for row in contact_rows or []))
-    company_ids = [str(row.get("toObjectId")) for row in company_rows or []]
+    company_ids = list(dict.fromkeys(str(row.get("toObjectId")) for row in company_rows or []))
     bundle_ = {
         "deal": {**deal, "associations": {"companies": {"results": [{"id": i} for i in company_ids]}}},
         "contacts": [contacts[i] for i in contact_ids if i in contacts],

@@ -68,9 +68,7 @@ def sync_record(coach, kind: str, converted: Converted, mapping: Mapping, client
     try:
         if gate is not None and gate[0] != gate[1]:
             synced.gate = coach.gate({**converted.document, "stage": gate[0]}, gate[1])
-            synced.report = synced.gate.report
-        else:
-            synced.report = coach.review(converted.document)
+        synced.report = coach.review(converted.document)  # the coaching is the present stage's, whatever the gate said
     except DealInputError as error:
         synced.problems = [str(p) for p in error.problems]
         return synced

@@ -9,8 +9,11 @@ A rep never leaves the CRM, so the review is written back onto the deal record:
 - **tasks**: one per first move (`writeback.tasks`, at most), due when the review says ("this week" → 7 days
   after the review date), assigned to the deal's owner when the record names one.
 
-The note and tasks are written only when the coaching changed: when the record sent already carries the same
-fingerprint, only the fields are refreshed, so a sync run every night does not pile up duplicate tasks.
+Every write is idempotent, so a sync every night (or a CRM that notifies dealcoach of dealcoach's own writes)
+settles instead of looping: a field already holding its value is not written, and the note and tasks are
+written only when the coaching changed — when the record's fingerprint field differs from this review's. The
+fingerprint is written last, and only once the note and tasks are in: a note that failed is tried again on
+the next run, a note that went in is not written twice.
 
 `plan()` gives the CRM's own requests (`Write`): Salesforce one Composite API request (Opportunity PATCH,
 ContentNote + ContentDocumentLink, Tasks), HubSpot a deal PATCH, a note and a batch of tasks with their v4
@@ -63,7 +66,8 @@ class Coaching:
     tasks: list[Task]
     gate: str = ""  # for a gated stage change: "allowed → <stage>" or "blocked → <stage>"
     owner: str | None = None  # the CRM user the tasks go to
-    changed: bool = True  # False when the record already carries this fingerprint: fields only
+    changed: bool = True  # False when the record already carries this fingerprint: no note, no tasks
+    current: dict[str, str] = field(default_factory=dict)  # the record's write-back fields as sent (CRM name → value as text)
 
 
 @dataclass(frozen=True)
@@ -77,12 +81,15 @@ class Write:
     parts: list[str] = field(default_factory=list)  # a composite request's sub-requests, by what they write
 
 
-def fingerprint(report: Report) -> str:
-    """A short hash of what the coaching asks for (grade, blocking risks, first moves), the same in every language."""
+def fingerprint(report: Report, gate: GateResult | None = None) -> str:
+    """A short hash of what the coaching asks for (grade, blocking risks, first moves, a gate's verdict), the same
+    in every language."""
     shown = [c for c in report.cards if not c.folded]
     blocking = sorted((f.code, f.subject or "") for f in report.findings if f.severity == Severity.BLOCK)
     firsts = [(c.key, tuple(f.code for f in c.findings)) for c in shown[:3]]
-    text = repr((report.grade, report.stage.id, blocking, firsts))
+    verdict = None if gate is None else (
+        gate.to_stage.id, gate.allowed, tuple(f.code for f in gate.blocking), tuple(m.id for m in gate.unmet_milestones))
+    text = repr((report.grade, report.stage.id, blocking, firsts, verdict))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -97,9 +104,19 @@ def _owner(kind: str, record: dict) -> str | None:
     return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
+def _text(value: Any) -> str:
+    """A field value as text, to compare what the record holds with what would be written (false and null are empty)."""
+    if value is None or value is False:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def coaching(coach, report: Report, kind: str, record_id: str, record: dict, mapping: Mapping, gate: GateResult | None = None) -> Coaching:
-    """The coaching of a reviewed deal as `kind` stores it, worded in the mapping's `writeback.lang`; for a gated
-    stage change, the note is the gate's answer (what is unmet, what blocks) and the `gate` field says it."""
+    """The coaching of a deal reviewed at its present stage as `kind` stores it, worded in the mapping's
+    `writeback.lang`. For a gated stage change, the `gate` field gives the verdict and, when the move is blocked,
+    the note is the gate's answer (what is unmet, what blocks); the fields and tasks are the present stage's."""
     settings = mapping.writeback
     lang = settings.lang
     localised = coach.localise(report, lang)
@@ -117,8 +134,9 @@ def coaching(coach, report: Report, kind: str, record_id: str, record: dict, map
             due=localised.as_of + dt.timedelta(days=DUE_DAYS[when]),
             urgent=card.severity == Severity.BLOCK or when == "now",
         ))
-    print_ = fingerprint(report)
-    known = _field(kind, record, settings.fields["fingerprint"]) if "fingerprint" in settings.fields else None
+    print_ = fingerprint(report, gate)
+    current = {name: _text(_field(kind, record, name)) for name in settings.fields.values()}
+    known = current.get(settings.fields["fingerprint"]) if "fingerprint" in settings.fields else None
     milestones = renderer.milestone_names(localised, lang)
     return Coaching(
         record_id=record_id,
@@ -133,14 +151,23 @@ def coaching(coach, report: Report, kind: str, record_id: str, record: dict, map
         tasks=tasks,
         owner=_owner(kind, record),
         changed=known != print_,
+        current=current,
     )
 
 
 def _values(coaching: Coaching, mapping: Mapping) -> dict[str, Any]:
-    """The deal's write-back fields under the CRM's names."""
+    """The write-back fields (the fingerprint apart) whose value changes, under the CRM's names. The gate field
+    records the last stage change judged: a plain review leaves it as it is."""
     values = {"grade": coaching.grade, "blocking": coaching.blocking, "next_milestone": coaching.next_milestone,
-              "reviewed": coaching.reviewed.isoformat(), "fingerprint": coaching.fingerprint, "gate": coaching.gate}
-    return {name: values[key] for key, name in mapping.writeback.fields.items() if key != "gate" or coaching.gate}
+              "reviewed": coaching.reviewed.isoformat(), "gate": coaching.gate}
+    return {name: values[key] for key, name in mapping.writeback.fields.items()
+            if key in values and (key != "gate" or coaching.gate) and _text(values[key]) != coaching.current.get(name)}
+
+
+def _fingerprint(coaching: Coaching, mapping: Mapping) -> dict[str, str]:
+    """The fingerprint field to write last, when the coaching changed."""
+    name = mapping.writeback.fields.get("fingerprint")
+    return {name: coaching.fingerprint} if name and coaching.changed else {}
 
 
 def _html(text: str) -> str:
@@ -149,8 +176,9 @@ def _html(text: str) -> str:
 
 def _salesforce(coaching: Coaching, mapping: Mapping) -> list[Write]:
     base = f"/services/data/{SALESFORCE_API}"
-    requests: list[dict] = [{"method": "PATCH", "url": f"{base}/sobjects/Opportunity/{coaching.record_id}", "referenceId": "fields",
-                             "body": _values(coaching, mapping)}]
+    record = f"{base}/sobjects/Opportunity/{coaching.record_id}"
+    values = _values(coaching, mapping)
+    requests: list[dict] = [{"method": "PATCH", "url": record, "referenceId": "fields", "body": values}] if values else []
     if coaching.changed and mapping.writeback.note:
         content = base64.b64encode(_html(coaching.note).encode("utf-8")).decode("ascii")
         requests += [
@@ -164,8 +192,10 @@ def _salesforce(coaching: Coaching, mapping: Mapping) -> list[Write]:
         if coaching.owner:
             body["OwnerId"] = coaching.owner
         requests.append({"method": "POST", "url": f"{base}/sobjects/Task", "referenceId": f"task{number}", "body": body})
-    return [Write("composite", "POST", f"{base}/composite", {"allOrNone": False, "compositeRequest": requests},
-                  parts=[r["referenceId"] for r in requests])]
+    writes = [Write("composite", "POST", f"{base}/composite", {"allOrNone": False, "compositeRequest": requests},
+                    parts=[r["referenceId"] for r in requests])] if requests else []
+    last = _fingerprint(coaching, mapping)
+    return writes + ([Write("fingerprint", "PATCH", record, last)] if last else [])
 
 
 def _hubspot_timestamp(day: dt.date) -> str:
@@ -175,8 +205,9 @@ def _hubspot_timestamp(day: dt.date) -> str:
 def _hubspot(coaching: Coaching, mapping: Mapping) -> list[Write]:
     to_deal = lambda type_id: [{"to": {"id": coaching.record_id}, "types": [  # noqa: E731
         {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}]
-    writes = [Write("fields", "PATCH", f"/crm/v3/objects/deals/{coaching.record_id}",
-                    {"properties": {k: str(v) for k, v in _values(coaching, mapping).items()}})]
+    deal = f"/crm/v3/objects/deals/{coaching.record_id}"
+    values = _values(coaching, mapping)
+    writes = [Write("fields", "PATCH", deal, {"properties": {k: str(v) for k, v in values.items()}})] if values else []
     if coaching.changed and mapping.writeback.note:
         writes.append(Write("note", "POST", "/crm/v3/objects/notes", {
             "properties": {"hs_timestamp": _hubspot_timestamp(coaching.reviewed), "hs_note_body": _html(coaching.note)},
@@ -190,7 +221,8 @@ def _hubspot(coaching: Coaching, mapping: Mapping) -> list[Write]:
                 properties["hubspot_owner_id"] = coaching.owner + ""
             inputs.append({"properties": properties, "associations": to_deal(HUBSPOT_TASK_TO_DEAL)})
         writes.append(Write("tasks", "POST", "/crm/v3/objects/tasks/batch/create", {"inputs": inputs}))
-    return writes
+    last = _fingerprint(coaching, mapping)
+    return writes + ([Write("fingerprint", "PATCH", deal, {"properties": last})] if last else [])
 
 
 def odoo_call(model: str, method: str, args: list, kwargs: dict | None = None) -> dict:
@@ -200,17 +232,19 @@ def odoo_call(model: str, method: str, args: list, kwargs: dict | None = None) -
 
 def _odoo(coaching: Coaching, mapping: Mapping) -> list[Write]:
     lead = int(coaching.record_id.rpartition("/")[2])
-    writes = [Write("fields", "POST", "/jsonrpc", odoo_call("crm.lead", "write", [[lead], _values(coaching, mapping)]))]
-    if coaching.changed and mapping.writeback.note:
-        writes.append(Write("note", "POST", "/jsonrpc", odoo_call(
-            "crm.lead", "message_post", [[lead]], {"body": _html(coaching.note), "message_type": "comment", "subtype_xmlid": "mail.mt_note"})))
+    values = _values(coaching, mapping)
+    writes = [Write("fields", "POST", "/jsonrpc", odoo_call("crm.lead", "write", [[lead], values]))] if values else []
+    if coaching.changed and mapping.writeback.note:  # body_is_html: Odoo 17+ escapes a plain-text body
+        writes.append(Write("note", "POST", "/jsonrpc", odoo_call("crm.lead", "message_post", [[lead]], {
+            "body": _html(coaching.note), "body_is_html": True, "message_type": "comment", "subtype_xmlid": "mail.mt_note"})))
     for number, task in enumerate(coaching.tasks if coaching.changed else [], 1):
         kwargs = {"act_type_xmlid": "mail.mail_activity_data_todo", "date_deadline": task.due.isoformat(),
                   "summary": task.subject, "note": _html(task.description)}
         if coaching.owner:
             kwargs["user_id"] = int(coaching.owner)
         writes.append(Write(f"task{number}", "POST", "/jsonrpc", odoo_call("crm.lead", "activity_schedule", [[lead]], kwargs)))
-    return writes
+    last = _fingerprint(coaching, mapping)
+    return writes + ([Write("fingerprint", "POST", "/jsonrpc", odoo_call("crm.lead", "write", [[lead], last]))] if last else [])
 
 
 PLANS = {"salesforce": _salesforce, "hubspot": _hubspot, "odoo": _odoo}

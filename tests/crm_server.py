@@ -68,6 +68,12 @@ def _salesforce(crm: Crm, method: str, path: str, query: dict, body, headers) ->
                 answers.append({"body": {"id": new_id, "success": True, "errors": []}, "httpHeaders": {"Location": f"{sub['url']}/{new_id}"},
                                 "httpStatusCode": 201, "referenceId": sub["referenceId"]})
         return 200, {"compositeResponse": answers}, {}
+    if method == "PATCH" and re.fullmatch(r"/services/data/v62\.0/sobjects/Opportunity/[A-Za-z0-9]{18}", path):
+        crm.writes.append({"crm": "salesforce", "method": method, "path": path, "body": body})
+        bad = [name for name in body if name in crm.missing_fields]
+        if bad:
+            return 400, [{"errorCode": "INVALID_FIELD", "message": f"No such column '{bad[0]}' on sobject of type Opportunity"}], {}
+        return 204, None, {}
     return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}], {}
 
 

@@ -67,16 +67,40 @@ def test_the_note_speaks_the_mapping_s_language_and_the_fingerprint_does_not_dep
     assert en.tasks[0].subject.startswith("dealcoach: ")
 
 
-def test_a_record_already_carrying_the_fingerprint_gets_its_fields_only(coach) -> None:
+def test_a_record_already_carrying_the_fingerprint_gets_its_changed_fields_only_and_then_nothing(coach) -> None:
+    mapping = load_mapping("hubspot")
     data = json.loads((EXAMPLES / FILES["hubspot"]).read_text(encoding="utf-8"))
     first = record("hubspot", data)
-    known = fingerprint(coach.review(first.document))
-    for deal in data["deals"]["results"]:
-        deal["properties"]["dealcoach_fingerprint"] = known
+    done = coaching(coach, coach.review(first.document), "hubspot", first.record_id, first.record, mapping)
+    deal = next(d for d in data["deals"]["results"] if d["id"] == CHOSEN["hubspot"])
+    deal["properties"]["dealcoach_fingerprint"] = done.fingerprint
     again = record("hubspot", data)
-    planned = plan("hubspot", coaching(coach, coach.review(again.document), "hubspot", again.record_id, again.record, load_mapping("hubspot")),
-                   load_mapping("hubspot"))
-    assert [w.what for w in planned] == ["fields"]
+    planned = plan("hubspot", coaching(coach, coach.review(again.document), "hubspot", again.record_id, again.record, mapping), mapping)
+    assert [w.what for w in planned] == ["fields"]  # no second note, no second set of tasks
+    for write in planned:  # the CRM now holds every value: a sync (or a webhook fired by this write) writes nothing
+        deal["properties"].update(write.body["properties"])
+    settled = record("hubspot", data)
+    assert plan("hubspot", coaching(coach, coach.review(settled.document), "hubspot", settled.record_id, settled.record, mapping), mapping) == []
+
+
+def test_the_fingerprint_is_not_written_when_the_note_was_refused(coach) -> None:
+    crm = Crm()
+    with crm_server(crm) as base:
+        client = CrmClient(connections(base)["hubspot"])
+        original = client.transport
+
+        def refuse_notes(method, url, headers, body, timeout):
+            if url.endswith("/crm/v3/objects/notes"):
+                return 403, {}, json.dumps({"status": "error", "message": "This app hasn't been granted all required scopes",
+                                            "category": "MISSING_SCOPES"}).encode()
+            return original(method, url, headers, body, timeout)
+
+        client.transport = refuse_notes
+        synced = sync_record(coach, "hubspot", record("hubspot"), load_mapping("hubspot"), client)
+    outcome = {r.what: r for r in synced.results}
+    assert not outcome["note"].ok and "MISSING_SCOPES" in outcome["note"].detail
+    assert not outcome["fingerprint"].ok and outcome["fingerprint"].status == 0  # the next sync writes the note again
+    assert all("dealcoach_fingerprint" not in (w["body"].get("properties") or {}) for w in crm.written("hubspot"))
 
 
 @pytest.mark.parametrize("kind", FILES)
@@ -93,19 +117,20 @@ def test_a_webhook_style_round_trip_fetches_reviews_and_writes_back_checked_fiel
     firsts = [c.text.first for c in report.cards if not c.folded][:3]
     writes = crm.written(kind)
     if kind == "salesforce":
-        fields, note, link, *tasks = writes
+        fields, note, link, *tasks, last = writes
         assert fields["method"] == "PATCH" and fields["path"].endswith(f"/sobjects/Opportunity/{CHOSEN[kind]}")
         assert fields["body"] == {"Dealcoach_Grade__c": "A?", "Dealcoach_Blocking__c": 0, "Dealcoach_Next_Milestone__c": "客户和我方签了合同",
-                                  "Dealcoach_Reviewed__c": AS_OF, "Dealcoach_Fingerprint__c": fingerprint(synced.report)}
+                                  "Dealcoach_Reviewed__c": AS_OF}
+        assert (last["path"], last["body"]) == (fields["path"], {"Dealcoach_Fingerprint__c": fingerprint(synced.report)})  # last of all
         text = base64.b64decode(note["body"]["Content"]).decode("utf-8")
         assert note["body"]["Title"] == f"dealcoach 复盘 · {AS_OF}" and all(f in text for f in firsts)
         assert link["body"] == {"ContentDocumentId": "0695g00000N0001AAA", "LinkedEntityId": CHOSEN[kind], "ShareType": "V"}  # @{note.id} resolved
         assert [t["body"]["Subject"] for t in tasks] == [f"dealcoach：{f}" for f in firsts]
         assert {t["body"]["WhatId"] for t in tasks} == {CHOSEN[kind]} and all(t["body"]["Status"] == "Not Started" for t in tasks)
     elif kind == "hubspot":
-        fields, note, tasks = writes
+        fields, note, tasks, last = writes
         assert fields["method"] == "PATCH" and fields["body"]["properties"]["dealcoach_blocking"] == "0"
-        assert fields["body"]["properties"]["dealcoach_fingerprint"] == fingerprint(synced.report)
+        assert last["body"] == {"properties": {"dealcoach_fingerprint": fingerprint(synced.report)}}
         assert note["body"]["associations"] == [
             {"to": {"id": CHOSEN[kind]}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 214}]}]
         assert all(f in note["body"]["properties"]["hs_note_body"] for f in firsts)
@@ -114,10 +139,11 @@ def test_a_webhook_style_round_trip_fetches_reviews_and_writes_back_checked_fiel
         assert {i["properties"]["hubspot_owner_id"] for i in inputs} == {"51286499"}  # the deal's owner
         assert all(i["associations"][0]["types"][0]["associationTypeId"] == 216 for i in inputs)
     else:
-        fields, note, *tasks = writes
+        fields, note, *tasks, last = writes
         assert (fields["method"], fields["body"]["args"][0]) == ("write", [57])
-        assert fields["body"]["args"][1]["x_dealcoach_fingerprint"] == fingerprint(synced.report)
+        assert last["body"]["args"] == [[57], {"x_dealcoach_fingerprint": fingerprint(synced.report)}]
         assert note["method"] == "message_post" and note["body"]["kwargs"]["subtype_xmlid"] == "mail.mt_note"
+        assert note["body"]["kwargs"]["body_is_html"] is True
         assert [t["body"]["kwargs"]["summary"] for t in tasks] == [f"dealcoach：{f}" for f in firsts]
         assert {t["body"]["kwargs"]["user_id"] for t in tasks} == {2}  # Mitchell Admin, the lead's salesperson
 
@@ -140,7 +166,7 @@ def test_hubspot_rate_limit_is_waited_out_once(coach) -> None:
     with crm_server(crm) as base:
         client = CrmClient(connections(base)["hubspot"], sleep=waits.append)
         synced = sync_record(coach, "hubspot", record("hubspot"), load_mapping("hubspot"), client)
-    assert synced.ok and waits == [1.0] and len(crm.written("hubspot")) == 3
+    assert synced.ok and waits == [1.0] and len(crm.written("hubspot")) == 4
 
 
 def test_bad_credentials_are_the_crm_s_refusal_not_a_crash(coach) -> None:
@@ -175,7 +201,7 @@ def test_cli_sync_writes_back_every_record_and_names_the_skipped(tmp_path, monke
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(line["deal_id"], line["ok"], "skipped" in line) for line in lines] == [
         ("0065g00000AbCdEAAV", True, False), ("0065g00000AbCdFAAV", True, False), ("0065g00000AbCdGAAV", True, True)]
-    patched = [w["path"].rsplit("/", 1)[1] for w in crm.written("salesforce") if w["method"] == "PATCH"]
+    patched = [w["path"].rsplit("/", 1)[1] for w in crm.written("salesforce") if w["method"] == "PATCH" and "Dealcoach_Grade__c" in w["body"]]
     assert patched == ["0065g00000AbCdEAAV", "0065g00000AbCdFAAV"]  # nothing written on the lost deal
     assert "written: 0065g00000AbCdFAAV (Plant 3 energy monitoring) task1" in result.stderr
 
@@ -201,5 +227,5 @@ def test_cli_sync_dry_run_prints_the_requests_without_credentials(monkeypatch) -
     [line] = [json.loads(line) for line in result.stdout.splitlines()]
     first = line["requests"][0]
     assert first["body"]["params"]["args"][:5] == ["<database>", "<user id>", "<API key>", "crm.lead", "write"]
-    assert [r["what"] for r in line["requests"]] == ["fields", "note", "task1", "task2", "task3"]
+    assert [r["what"] for r in line["requests"]] == ["fields", "note", "task1", "task2", "task3", "fingerprint"]
     assert "never-shown" not in result.output
