@@ -45,7 +45,7 @@ class Synced:
         if self.report is not None:
             line.update(grade=self.report.grade, blocking=len(self.report.blocking))
         if self.gate is not None:
-            line["gate"] = {"to": self.gate.to_stage.id, "allowed": self.gate.allowed}
+            line["gate"] = {"from": self.gate.from_stage.id, "to": self.gate.to_stage.id, "allowed": self.gate.allowed}
         if self.results:
             line["writes"] = [{"what": r.what, "ok": r.ok, "status": r.status, **({"detail": r.detail} if r.detail else {})} for r in self.results]
         else:
