@@ -257,3 +257,9 @@ def test_records_are_not_modified() -> None:
         copied = copy.deepcopy(original)
         records(kind, copied, as_of=AS_OF)
         assert copied == original
+
+
+def test_http_batch_names_a_page_that_says_more_follow(client: TestClient) -> None:
+    data = dict(answer("salesforce"), done=False, nextRecordsUrl="/services/data/v62.0/query/01g-2000")
+    response = client.post("/v1/crm/salesforce/review/batch", params={"as_of": AS_OF}, json=data)
+    assert response.status_code == 200 and any("01g-2000" in note for note in response.json()["notes"])
