@@ -36,10 +36,10 @@ EXIT_CODES = {
     3: "the deal file is unreadable or invalid (every problem is listed with its field path)",
     4: "the playbook directory, a stage model or a template is invalid",
     5: "internal error in a rule or in dealcoach itself (please report it)",
-    6: "`pipeline` only: some deals could not be reviewed (their error records name the deal and the fields)",
+    6: "`pipeline` and `sync`: some deals could not be reviewed (their error records name the deal and the fields)",
     7: "the output could not be written (disk full, file too large): the error names the file; a results file keeps its complete lines",
-    8: "`send` or --send: some messages were not delivered (each is named on stderr with the platform's answer); "
-       "the command's own output was written",
+    8: "`send`, --send or `sync`: some messages or CRM writes were not delivered (each is named on stderr with the "
+       "platform's or CRM's answer); the command's own output was written",
     130: "interrupted (Ctrl-C); every result already written is complete",
     141: "the program reading the output stopped early (e.g. `| head`): dealcoach stops quietly, as other command-line tools do",
 }
@@ -50,7 +50,6 @@ SOME_DEALS_FAILED = 6
 OUTPUT_FAILED = 7
 DELIVERY_FAILED = 8
 INTERRUPTED = 130
-MAX_TOKEN_FILE = 4096
 MAX_MESSAGE_FILE = 1_000_000
 PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a command stopped by a closed pipe
 STDOUT = "standard output"
@@ -285,6 +284,7 @@ class IsoDate(click.ParamType):
 ISO_DATE = IsoDate()
 as_of_option = click.option("--as-of", type=ISO_DATE, help="Evaluate as of this date instead of the file's as_of.")
 CRM_KINDS = ("salesforce", "hubspot", "odoo", "fxiaoke", "neocrm")
+WRITEBACK_CRMS = ("salesforce", "hubspot", "odoo")  # crm.writeback
 
 
 @dataclass(frozen=True)
@@ -765,6 +765,64 @@ def send(files: tuple[str, ...], send_to: tuple[str, ...], channels_path: str | 
         raise click.exceptions.Exit(DELIVERY_FAILED)
 
 
+@cli.command(short_help="Review CRM records and write the coaching back into the CRM.")
+@click.argument("source", metavar="INPUT")
+@click.option("--from", "crm_kind", type=click.Choice(WRITEBACK_CRMS), required=True,
+              help="INPUT is this CRM's query response (or record), as for `pipeline --from`.")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False), help="Your CRM mapping file (default: the shipped one).")
+@click.option("--record", "record_choice", metavar="ID", help="Only this record of the response (its id or name).")
+@as_of_option
+@click.option("--dry-run", is_flag=True, help="Print the requests as JSON lines instead of sending them (no connection needed).")
+@click.option("--crm-config", type=click.Path(exists=True, dir_okay=False),
+              help="CRM connections file (default: $DEALCOACH_CRM_CONFIG, else ~/.config/dealcoach/crm.yaml).")
+@playbook_option
+def sync(source: str, crm_kind: str, mapping: str | None, record_choice: str | None, as_of: dt.date | None, dry_run: bool,
+         crm_config: str | None, playbook: Path | None) -> None:
+    """Review every record of a Salesforce, HubSpot or Odoo query response (INPUT, or - for standard input) and write
+    the coaching back onto each deal: the mapping's write-back fields (grade, blocking risks, next milestone, review
+    date, fingerprint), a note with the first moves and blocking risks, and a task per first move. A record whose
+    fingerprint field already holds this review's gets its fields refreshed only. One JSON line per record on
+    stdout; each write's outcome on stderr. Exit 6 when a record could not be reviewed, 8 when a write was refused
+    (README "Write-back")."""
+    from .crm import load_mapping
+    from .crm.client import CrmClient
+    from .crm.connections import connection
+    from .crm.convert import one
+    from .crm.sync import shown_request, sync_record
+
+    if as_of is None:
+        raise click.UsageError("sync needs --as-of: a CRM record has no evaluation date, and dealcoach never reads the clock")
+    coach = api.coach(playbook)
+    client = None if dry_run else CrmClient(connection(crm_kind, crm_config))  # resolved first: a missing secret is exit 2 before any work
+    the_mapping = load_mapping(crm_kind, mapping)
+    page = coach.crm_records(crm_kind, read_document(source), as_of=as_of, mapping=the_mapping, label=_label(source))
+    for note in page.notes:
+        _echo(printable(f"note: {_label(source)}: {note}"), err=True)
+    chosen = list(page)
+    if record_choice is not None:
+        one(page, record_choice, _label(source))  # an unknown or ambiguous choice is refused like review's --record
+        chosen = [c for c in page if record_choice in (c.record_id, c.name)]
+    failed_reviews = failed_writes = 0
+    for converted in chosen:
+        synced = sync_record(coach, crm_kind, converted, the_mapping, client)
+        if dry_run and synced.planned:
+            _echo(json.dumps({"deal_id": synced.record_id, "requests": [shown_request(crm_kind, w) for w in synced.planned]}, ensure_ascii=False))
+            continue
+        _echo(json.dumps(synced.summary(), ensure_ascii=False))
+        if synced.skipped:
+            _echo(printable(f"note: skipped {synced.shown}: {synced.skipped}"), err=True)
+        for problem in synced.problems:
+            _echo(printable(f"not reviewed: {synced.shown}: {problem}"), err=True)
+        for result in synced.results:
+            _echo(printable(result.line(synced.shown)), err=True)
+        failed_reviews += 1 if synced.problems else 0
+        failed_writes += sum(1 for r in synced.results if not r.ok)
+    if failed_writes:
+        raise click.exceptions.Exit(DELIVERY_FAILED)
+    if failed_reviews:
+        raise click.exceptions.Exit(SOME_DEALS_FAILED)
+
+
 @contextmanager
 def _stdin_bytes():
     if sys.stdin is None:
@@ -773,82 +831,99 @@ def _stdin_bytes():
 
 
 @cli.command(short_help="Run the HTTP decision service.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="TCP port to listen on.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False),
+              help="YAML file of settings (keys as the options, with _: max_batch); default: $DEALCOACH_CONFIG.")
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="TCP port to listen on (default 8080).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the machine's cores).")
 @click.option(
     "--token-file", type=click.Path(exists=True, dir_okay=False),
     help="File holding the bearer token callers must send (16+ characters of A-Z a-z 0-9 - . _ ~ + /).",
 )
-@click.option("--no-auth", is_flag=True, help="Allow serving a non-loopback address without a token.")
-@click.option("--max-body-bytes", type=click.IntRange(1_000), default=1_000_000, show_default=True,
-              help="Largest request body; larger ones get 413.")
-@click.option("--max-batch", type=click.IntRange(1, 10_000), default=100, show_default=True,
-              help="Most deals in one /v1/review/batch request; more get 413.")
+@click.option("--no-auth", is_flag=True, default=None, help="Allow serving a non-loopback address without a token.")
+@click.option("--max-body-bytes", type=click.IntRange(1_000, 1_000_000_000), default=None,
+              help="Largest request body; larger ones get 413 (default 1000000).")
+@click.option("--max-batch", type=click.IntRange(1, 10_000), default=None,
+              help="Most deals in one /v1/review/batch request; more get 413 (default 100).")
 @click.option(
-    "--timeout", "timeout_seconds", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
-    help="Seconds per request; over it the caller gets 504 at once.",
+    "--timeout", "timeout_seconds", type=click.FloatRange(0.1, 600), default=None,
+    help="Seconds per request; over it the caller gets 504 at once (default 10).",
 )
+@click.option("--work-threads", type=click.IntRange(1, 64), default=None, help="Evaluations running at once per worker (default 4).")
+@click.option("--work-queue", type=click.IntRange(0, 10_000), default=None,
+              help="Evaluations waiting per worker before 503 Busy (default 32).")
 @click.option("--mappings", type=click.Path(exists=True, file_okay=False), help="Directory of CRM mapping files <crm>.yaml.")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default=None, help="Log lines on stderr (default json).")
+@click.option("--access-log/--no-access-log", default=None, help="A log line per request (default on).")
+@click.option("--metrics/--no-metrics", default=None, help="Prometheus metrics at /metrics (default on).")
+@click.option("--public-metrics", is_flag=True, default=None, help="/metrics answers without the token (default: it needs the token).")
 @playbook_option
-def serve(
-    host: str, port: int, workers: int | None, token_file: str | None, no_auth: bool, max_body_bytes: int,
-    max_batch: int, timeout_seconds: float, mappings: str | None, playbook: Path | None,
-) -> None:
-    """Run the HTTP decision service (API docs at /docs, OpenAPI at /openapi.json).
+def serve(config: str | None, playbook: Path | None, **given) -> None:
+    """Run the HTTP decision service (API docs at /docs, OpenAPI at /openapi.json, metrics at /metrics).
 
-    A token is required when serving a non-loopback address: --token-file, or
-    the DEALCOACH_API_TOKEN environment variable; --no-auth overrides. A token
+    Each setting is taken from its option, else its DEALCOACH_* environment variable, else the --config file
+    (or $DEALCOACH_CONFIG), else its default (README "Operating the service"). A bad value is refused with
+    exit 2, naming where it came from.
+
+    A token is required when serving a non-loopback address: --token-file, the
+    DEALCOACH_API_TOKEN environment variable, or token_file in the config file; --no-auth overrides. A token
     is at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (= only at the end);
     an empty or malformed one is refused (exit 2), never read as "no token".
     """
     import ipaddress
-    import os
+    import tempfile
+    from contextlib import ExitStack
 
     import uvicorn
 
     from .crm import KINDS, load_mapping
     from .engine.pipeline import default_jobs
-    from .service.settings import TOKEN_VARIABLE, TokenError, bearer_token
+    from .service.app import ruleset_version
+    from .service.logs import line, logging_config
+    from .service.metrics import MULTIPROCESS_VARIABLE
+    from .service.settings import CONFIG_VARIABLE, SettingError, resolve
 
     try:
-        if token_file:
-            try:
-                with open_for_reading(token_file) as handle:
-                    raw = handle.read(MAX_TOKEN_FILE + 1)
-                if len(raw) > MAX_TOKEN_FILE:
-                    raise click.UsageError(f"the token file {token_file} is larger than {MAX_TOKEN_FILE} bytes; it holds one token")
-                text = raw.decode("utf-8")
-            except (OSError, UnicodeDecodeError) as error:
-                raise click.UsageError(f"cannot read the token file {token_file}: {error}") from None
-            token = bearer_token(text, f"token file {token_file}")
-        elif TOKEN_VARIABLE in os.environ:
-            token = bearer_token(os.environ[TOKEN_VARIABLE], TOKEN_VARIABLE)
-        else:
-            token = None
-    except TokenError as error:
+        configuration = resolve({**given, "config": config, "playbook": str(playbook) if playbook else None}, os.environ)
+    except SettingError as error:
         raise click.UsageError(str(error)) from None
+    settings, host = configuration.settings, configuration.host
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
-    if not token and not loopback and not no_auth:
+    if not settings.token and not loopback and not configuration.no_auth:
         raise click.UsageError(f"serving {host} without a token: use --token-file or DEALCOACH_API_TOKEN, or --no-auth")
-    api.coach(playbook)  # fail here, with exit 4, rather than in every worker
+    coach = api.coach(settings.playbook_dir)  # fail here, with exit 4, rather than in every worker
     for crm in KINDS:  # and a mapping file that cannot be used, with exit 3
-        custom = Path(mappings) / f"{crm}.yaml" if mappings else None
+        custom = Path(settings.mapping_dir) / f"{crm}.yaml" if settings.mapping_dir else None
         load_mapping(crm, custom if custom and custom.exists() else None)
-    os.environ.update(
-        DEALCOACH_PLAYBOOK=str(playbook or ""), DEALCOACH_MAX_BODY_BYTES=str(max_body_bytes),
-        DEALCOACH_MAX_BATCH=str(max_batch), DEALCOACH_TIMEOUT_SECONDS=str(timeout_seconds),
-        DEALCOACH_MAPPINGS=mappings or "",
-    )
-    if token:
-        os.environ[TOKEN_VARIABLE] = token
-    uvicorn.run(
-        "dealcoach.service.app:app_from_env", factory=True, host=host, port=port,
-        workers=workers or default_jobs(), log_level="warning", access_log=False,
-    )
+    workers = configuration.workers or default_jobs()
+    with ExitStack() as cleanup:
+        metrics_dir = os.environ.get(MULTIPROCESS_VARIABLE)
+        if settings.metrics and metrics_dir and not (os.path.isdir(metrics_dir) and os.access(metrics_dir, os.W_OK)):
+            raise click.UsageError(f"{MULTIPROCESS_VARIABLE}: {metrics_dir!r} is not a writable directory; allowed: an empty, writable "
+                                   "directory for the workers' metrics, or unset (serve then makes one)")
+        if settings.metrics and workers > 1 and not metrics_dir:  # every worker's metrics, added up at /metrics
+            metrics_dir = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="dealcoach-metrics-"))
+            os.environ[MULTIPROCESS_VARIABLE] = metrics_dir
+            cleanup.callback(os.environ.pop, MULTIPROCESS_VARIABLE, None)
+        os.environ.update(configuration.environment())  # what every worker's Settings.from_env() reads
+        os.environ.pop(CONFIG_VARIABLE, None)  # the workers run what was resolved here, not a file edited since
+        address = f"http://[{host}]:{configuration.port}" if ":" in host else f"http://{host}:{configuration.port}"
+        version = ruleset_version(coach)
+        auth = "on" if settings.token else "off"
+        metrics = ("on, " + ("no token" if settings.public_metrics or not settings.token else "token")) if settings.metrics else "off"
+        if settings.metrics and metrics_dir:
+            metrics += f", workers' files in {metrics_dir}"
+        summary = (f"dealcoach serving {address}: {workers} worker{'s' if workers > 1 else ''}, rule set {version}, auth {auth}, "
+                   f"metrics {metrics}, config: {configuration.origin()}")
+        click.echo(line(settings.log_format, summary, event="starting", address=address, workers=workers, ruleset_version=version,
+                        auth=auth, metrics=metrics, config=configuration.origin()), err=True)
+        uvicorn.run(
+            "dealcoach.service.app:app_from_env", factory=True, host=host, port=configuration.port, workers=workers,
+            log_level="warning", access_log=False, log_config=logging_config(settings.log_format),
+        )
 
 
 @cli.command(short_help="List every rule, or explain one (dealcoach rules DC406).")
@@ -999,6 +1074,26 @@ def test_playbook(
 def schema() -> None:
     """Print the JSON Schema of a deal file."""
     _echo(json.dumps(Deal.model_json_schema(), ensure_ascii=False, indent=2))
+
+
+@cli.command(short_help="Print the service's OpenAPI document: 3.1, or 3.0 for importers such as Salesforce.")
+@click.option("--version", "oas_version", type=click.Choice(["3.0", "3.1"]), default="3.1", show_default=True,
+              help="OpenAPI version: 3.0 for Salesforce External Services and gateways that read only 3.0.")
+@click.option("--server", metavar="URL", help="The service's base URL for `servers`, e.g. https://dealcoach.example.com (default: /).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the document here (default: stdout).")
+def openapi(oas_version: str, server: str | None, output: str | None) -> None:
+    """Print the HTTP service's OpenAPI document as JSON: bearer security, servers, error answers as
+    application/problem+json, typed brief answers and CRM record bodies with an example per CRM. --version 3.0
+    down-converts it for importers that read only OpenAPI 3.0."""
+    from .service.app import Settings, create_app
+    from .service.openapi import contract, dumps
+
+    text = dumps(contract(create_app(Settings()), oas_version, server))
+    if output:
+        _write_file(output, text)
+        _echo(f"wrote {output}")
+    else:
+        _echo(text, nl=False)
 
 
 @cli.command(short_help="Write an example deal file to start from.")

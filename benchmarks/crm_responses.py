@@ -84,7 +84,7 @@ def main() -> None:
         reports = [coach.review(c.document) for c in converted]
         review = best(lambda converted=converted: [coach.review(c.document) for c in converted], 3)
         planning = best(lambda kind=kind, mapping=mapping, converted=converted, reports=reports: [
-            plan(kind, coaching(coach, r, kind, c.record_id, c.record, mapping), mapping) for c, r in zip(converted, reports)], 3)
+            plan(kind, coaching(coach, r, kind, c.record_id, c.record, mapping), mapping) for c, r in zip(converted, reports, strict=True)], 3)
         print(f"  {kind:<11}{size / parse:>8,.0f} d/s{size / convert:>8,.0f} d/s{convert / parse:>7.1f}x"
               f"{size / review:>8,.0f} d/s{size / planning:>8,.0f} d/s{planning / review:>12.2f}x")
 

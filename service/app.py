@@ -1,7 +1,8 @@
 """The HTTP decision service: a versioned JSON API over the same engine as the CLI.
 
 - POST /v1/review, /v1/gate?to=STAGE, /v1/review/batch; GET /v1/rules,
-  /v1/rules/{code}, /v1/schema, /v1/health. OpenAPI at /openapi.json, docs at /docs.
+  /v1/rules/{code}, /v1/schema, /v1/health, /v1/ready. OpenAPI at /openapi.json, docs at /docs (Swagger UI
+  served from the fastapi-offline package: no network needed), Prometheus metrics at /metrics.
 - Every answer carries the rule-set version and a decision id. A blocked gate
   is a normal 200 answer with the reasons.
 - Errors are application/problem+json (RFC 9457) with the offending field
@@ -9,7 +10,9 @@
 - Limits (service.limits): request body size, batch size, per-request time
   (engine work runs on a few threads, answered 504 when over the limit, 503
   when every thread is still busy with such work). An optional bearer token
-  protects everything but /v1/health.
+  protects everything but /v1/health and /v1/ready (and /metrics when `public_metrics`).
+- Every request gets a request id, a JSON access log line and its metrics (service.observability); /v1/ready
+  answers 200 once the engine is built and a warm-up evaluation has succeeded.
 - durable-rules is process-global and not thread-safe: evaluations in one
   process are serialised by the engine adapter; parallelism is worker
   processes (`dealcoach serve --workers N`), each with its own engine.
@@ -17,16 +20,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import re
 import secrets
 import uuid
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, BeforeValidator, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..crm import KINDS, load_mapping
@@ -38,18 +45,35 @@ from ..engine.model import Deal
 from ..engine.report import Changes, GateResult, Report
 from ..engine.version import VERSION
 from .limits import BodyLimit, Deadline, OverTime, WorkPool
+from .logs import flush_logs, note_decision
+from .metrics import CONTENT_TYPE, ServiceMetrics
+from .observability import Observe
 from .problems import PROBLEM, ContainErrors, Problem, install_error_handlers, json_body, problem, scrub
 from .settings import Settings
 from .strict_json import StrictJsonRoute
+from .openapi import install as install_openapi
+from .webhooks import install_webhooks
 
-__all__ = ["Settings", "app_from_env", "create_app"]
+__all__ = ["Settings", "app_from_env", "create_app", "ruleset_version"]
 log = logging.getLogger("dealcoach.service")
 CrmKind = Literal["salesforce", "hubspot", "odoo", "fxiaoke", "neocrm"]
 RecordQuery = Annotated[str | None, Query(
     alias="record",
     max_length=200, description="The record to use when a 纷享销客 or 销售易 query response holds several: its id or name.",
 )]
-AsOfQuery = Annotated[dt.date, Query(description="Evaluation date (YYYY-MM-DD): a CRM record has none, and dealcoach never reads the clock.")]
+
+
+def _written_as_a_date(value: Any) -> Any:
+    """A date in a query must be written YYYY-MM-DD: pydantic alone would also read "0" as 1970-01-01 (Unix time)."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected a date written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_written_as_a_date)]
+# A CRM's record or answer as returned: an object, or a list (Odoo search_read's records, Salesforce or 纷享销客 pages).
+CrmBody = dict[str, Any] | list[Any]
+AsOfQuery = Annotated[IsoDate, Query(description="Evaluation date (YYYY-MM-DD): a CRM record has none, and dealcoach never reads the clock.")]
 LangQuery = Annotated[Literal["zh", "en"] | None, Query(description="Render each finding's text in zh or en.")]
 
 
@@ -109,6 +133,7 @@ class SkippedRecord(BaseModel):
 
 class CrmBatchAnswer(BatchAnswer):
     skipped: list[SkippedRecord] = []
+    notes: list[str] = []  # what the input lacks: more pages to fetch, sub-query rows not sent, records the CRM could not read
 
 
 class RuleInfo(BaseModel):
@@ -160,6 +185,24 @@ def authoriser(token: str | None):
     return authorised
 
 
+def ruleset_version(coach: api.Coach) -> str:
+    """The rule-set version every answer carries: dealcoach's version and the playbook's tag."""
+    return f"{VERSION}+{coach.playbook.version_tag}"
+
+
+def warm_up(coach: api.Coach, deal_file: str) -> str | None:
+    """Review `deal_file` once (the first evaluation builds what later ones reuse); None, or why it failed."""
+    try:
+        coach.review(deal_file)
+    except DealcoachError as error:
+        log.error("warm-up evaluation of %s failed: %s", deal_file, error, extra={"event": "warm_up_failed"})
+        return str(error)
+    except Exception as error:
+        log.exception("warm-up evaluation of %s failed", deal_file, extra={"event": "warm_up_failed"})
+        return f"unexpected error: {type(error).__name__}"
+    return None
+
+
 def _deal_id(document: Any) -> str | None:
     value = document.get("id") if isinstance(document, dict) else None
     return scrub(value) if isinstance(value, str) else None
@@ -172,20 +215,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI application for one set of settings (a playbook or mapping that cannot be used fails here)."""
     settings = settings or Settings()
     coach = api.coach(settings.playbook_dir)
-    version = f"{VERSION}+{coach.playbook.version_tag}"
+    version = ruleset_version(coach)
     mappings = {crm: load_mapping(crm, _custom_mapping(settings.mapping_dir, crm)) for crm in KINDS}
     pool = WorkPool(threads=settings.work_threads, queue_size=settings.work_queue, seconds=settings.timeout_seconds)
+    metrics = ServiceMetrics() if settings.metrics else None
+    not_ready = warm_up(coach, settings.warm_up_deal)
 
     def localise(result, lang: str | None):
         return coach.localise(result, lang) if lang else result
 
     def decided(**answer) -> dict:
-        return {"decision_id": str(uuid.uuid4()), "ruleset_version": version, **answer}
+        """The answer with its decision id (noted for the request's log lines) and rule-set version; counted."""
+        decision_id = str(uuid.uuid4())
+        note_decision(decision_id)
+        if metrics is not None:
+            metrics.observe_answer(answer)
+        return {"decision_id": decision_id, "ruleset_version": version, **answer}
 
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI with /docs' Swagger UI served from the package, not a CDN
         title="dealcoach",
         version=VERSION,
         description="Rules-based deal coaching for key-account sales: review a deal, gate a stage change.",
+        redoc_url=None,
+        static_url="/docs/assets",
+        lifespan=_lifespan,
     )
     authorise = authoriser(settings.token)
     app.state.authorise = authorise  # StrictJsonRoute checks it before reading a body
@@ -214,7 +267,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def brief(
         deal: Deal,
         attendees: Annotated[str, Query(description="Contact ids, comma-separated.")],
-        date: Annotated[dt.date, Query(description="Meeting date.")],
+        date: Annotated[IsoDate, Query(description="Meeting date.")],
         purpose: Annotated[str, Query(
             max_length=200,
             description="The meeting's purpose: one of first_visit, technical_exchange, proposal, negotiation, tender_clarification, "
@@ -267,7 +320,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return await pool.run(work)
 
-    def from_crm(crm: str, record: dict[str, Any], as_of: dt.date, choose: str | None) -> dict:
+    def from_crm(crm: str, record: CrmBody, as_of: dt.date, choose: str | None) -> dict:
         try:
             return coach.from_crm(crm, record, as_of=as_of, mapping=mappings[crm], label=f"{crm} record", choose=choose)
         except RecordChoiceError as error:
@@ -275,7 +328,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise RecordChoiceError(error.source, [InputProblem("record", error.problems[0].message + hint.format(crm=crm))]) from None
 
     @v1.post("/crm/{crm}/review", response_model=ReviewAnswer, responses=crm_responses)
-    async def review_crm_record(crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery, lang: LangQuery = None, choose: RecordQuery = None):
+    async def review_crm_record(crm: CrmKind, record: CrmBody, as_of: AsOfQuery, lang: LangQuery = None, choose: RecordQuery = None):
         """Review a CRM's own record (Salesforce Opportunity, HubSpot deal bundle, Odoo crm.lead), or one record of a
         纷享销客 or 销售易 query response (`record` names it when the page holds several), through its mapping."""
         return await pool.run(
@@ -284,7 +337,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @v1.post("/crm/{crm}/gate", response_model=GateAnswer, responses=crm_responses)
     async def gate_crm_record(
-        crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery,
+        crm: CrmKind, record: CrmBody, as_of: AsOfQuery,
         to: Annotated[str, Query(description="Target stage: id, Chinese or English name.")], lang: LangQuery = None,
         choose: RecordQuery = None,
     ):
@@ -294,7 +347,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     @v1.post("/crm/{crm}/review/batch", response_model=CrmBatchAnswer, responses=crm_responses)
-    async def review_crm_page(crm: CrmKind, record: dict[str, Any], as_of: AsOfQuery, lang: LangQuery = None):
+    async def review_crm_page(crm: CrmKind, record: CrmBody, as_of: AsOfQuery, lang: LangQuery = None):
         """Review every record of a CRM input: a 纷享销客 or 销售易 query response (or bundle) is a page of deals; a
         record that cannot be converted or reviewed gets an error item in its place, one the mapping skips is listed
         under `skipped`. The CRM's error answer is a 422 naming its code and message."""
@@ -315,7 +368,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     items.append(BatchItem(index=entry.index, deal_id=entry.record_id, ok=False, errors=errors))
                 else:
                     items.append(review_item(entry.index, entry.document, lang))
-            return as_json(CrmBatchAnswer(**decided(results=items, skipped=skipped)))
+            return as_json(CrmBatchAnswer(**decided(results=items, skipped=skipped, notes=converted.notes)))
 
         return await pool.run(work)
 
@@ -342,11 +395,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness; needs no token."""
         return Health(status="ok", version=VERSION, ruleset_version=version)
 
+    @app.get("/v1/ready", response_model=Health, responses={503: {"model": Problem, "content": {PROBLEM: {}}}})
+    def ready():
+        """Readiness: 200 once the engine is built and a warm-up evaluation has succeeded, else 503; needs no token."""
+        if not_ready is not None:
+            return problem(503, "Not ready", f"the warm-up evaluation failed: {not_ready}")
+        return Health(status="ready", version=VERSION, ruleset_version=version)
+
+    if metrics is not None:
+        guard = [] if settings.public_metrics else [Depends(authorise)]
+
+        @app.get("/metrics", include_in_schema=False, dependencies=guard)
+        def prometheus_metrics():
+            """Prometheus metrics (text format); needs the token when the service has one, unless public_metrics."""
+            return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
     app.include_router(v1)
+    install_webhooks(app, coach, mappings, pool, version, token=settings.token, webhook_token=settings.webhook_token,
+                     crm_config=settings.crm_config, public_url=settings.public_url)
+    install_openapi(app, token_required=settings.token is not None)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(ContainErrors)  # outermost: whatever escapes is still a complete answer
+    app.add_middleware(ContainErrors)  # whatever escapes is still a complete answer
+    app.add_middleware(Observe, access=settings.access_log, metrics=metrics)  # outermost: every answer has a request id
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """Nothing to start; when the server stops, the log lines still waiting are written."""
+    yield
+    await asyncio.to_thread(flush_logs)
 
 
 def _custom_mapping(directory: str | None, crm: str) -> Path | None:

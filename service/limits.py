@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import queue
 import threading
 import time
@@ -99,6 +100,8 @@ class WorkPool:
       Beyond that, or while every thread is still busy with abandoned work, a request is refused at once
       with 503 (Overloaded) instead of waiting for a limit that cannot be met.
     - The threads are daemons: abandoned work never holds up the process's exit.
+    - Work runs in a copy of the request's context (context variables), as `asyncio.to_thread` would: what the
+      request's log lines carry (service.logs) reaches the work.
 
     Runaway pure-Python work shares the GIL with the event loop, so the other answers slow down but
     continue; the C rule engine holds the GIL for one call at a time, each a fraction of an evaluation.
@@ -119,7 +122,7 @@ class WorkPool:
         self._admit()
         deadline = Deadline(self.seconds)
         future: Future = Future()
-        self._jobs.put((future, work, deadline))
+        self._jobs.put((future, work, deadline, contextvars.copy_context()))
         waiting = asyncio.wrap_future(future)
         try:
             done, _ = await asyncio.wait({waiting}, timeout=self.seconds)
@@ -157,11 +160,11 @@ class WorkPool:
 
     def _serve(self) -> None:
         while True:
-            future, work, deadline = self._jobs.get()
+            future, work, deadline, context = self._jobs.get()
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                result = work(deadline)
+                result = context.run(work, deadline)
             except BaseException as error:  # noqa: BLE001 - handed to the waiting request
                 future.set_exception(error)
             else:

@@ -138,7 +138,9 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem(404, "Not found", f"unknown {name} {first.get('input')!r}: {first['msg']}")
         body = [dict(e, loc=tuple(e["loc"])[1:]) for e in errors if _location(e) == "body"]
         other = [e for e in errors if _location(e) != "body"]
-        problems = problems_from_errors(body) + [InputProblem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in other]
+        problems = problems_from_errors(body) + [
+            InputProblem(".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, ")) for e in other
+        ]
         if not body:
             title = "Invalid parameter" if len(other) == 1 else "Invalid parameters"
             return problem(422, title, "; ".join(str(p) for p in problems), problems)

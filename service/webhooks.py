@@ -35,7 +35,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -248,7 +248,7 @@ def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, versio
         accepted = Accepted(decision_id=str(uuid.uuid4()), ruleset_version=version, deals=list(dict.fromkeys(c[0] for c in changes)))
         return Response(json_body(accepted), status_code=202, media_type="application/json")
 
-    @router.post("/salesforce", response_model=WebhookAnswer, responses=refusals)
+    @router.post("/salesforce", response_model=WebhookAnswer, responses=refusals, dependencies=[Depends(app.state.authorise)])
     async def salesforce(
         request: Request, payload: dict[str, Any],
         refuse: Annotated[bool, Query(description="Answer a blocked gate with 409, so a Flow takes its fault path.")] = False,
@@ -258,7 +258,6 @@ def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, versio
         if token is None:
             return problem(503, "Webhook not configured", "Salesforce webhooks need the service's bearer token (--token-file or "
                                                           "DEALCOACH_API_TOKEN): a webhook that writes into the CRM is never open")
-        app.state.authorise(request)
         try:
             client = client_for("salesforce")
         except CrmConnectionError as error:

@@ -41,7 +41,8 @@ from live_server import exchange, live_server  # noqa: E402
 
 EXAMPLES_PER_TEST = int(os.environ.get("DEALCOACH_FUZZ_EXAMPLES", "25"))
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings()))
+# The CRM webhooks answer 503 without a CRM to read from: tests/test_webhooks.py drives them against a local one.
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings())).exclude(path_regex="^/v1/webhooks/")
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,

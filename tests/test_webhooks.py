@@ -33,14 +33,13 @@ def crm(monkeypatch):
             "ODOO_URL": f"{base}/odoo", "ODOO_DB": ODOO["db"], "ODOO_UID": str(ODOO["uid"]), "ODOO_PASSWORD": ODOO["password"],
         }.items():
             monkeypatch.setenv(f"DEALCOACH_{name}", value)
-        monkeypatch.setenv("DEALCOACH_WEBHOOK_TOKEN", WEBHOOK_TOKEN)
         monkeypatch.delenv("DEALCOACH_CRM_CONFIG", raising=False)
         yield crm
 
 
 @pytest.fixture()
 def client(crm) -> TestClient:
-    return TestClient(create_app(Settings(token=SERVICE_TOKEN)))
+    return TestClient(create_app(Settings(token=SERVICE_TOKEN, webhook_token=WEBHOOK_TOKEN)))
 
 
 def signed(body: bytes, *, at_ms: int | None = None, secret: str = SECRET, url: str = URL) -> dict[str, str]:
@@ -158,7 +157,6 @@ def test_an_odoo_webhook_with_its_own_token_in_the_query(client: TestClient, crm
 
 
 def test_webhooks_that_write_into_the_crm_are_never_open(crm: Crm, monkeypatch) -> None:
-    monkeypatch.delenv("DEALCOACH_WEBHOOK_TOKEN")
     open_service = TestClient(create_app(Settings()))
     assert open_service.post("/v1/webhooks/salesforce", json={"opportunity_id": "0065g00000AbCdFAAV"}).status_code == 503
     assert open_service.post("/v1/webhooks/odoo", json={"_model": "crm.lead", "_id": 57}).status_code == 503
