@@ -75,6 +75,34 @@ class WebhookAnswer(BaseModel):
     duplicate: bool = False
 
 
+# The request bodies as documented in the OpenAPI contract (the handlers read them by hand, to answer each CRM its way).
+_HUBSPOT_EVENT_EXAMPLE = {"eventId": 1, "subscriptionId": 2861234, "portalId": 62515, "appId": 1160452, "occurredAt": 1795680000000,
+                          "subscriptionType": "deal.propertyChange", "attemptNumber": 0, "objectId": 18523467955,
+                          "propertyName": "dealstage", "propertyValue": "contractsent", "changeSource": "CRM"}
+HUBSPOT_BODY = {"required": True, "content": {"application/json": {
+    "schema": {"type": "array", "maxItems": MAX_EVENTS, "items": {"type": "object", "additionalProperties": True, "properties": {
+        "eventId": {"type": "integer"}, "subscriptionType": {"type": "string", "examples": ["deal.propertyChange"]},
+        "objectId": {"type": "integer"}, "propertyName": {"type": "string"}, "propertyValue": {"type": "string"},
+        "occurredAt": {"type": "integer", "description": "epoch milliseconds: the evaluation date"}}},
+        "description": "HubSpot's webhook events, as HubSpot sends them (signed with X-HubSpot-Signature-v3)"},
+    "example": [_HUBSPOT_EVENT_EXAMPLE]}}}
+SALESFORCE_BODY = {"required": True, "content": {"application/json": {
+    "schema": {"anyOf": [
+        {"type": "object", "title": "FlowCallout", "required": ["opportunity_id"], "additionalProperties": False, "properties": {
+            "opportunity_id": {"type": "string", "pattern": "^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$"},
+            "to_stage": {"type": "string", "description": "the StageName the Flow is about to set; left out, the move just saved"},
+            "as_of": {"type": "string", "format": "date", "description": "the evaluation date (default: the day it arrives)"}}},
+        {"type": "object", "title": "OpportunityChangeEvent", "required": ["payload"], "additionalProperties": True, "properties": {
+            "payload": {"type": "object", "additionalProperties": True, "required": ["ChangeEventHeader"],
+                        "properties": {"ChangeEventHeader": {"type": "object", "additionalProperties": True}}},
+            "event": {"type": "object", "additionalProperties": True, "properties": {"replayId": {"type": "integer"}}}}}]},
+    "example": {"opportunity_id": "0065g00000AbCdEAAV", "to_stage": "Negotiation/Review", "as_of": "2026-11-20"}}}}
+ODOO_BODY = {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "required": ["_id"], "additionalProperties": True, "properties": {
+        "_model": {"type": "string", "enum": ["crm.lead"]}, "_id": {"type": "integer"}, "write_date": {"type": "string"}}},
+    "example": {"_action": "Send Webhook Notification(#41)", "_model": "crm.lead", "_id": 57, "write_date": "2026-11-20 08:00:00"}}}}
+
+
 class Accepted(BaseModel):
     """Events taken: the deals that will be read back, reviewed and written (each outcome is logged)."""
 
@@ -207,7 +235,7 @@ def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, versio
     def unconfigured(error: CrmConnectionError) -> Response:
         return problem(503, "CRM not configured", str(error))
 
-    @router.post("/hubspot", status_code=202, response_model=Accepted, responses=refusals)
+    @router.post("/hubspot", status_code=202, response_model=Accepted, responses=refusals, openapi_extra={"requestBody": HUBSPOT_BODY})
     async def hubspot(request: Request, background: BackgroundTasks):
         """HubSpot webhook events, signed (X-HubSpot-Signature-v3): answered at once (202, the deals accepted); then
         each deal created or changed is read back, reviewed (a stage change gated) and the coaching written on it,
@@ -248,7 +276,8 @@ def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, versio
         accepted = Accepted(decision_id=str(uuid.uuid4()), ruleset_version=version, deals=list(dict.fromkeys(c[0] for c in changes)))
         return Response(json_body(accepted), status_code=202, media_type="application/json")
 
-    @router.post("/salesforce", response_model=WebhookAnswer, responses=refusals, dependencies=[Depends(app.state.authorise)])
+    @router.post("/salesforce", response_model=WebhookAnswer, responses=refusals, dependencies=[Depends(app.state.authorise)],
+                 openapi_extra={"requestBody": SALESFORCE_BODY})
     async def salesforce(
         request: Request, payload: dict[str, Any],
         refuse: Annotated[bool, Query(description="Answer a blocked gate with 409, so a Flow takes its fault path.")] = False,
@@ -282,7 +311,7 @@ def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, versio
         lang = mappings["salesforce"].writeback.lang
         return await pool.run(lambda _: answer(handle("salesforce", client, changes), refuse=refuse, lang=lang))
 
-    @router.post("/odoo", response_model=WebhookAnswer, responses=refusals)
+    @router.post("/odoo", response_model=WebhookAnswer, responses=refusals, openapi_extra={"requestBody": ODOO_BODY})
     async def odoo(
         payload: dict[str, Any],
         token_given: Annotated[str | None, Query(alias="token", description="The webhook token (DEALCOACH_WEBHOOK_TOKEN).")] = None,
