@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import time
 from pathlib import Path
 
+from chat_and_crm_pages import timed  # best of n passes, as in the other CRM benchmark
 from dealcoach.crm import load_mapping
 from dealcoach.crm.convert import records
 from dealcoach.crm.writeback import coaching, plan
@@ -54,15 +54,6 @@ def grown(kind: str, size: int) -> object:
     return data
 
 
-def best(work, passes: int) -> float:
-    fastest = float("inf")
-    for _ in range(passes):
-        started = time.perf_counter()
-        work()
-        fastest = min(fastest, time.perf_counter() - started)
-    return fastest
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=200)
@@ -78,12 +69,12 @@ def main() -> None:
         page = records(kind, json.loads(text), as_of="2026-11-20", mapping=mapping)
         converted = [c for c in page if c.document]
         assert len(converted) == size, f"{kind}: {len(converted)} of {size} converted"
-        parse = best(lambda text=text: json.loads(text), arguments.passes)
-        convert = best(lambda text=text, kind=kind, mapping=mapping: records(kind, json.loads(text), as_of="2026-11-20", mapping=mapping),
+        parse = timed(lambda text=text: json.loads(text), arguments.passes)
+        convert = timed(lambda text=text, kind=kind, mapping=mapping: records(kind, json.loads(text), as_of="2026-11-20", mapping=mapping),
                        arguments.passes)
         reports = [coach.review(c.document) for c in converted]
-        review = best(lambda converted=converted: [coach.review(c.document) for c in converted], 3)
-        planning = best(lambda kind=kind, mapping=mapping, converted=converted, reports=reports: [
+        review = timed(lambda converted=converted: [coach.review(c.document) for c in converted], 3)
+        planning = timed(lambda kind=kind, mapping=mapping, converted=converted, reports=reports: [
             plan(kind, coaching(coach, r, kind, c.record_id, c.record, mapping), mapping) for c, r in zip(converted, reports, strict=True)], 3)
         print(f"  {kind:<11}{size / parse:>8,.0f} d/s{size / convert:>8,.0f} d/s{convert / parse:>7.1f}x"
               f"{size / review:>8,.0f} d/s{size / planning:>8,.0f} d/s{planning / review:>12.2f}x")

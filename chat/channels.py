@@ -19,7 +19,6 @@ and process lists would keep them.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import stat
 import urllib.parse
@@ -29,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..engine.errors import DealcoachError
 from ..engine.loading import read_document
+from ..engine.user_files import config_file, secure_url
 from .platforms import ALIASES, PLATFORMS, Platform
 
 CHANNELS_VARIABLE = "DEALCOACH_CHANNELS"
@@ -94,26 +94,16 @@ def _read_variable(name: str, what: str, channel: str) -> str:
 
 def _checked_webhook(url: str, channel: str) -> str:
     """A webhook URL that is https (or http to this machine, for a local test server)."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if parts.scheme == "https" and host or parts.scheme == "http" and loopback:
+    if secure_url(url):
         return url
+    parts = urllib.parse.urlsplit(url)
     raise ChannelError(f"channel {channel!r}: the webhook must be an https:// URL (the key in it is a secret), "
-                       f"got a {parts.scheme or 'schemeless'} URL for {host or 'no host'}")
+                       f"got a {parts.scheme or 'schemeless'} URL for {parts.hostname or 'no host'}")
 
 
 def channels_file(path: str | None) -> Path | None:
     """The channels file to read: the one given, $DEALCOACH_CHANNELS, or the default when it exists."""
-    if path:
-        return Path(path)
-    if os.environ.get(CHANNELS_VARIABLE):
-        return Path(os.environ[CHANNELS_VARIABLE])
-    default = DEFAULT_FILE.expanduser()
-    return default if default.exists() else None
+    return config_file(path, CHANNELS_VARIABLE, DEFAULT_FILE)
 
 
 def _load(path: Path) -> ChannelsFile:

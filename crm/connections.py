@@ -23,9 +23,7 @@ this machine, for a local test server).
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..engine.errors import DealcoachError
 from ..engine.loading import read_document
+from ..engine.user_files import config_file as user_config_file
+from ..engine.user_files import secure_url
 
 CONFIG_VARIABLE = "DEALCOACH_CRM_CONFIG"
 DEFAULT_FILE = Path("~/.config/dealcoach/crm.yaml")
@@ -87,25 +87,9 @@ class Connection:
         return f"Connection({self.crm!r}, {self.url!r})"
 
 
-def secure_url(url: str) -> bool:
-    """Whether `url` is https, or http to this machine (a local test server)."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    return bool(parts.scheme == "https" and host or parts.scheme == "http" and loopback)
-
-
 def config_file(path: str | None) -> Path | None:
     """The connections file to read: the one given, $DEALCOACH_CRM_CONFIG, or the default when it exists."""
-    if path:
-        return Path(path)
-    if os.environ.get(CONFIG_VARIABLE):
-        return Path(os.environ[CONFIG_VARIABLE])
-    default = DEFAULT_FILE.expanduser()
-    return default if default.exists() else None
+    return user_config_file(path, CONFIG_VARIABLE, DEFAULT_FILE)
 
 
 def _spec(crm: str, path: Path | None) -> ConnectionSpec:

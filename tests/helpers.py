@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
@@ -36,3 +40,16 @@ def case_deal(case: dict) -> dict:
 def rule_cases() -> dict[str, dict]:
     """code -> {"fires": [...], "silent": [...]} from tests/rule_cases/<CODE>.yaml."""
     return {path.stem: read_yaml(path) for path in sorted(CASES_DIR.glob("DC*.yaml"))}
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A stand-in server (a CRM's API, a chat robot) on a free loopback port until the block ends; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
