@@ -870,7 +870,6 @@ def serve(config: str | None, playbook: Path | None, **given) -> None:
     is at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (= only at the end);
     an empty or malformed one is refused (exit 2), never read as "no token".
     """
-    import ipaddress
     import tempfile
     from contextlib import ExitStack
 
@@ -878,7 +877,8 @@ def serve(config: str | None, playbook: Path | None, **given) -> None:
 
     from .crm import KINDS, load_mapping
     from .engine.pipeline import default_jobs
-    from .service.app import ruleset_version
+    from .engine.user_files import is_loopback
+    from .service.app import custom_mapping, ruleset_version
     from .service.logs import line, logging_config
     from .service.metrics import MULTIPROCESS_VARIABLE
     from .service.settings import CONFIG_VARIABLE, SettingError, resolve
@@ -888,16 +888,11 @@ def serve(config: str | None, playbook: Path | None, **given) -> None:
     except SettingError as error:
         raise click.UsageError(str(error)) from None
     settings, host = configuration.settings, configuration.host
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not settings.token and not loopback and not configuration.no_auth:
+    if not settings.token and not is_loopback(host) and not configuration.no_auth:
         raise click.UsageError(f"serving {host} without a token: use --token-file or DEALCOACH_API_TOKEN, or --no-auth")
     coach = api.coach(settings.playbook_dir)  # fail here, with exit 4, rather than in every worker
     for crm in KINDS:  # and a mapping file that cannot be used, with exit 3
-        custom = Path(settings.mapping_dir) / f"{crm}.yaml" if settings.mapping_dir else None
-        load_mapping(crm, custom if custom and custom.exists() else None)
+        load_mapping(crm, custom_mapping(settings.mapping_dir, crm))
     workers = configuration.workers or default_jobs()
     with ExitStack() as cleanup:
         metrics_dir = os.environ.get(MULTIPROCESS_VARIABLE)

@@ -18,12 +18,16 @@ def config_file(given: str | None, variable: str, default: Path) -> Path | None:
     return found if found.exists() else None
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine (localhost, 127.0.0.0/8, ::1)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def secure_url(url: str) -> bool:
     """Whether `url` is https, or http to this machine (a local test server): a URL that may carry a secret."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    return bool(parts.scheme == "https" and host or parts.scheme == "http" and loopback)
+    return bool(parts.scheme == "https" and host or parts.scheme == "http" and is_loopback(host))

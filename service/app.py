@@ -216,7 +216,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     coach = api.coach(settings.playbook_dir)
     version = ruleset_version(coach)
-    mappings = {crm: load_mapping(crm, _custom_mapping(settings.mapping_dir, crm)) for crm in KINDS}
+    mappings = {crm: load_mapping(crm, custom_mapping(settings.mapping_dir, crm)) for crm in KINDS}
     pool = WorkPool(threads=settings.work_threads, queue_size=settings.work_queue, seconds=settings.timeout_seconds)
     metrics = ServiceMetrics() if settings.metrics else None
     not_ready = warm_up(coach, settings.warm_up_deal)
@@ -412,7 +412,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(v1)
     install_webhooks(app, coach, mappings, pool, version, token=settings.token, webhook_token=settings.webhook_token,
-                     crm_config=settings.crm_config, public_url=settings.public_url)
+                     crm_config=settings.crm_config, public_url=settings.public_url, decision_id=lambda: decided()["decision_id"])
     install_openapi(app, token_required=settings.token is not None)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -428,7 +428,7 @@ async def _lifespan(app: FastAPI):
     await asyncio.to_thread(flush_logs)
 
 
-def _custom_mapping(directory: str | None, crm: str) -> Path | None:
+def custom_mapping(directory: str | None, crm: str) -> Path | None:
     """The company's mapping file for `crm` in the service's mapping directory, if it has one."""
     custom = Path(directory) / f"{crm}.yaml" if directory else None
     return custom if custom and custom.exists() else None

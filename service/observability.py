@@ -14,6 +14,8 @@ import random
 import re
 import time
 
+from starlette.routing import Match, Mount
+
 from .logs import ACCESS_LOGGER, Exchange, current_exchange
 from .metrics import UNMATCHED, ServiceMetrics
 
@@ -34,8 +36,16 @@ def request_id(headers: list[tuple[bytes, bytes]]) -> str:
 
 
 def route_template(scope) -> str:
-    """The path template of the route that answered (`/v1/crm/{crm}/review`), or `unmatched`."""
-    return getattr(scope.get("route"), "path", None) or UNMATCHED
+    """The path template of the route that answered (`/v1/crm/{crm}/review`), or `unmatched`. A plain route or a
+    mount (/openapi.json, /docs's assets) does not name itself in the scope: it is found among the app's routes."""
+    found = getattr(scope.get("route"), "path", None)
+    if found:
+        return found
+    for route in getattr(getattr(scope.get("app"), "router", None), "routes", ()):
+        path = getattr(route, "path", None)  # an included router has none: its routes name themselves in the scope
+        if isinstance(path, str) and route.matches(scope)[0] == Match.FULL:
+            return path + ("/{path}" if isinstance(route, Mount) else "")
+    return UNMATCHED
 
 
 def access_record(scope, route: str, status: int, seconds: float, exchange: Exchange) -> logging.LogRecord:

@@ -100,7 +100,8 @@ class Settings:
     def from_env(cls) -> Settings:
         """Settings from DEALCOACH_* variables over the config file DEALCOACH_CONFIG names (what every worker that
         `dealcoach serve` starts reads: serve exports what it resolved); SettingError for a bad value."""
-        return resolve({}, os.environ).settings
+        listening = {_spec(key).variable for key in ("host", "port", "workers", "no_auth")}  # serve's own, already checked by it
+        return resolve({}, {name: value for name, value in os.environ.items() if name not in listening}).settings
 
 
 # -- how each setting is read and checked ---------------------------------------------------------
@@ -250,7 +251,6 @@ class Configuration:
     port: int
     workers: int | None
     no_auth: bool
-    token_file: str | None
     config_file: str | None
     sources: dict[str, str] = field(default_factory=dict)  # key -> "option --port" | "DEALCOACH_PORT" | "file F" | "default"
 
@@ -357,14 +357,14 @@ def resolve(options: Mapping[str, Any], env: Mapping[str, str]) -> Configuration
             raise SettingError(f"{where}: {error}; allowed: {spec.allowed}") from None
         sources[spec.key] = source
     token = _token(options, env, values, sources)
-    webhook_token = bearer_token(env[WEBHOOK_TOKEN_VARIABLE], WEBHOOK_TOKEN_VARIABLE) if env.get(WEBHOOK_TOKEN_VARIABLE, "").strip() else None
+    webhook_token = bearer_token(env[WEBHOOK_TOKEN_VARIABLE], WEBHOOK_TOKEN_VARIABLE) if WEBHOOK_TOKEN_VARIABLE in env else None  # set: a token
     settings = Settings(
         playbook_dir=values["playbook"], mapping_dir=values["mappings"], token=token, webhook_token=webhook_token,
         **{f.name: values[f.name] for f in fields(Settings) if f.name in values},
     )
     return Configuration(
         settings=settings, host=values["host"], port=values["port"], workers=values["workers"], no_auth=values["no_auth"],
-        token_file=values["token_file"], config_file=str(config_file) if config_file is not None else None, sources=sources,
+        config_file=str(config_file) if config_file is not None else None, sources=sources,
     )
 
 

@@ -23,6 +23,7 @@ credentials come from the connections file or DEALCOACH_<CRM>_* (crm.connections
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -32,10 +33,12 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -127,14 +130,43 @@ class SeenRequests:
         self.keep_ms, self.limit, self.clock = keep_ms, limit, clock
 
     def first_time(self, key: str) -> bool:
-        now = self.clock() * 1000
+        """Whether `key` is new; it is seen from now on."""
         with self._lock:
-            while self._seen and (len(self._seen) >= self.limit or next(iter(self._seen.values())) < now - self.keep_ms):
-                self._seen.popitem(last=False)
+            self._forget_old()
             if key in self._seen:
                 return False
-            self._seen[key] = now
+            self._seen[key] = self.clock() * 1000
             return True
+
+    def known(self, key: str) -> bool:
+        with self._lock:
+            self._forget_old()
+            return key in self._seen
+
+    def _forget_old(self) -> None:
+        now = self.clock() * 1000
+        while self._seen and (len(self._seen) >= self.limit or next(iter(self._seen.values())) < now - self.keep_ms):
+            self._seen.popitem(last=False)
+
+
+class Jobs:
+    """Webhook work done after the answer, one job at a time on a thread of its own (no request time limit: a
+    batch of 100 deals takes what it takes); `wait()` returns when every job so far is done."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dealcoach-webhooks")
+        self._pending: list[Future] = []
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            self._pending = [f for f in self._pending if not f.done()]
+            self._pending.append(self._executor.submit(work))
+
+    def wait(self, timeout: float | None = None) -> None:
+        with self._lock:
+            pending = list(self._pending)
+        futures_wait(pending, timeout=timeout)
 
 
 def hubspot_signature(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
@@ -158,9 +190,11 @@ def _deal(synced: Synced) -> WebhookDeal:
 
 
 def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, version: str, *, token: str | None, webhook_token: str | None = None,
-                     crm_config: str | None = None, public_url: str | None = None, clock: Callable[[], float] = time.time) -> None:
+                     crm_config: str | None = None, public_url: str | None = None, clock: Callable[[], float] = time.time,
+                     decision_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
     """Add the three CRM webhook endpoints to `app` (each checks its caller its own way)."""
     seen = SeenRequests(clock=clock)
+    jobs = app.state.webhook_jobs = Jobs()
     router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
     refusals = {code: {"model": Problem, "content": {PROBLEM: {}}} for code in (400, 401, 409, 422, 503)}
 
@@ -229,14 +263,14 @@ def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, versio
             target = blocked[0].gate.to_stage.name.get(lang, blocked[0].gate.to_stage.id)
             detail = f"the gate to {target} is blocked: " + "; ".join(p.message for p in reasons[:5])
             return problem(409, "Stage change refused", detail, reasons)
-        body = WebhookAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, deals=[_deal(s) for s in outcomes])
+        body = WebhookAnswer(decision_id=decision_id(), ruleset_version=version, deals=[_deal(s) for s in outcomes])
         return Response(json_body(body), media_type="application/json")
 
     def unconfigured(error: CrmConnectionError) -> Response:
         return problem(503, "CRM not configured", str(error))
 
     @router.post("/hubspot", status_code=202, response_model=Accepted, responses=refusals, openapi_extra={"requestBody": HUBSPOT_BODY})
-    async def hubspot(request: Request, background: BackgroundTasks):
+    async def hubspot(request: Request):
         """HubSpot webhook events, signed (X-HubSpot-Signature-v3): answered at once (202, the deals accepted); then
         each deal created or changed is read back, reviewed (a stage change gated) and the coaching written on it,
         each outcome logged. An event already received (its eventId) is not processed again."""
@@ -261,19 +295,24 @@ def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, versio
             return problem(400, "Malformed JSON", f"the request body is not valid JSON: {error}")
         if not isinstance(events, list) or len(events) > MAX_EVENTS or not all(isinstance(e, dict) for e in events):
             return problem(422, "Invalid request", f"expected HubSpot's array of at most {MAX_EVENTS} event objects")
-        changes = [
-            (str(e.get("objectId")), e.get("propertyName") == "dealstage", _day(e.get("occurredAt")))
-            for e in events
-            if _deal_event(e) and str(e.get("objectId", "")).isdigit() and seen.first_time(f"hubspot-event:{e.get('eventId')}")
-        ]
+        taken = [e for e in events if _deal_event(e) and str(e.get("objectId", "")).isdigit() and not seen.known(_event_key(e))]
+        changes = [(str(e.get("objectId")), e.get("propertyName") == "dealstage", _day(e.get("occurredAt"))) for e in taken]
+        decision = decision_id()
 
-        async def work() -> None:  # after the answer: HubSpot waits five seconds at most, then sends the events again
-            outcomes = await pool.run(lambda _: handle("hubspot", client, changes))
+        def work() -> None:  # after the answer: HubSpot waits five seconds at most, then sends the events again
+            try:
+                outcomes = handle("hubspot", client, changes)
+            except Exception:  # noqa: BLE001 - nothing to answer any more: logged, and the events stay unseen for HubSpot's retry
+                log.exception("hubspot webhook %s failed", decision, extra={"event": "webhook_failed", "decision_id": decision})
+                return
+            for event in taken:
+                seen.first_time(_event_key(event))
             for outcome in outcomes:
-                log.info("hubspot webhook: %s", json.dumps(outcome.summary(), ensure_ascii=False), extra={"event": "webhook_deal"})
+                log.info("hubspot webhook: %s", json.dumps(outcome.summary(), ensure_ascii=False),
+                         extra={"event": "webhook_deal", "decision_id": decision})
 
-        background.add_task(work)
-        accepted = Accepted(decision_id=str(uuid.uuid4()), ruleset_version=version, deals=list(dict.fromkeys(c[0] for c in changes)))
+        jobs.submit(work)
+        accepted = Accepted(decision_id=decision, ruleset_version=version, deals=list(dict.fromkeys(c[0] for c in changes)))
         return Response(json_body(accepted), status_code=202, media_type="application/json")
 
     @router.post("/salesforce", response_model=WebhookAnswer, responses=refusals, dependencies=[Depends(app.state.authorise)],
@@ -295,13 +334,16 @@ def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, versio
         if isinstance(header, dict):
             replay = (payload.get("event") or {}).get("replayId") if isinstance(payload.get("event"), dict) else None
             if replay is not None and not seen.first_time(f"salesforce:{header.get('entityName')}:{replay}"):
-                return Response(json_body(WebhookAnswer(decision_id=str(uuid.uuid4()), ruleset_version=version, deals=[], duplicate=True)),
+                return Response(json_body(WebhookAnswer(decision_id=decision_id(), ruleset_version=version, deals=[], duplicate=True)),
                                 media_type="application/json")
             if header.get("entityName") != "Opportunity":
                 return problem(422, "Invalid request", f"a change event of {header.get('entityName')!r}: subscribe to OpportunityChangeEvent")
-            changed = header.get("changeType") == "UPDATE" and "StageName" in (header.get("changedFields") or [])
+            ids, fields = header.get("recordIds"), header.get("changedFields") or []
+            if not isinstance(ids, list) or not isinstance(fields, list):
+                return problem(422, "Invalid request", "ChangeEventHeader.recordIds and changedFields must be lists, as Salesforce sends them")
+            changed = header.get("changeType") == "UPDATE" and "StageName" in fields
             when = _day(header.get("commitTimestamp"))
-            changes = [(str(i), changed, when) for i in header.get("recordIds") or [] if isinstance(i, str)]
+            changes = [(i, changed, when) for i in ids if isinstance(i, str)]
         elif isinstance(payload.get("opportunity_id"), str):
             target = payload.get("to_stage")
             changes = [(payload["opportunity_id"], target if isinstance(target, str) and target else True, _day(payload.get("as_of")))]
@@ -337,12 +379,23 @@ def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, versio
     app.include_router(router)
 
 
+def _event_key(event: dict) -> str:
+    return f"hubspot-event:{event.get('eventId')}"
+
+
 def _day(value: Any) -> str | None:
-    """The UTC day of a CRM's event time (epoch milliseconds, or an ISO date or timestamp); None when it gives none."""
+    """The UTC day of a CRM's event time (epoch milliseconds, or an ISO date or timestamp); None when it gives none
+    (or one no calendar holds)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return time.strftime("%Y-%m-%d", time.gmtime(value / 1000))
-    if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":
-        return value[:10]
+        try:
+            return time.strftime("%Y-%m-%d", time.gmtime(value / 1000))
+        except (OverflowError, ValueError, OSError):
+            return None
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10]).isoformat()
+        except ValueError:
+            return None
     return None
 
 

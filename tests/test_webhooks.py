@@ -59,7 +59,8 @@ def test_a_signed_hubspot_stage_change_is_accepted_at_once_then_gated_and_writte
     body = json.dumps([stage_event("18523467955", "contractsent")]).encode()
     response = client.post("/v1/webhooks/hubspot", content=body, headers=signed(body))
     assert response.status_code == 202 and response.json()["deals"] == ["18523467955"]
-    fields, note, tasks, last = crm.written("hubspot")  # written after the answer (the test client waits for it)
+    client.app.state.webhook_jobs.wait(timeout=30)
+    fields, note, tasks, last = crm.written("hubspot")  # written after the answer
     assert fields["path"] == "/crm/v3/objects/deals/18523467955"
     # moved from decisionmakerboughtin (bidding): the date it entered each stage names the stage it left
     assert fields["body"]["properties"]["dealcoach_gate"] == "blocked → 商务谈判阶段"
@@ -74,10 +75,12 @@ def test_hubspot_refuses_a_bad_signature_an_old_timestamp_and_a_replay(client: T
     assert stale.status_code == 401 and "five minutes" in stale.json()["detail"]
     headers = signed(body)
     assert client.post("/v1/webhooks/hubspot", content=body, headers=headers).status_code == 202
+    client.app.state.webhook_jobs.wait(timeout=30)
     replay = client.post("/v1/webhooks/hubspot", content=body, headers=headers)
     assert replay.status_code == 409 and replay.headers["content-type"] == "application/problem+json"
     retried = client.post("/v1/webhooks/hubspot", content=body, headers=signed(body, at_ms=int(time.time() * 1000) + 1))
     assert retried.status_code == 202 and retried.json()["deals"] == []  # HubSpot's retry, newly signed: the event is not done twice
+    client.app.state.webhook_jobs.wait(timeout=30)
     assert len(crm.written("hubspot")) == 4  # the first delivery only: fields, note, tasks, fingerprint
 
 
@@ -92,6 +95,7 @@ def test_hubspot_signs_the_uri_with_the_characters_it_decodes(client: TestClient
     body = json.dumps([stage_event("18523467901", "presentationscheduled")]).encode()
     headers = signed(body, url=URL + "?portal=62515&app=a:b")  # HubSpot decodes %3A before signing
     assert client.post("/v1/webhooks/hubspot?portal=62515&app=a%3Ab", content=body, headers=headers).status_code == 202
+    client.app.state.webhook_jobs.wait(timeout=30)
 
 
 def test_hubspot_ignores_deletions_and_other_objects(client: TestClient, crm: Crm) -> None:
@@ -99,6 +103,7 @@ def test_hubspot_ignores_deletions_and_other_objects(client: TestClient, crm: Cr
               dict(stage_event("901", "x", 8), subscriptionType="contact.propertyChange")]
     body = json.dumps(events).encode()
     response = client.post("/v1/webhooks/hubspot", content=body, headers=signed(body))
+    client.app.state.webhook_jobs.wait(timeout=30)
     assert response.status_code == 202 and response.json()["deals"] == [] and crm.writes == []
 
 
@@ -174,3 +179,27 @@ def test_a_salesforce_move_already_saved_is_gated_from_the_stage_its_history_nam
     assert written and written[0]["body"]["Dealcoach_Next_Milestone__c"] == "客户和我方签了合同"  # coached at the present stage
     unknown = client.post("/v1/webhooks/salesforce", json={"opportunity_id": "0065g00000AbCdFAAV", "to_stage": "Site Survey"}, headers=auth)
     assert unknown.status_code == 200 and "stage 'Site Survey' is not in the mapping" in unknown.json()["deals"][0]["problems"][0]
+
+
+def test_a_hubspot_batch_that_fails_midway_is_not_marked_seen_so_hubspot_s_retry_is_processed(client: TestClient, crm: Crm, monkeypatch) -> None:
+    from dealcoach.crm.client import CrmClient
+
+    body = json.dumps([stage_event("18523467955", "contractsent", 41)]).encode()
+    real = CrmClient.fetch
+    monkeypatch.setattr(CrmClient, "fetch", lambda self, record_id, mapping: (_ for _ in ()).throw(RuntimeError("network gone")))
+    assert client.post("/v1/webhooks/hubspot", content=body, headers=signed(body)).status_code == 202
+    client.app.state.webhook_jobs.wait(timeout=30)
+    assert crm.writes == []
+    monkeypatch.setattr(CrmClient, "fetch", real)
+    retried = client.post("/v1/webhooks/hubspot", content=body, headers=signed(body, at_ms=int(time.time() * 1000) + 5))
+    assert retried.json()["deals"] == ["18523467955"]
+    client.app.state.webhook_jobs.wait(timeout=30)
+    assert len(crm.written("hubspot")) == 4
+
+
+def test_malformed_event_fields_are_422_or_ignored_never_500(client: TestClient, crm: Crm) -> None:
+    auth = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+    event = {"payload": {"ChangeEventHeader": {"entityName": "Opportunity", "recordIds": 5, "changeType": "UPDATE"}}, "event": {"replayId": 9}}
+    assert client.post("/v1/webhooks/salesforce", json=event, headers=auth).status_code == 422
+    huge = {"_model": "crm.lead", "_id": 57, "write_date": 1e300}
+    assert client.post("/v1/webhooks/odoo", json=huge, params={"token": WEBHOOK_TOKEN}).status_code == 200
