@@ -400,3 +400,20 @@ def test_serve_with_two_workers_logs_json_lines_and_adds_up_every_worker_s_metri
     assert not Path(folder).exists()  # removed when serve stopped
     logged = {e["request_id"]: e for e in entries if e.get("event") == "request" and e["path"] == "/v1/review"}
     assert all(logged[f"load-{i}"]["decision_id"] == answers[i].json()["decision_id"] for i in range(20))
+
+
+def test_a_worker_does_not_recheck_what_serve_alone_reads(monkeypatch) -> None:
+    """`DEALCOACH_PORT=abc dealcoach serve --port 8080`: the option won in serve, and a worker must not die on the variable."""
+    monkeypatch.setenv("DEALCOACH_PORT", "abc")
+    monkeypatch.setenv("DEALCOACH_NO_AUTH", "maybe")
+    monkeypatch.setenv("DEALCOACH_MAX_BATCH", "7")
+    assert Settings.from_env().max_batch == 7
+    monkeypatch.setenv("DEALCOACH_MAX_BATCH", "lots")
+    with pytest.raises(SettingError, match="DEALCOACH_MAX_BATCH"):  # what the worker does read is still checked
+        Settings.from_env()
+
+
+def test_a_set_but_empty_webhook_token_is_refused_not_read_as_none() -> None:
+    with pytest.raises(TokenError, match="DEALCOACH_WEBHOOK_TOKEN is empty"):
+        resolve({}, {"DEALCOACH_WEBHOOK_TOKEN": " "})
+    assert resolve({}, {}).settings.webhook_token is None
