@@ -119,7 +119,7 @@ def coaching(coach, report: Report, kind: str, record_id: str, record: dict, map
     the note is the gate's answer (what is unmet, what blocks); the fields and tasks are the present stage's."""
     settings = mapping.writeback
     lang = settings.lang
-    localised = coach.localise(report, lang)
+    localised = coach.renderer.localise(report, lang, shown_only=True)  # the note and tasks say only what a review shows
     renderer = coach.renderer
     shown = [c for c in localised.cards if not c.folded and c.text is not None]
     tasks = []

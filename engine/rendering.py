@@ -181,12 +181,18 @@ class Renderer:
             parts[block] = text[:1].upper() + text[1:]  # a branch may start mid-sentence
         return FindingText(**parts)
 
-    def localise(self, report: Report, lang: str) -> Report:
-        """The report with every finding's and every card's text filled in `lang`."""
-        findings = [f.model_copy(update={"text": self.finding_text(f, report, lang)}) for f in report.findings]
+    def localise(self, report: Report, lang: str, *, shown_only: bool = False) -> Report:
+        """The report with every finding's and every card's text filled in `lang`; with `shown_only`, only those of the
+        cards shown by default (what a CRM note or a chat message says), the folded ones left without text."""
+        shown = {(f.code, f.subject) for card in report.cards if not card.folded for f in card.findings} if shown_only else None
+        findings = [f.model_copy(update={"text": self.finding_text(f, report, lang)}) if shown is None or (f.code, f.subject) in shown else f
+                    for f in report.findings]
         by_identity = {(f.code, f.subject): f for f in findings}
         cards = []
         for card in report.cards:
+            if shown is not None and card.folded:
+                cards.append(card)
+                continue
             members = [by_identity[(f.code, f.subject)] for f in card.findings]
             cards.append(card.model_copy(update={"findings": members, "text": self.card_text(card, members, report, lang)}))
         return report.model_copy(update={"findings": findings, "cards": cards, "language": lang})

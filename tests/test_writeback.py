@@ -229,3 +229,13 @@ def test_cli_sync_dry_run_prints_the_requests_without_credentials(monkeypatch) -
     assert first["body"]["params"]["args"][:5] == ["<database>", "<user id>", "<API key>", "crm.lead", "write"]
     assert [r["what"] for r in line["requests"]] == ["fields", "note", "task1", "task2", "task3", "fingerprint"]
     assert "never-shown" not in result.output
+
+
+def test_the_note_s_texts_are_the_review_s_own_only_the_folded_cards_are_left_unrendered(coach) -> None:
+    report = coach.review(str(ROOT / "examples" / "example-deal.zh.yaml"))
+    full = coach.renderer.localise(report, "zh")
+    shown = coach.renderer.localise(report, "zh", shown_only=True)
+    assert any(card.folded for card in report.cards)  # the example has folded cards: the saving is real
+    for whole, part in zip(full.cards, shown.cards, strict=True):
+        assert part.text == (None if whole.folded else whole.text)
+    assert coach.renderer.crm_note(shown, "zh") == coach.renderer.crm_note(full, "zh")
