@@ -27,7 +27,7 @@ from ..engine.errors import InputProblem
 from .answers import CrmAnswerError
 from .common import Mapping
 from .connections import Connection
-from .writeback import SALESFORCE_API, Write
+from .writeback import SALESFORCE_API, Write, odoo_call, odoo_request
 
 MAX_ANSWER_BYTES = 5_000_000
 MAX_WAIT_SECONDS = 10.0  # the longest Retry-After a 429 is waited out; longer, and the write is reported as not done
@@ -100,25 +100,21 @@ class CrmClient:
         if body is not None:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
             headers["Content-Type"] = "application/json; charset=utf-8"
-        for attempt in range(2):
-            try:
-                status, answer_headers, raw = self.transport(method, self.connection.url + path, headers, data, self.connection.timeout_seconds)
-            except OSError as error:
-                return 0, None, f"could not reach {self.connection.crm}: {error}".encode()
+        try:
+            status, answer_headers, raw = self.transport(method, self.connection.url + path, headers, data, self.connection.timeout_seconds)
             wait = answer_headers.get("retry-after", "")
-            if status == 429 and attempt == 0 and wait.isdigit() and int(wait) <= MAX_WAIT_SECONDS:
+            if status == 429 and wait.isdigit() and int(wait) <= MAX_WAIT_SECONDS:  # waited out once
                 self.sleep(float(wait))
-                continue
-            return status, _json(raw), raw
+                status, _, raw = self.transport(method, self.connection.url + path, headers, data, self.connection.timeout_seconds)
+        except OSError as error:
+            return 0, None, f"could not reach {self.connection.crm}: {error}".encode()
         return status, _json(raw), raw
 
-    def _rpc(self, model: str, method: str, args: list, kwargs: dict | None = None) -> tuple[int, Any, bytes]:
-        """An Odoo `execute_kw` call; an answer with `error` is an error even with HTTP 200."""
+    def _rpc(self, call: dict) -> tuple[int, Any, bytes]:
+        """An Odoo `execute_kw` call (writeback.odoo_call); an answer with `error` is an error even with HTTP 200."""
         c = self.connection
         self._rpc_id += 1
-        call = {"jsonrpc": "2.0", "method": "call", "id": self._rpc_id, "params": {
-            "service": "object", "method": "execute_kw", "args": [c.db, c.uid, c.password, model, method, args, kwargs or {}]}}
-        status, answer, raw = self._exchange("POST", "/jsonrpc", call)
+        status, answer, raw = self._exchange("POST", "/jsonrpc", odoo_request(call, c.db, c.uid, c.password, self._rpc_id))
         if status == 200 and isinstance(answer, dict) and "error" in answer:
             return 502, answer, raw
         return status, answer, raw
@@ -134,8 +130,7 @@ class CrmClient:
                                                                     "writes them again"))
                 continue
             if self.connection.crm == "odoo":
-                body = write.body
-                status, answer, raw = self._rpc(body["model"], body["method"], body["args"], body["kwargs"])
+                status, answer, raw = self._rpc(write.body)
             else:
                 status, answer, raw = self._exchange(write.method, write.path, write.body)
             if write.what == "composite" and status == 200 and isinstance(answer, dict) and answer.get("compositeResponse"):
@@ -232,7 +227,7 @@ class CrmClient:
         fields = ["name", "partner_id", "partner_name", "contact_name", "function", "expected_revenue", "company_currency", "stage_id",
                   "date_deadline", "date_last_stage_update", "user_id", *mapping.fields.values(), *mapping.contact_fields.values(),
                   *mapping.writeback.fields.values()]
-        status, answer, raw = self._rpc("crm.lead", "search_read", [[["id", "=", int(lead)]]], {"fields": list(dict.fromkeys(fields))})
+        status, answer, raw = self._rpc(odoo_call("crm.lead", "search_read", [[["id", "=", int(lead)]]], {"fields": list(dict.fromkeys(fields))}))
         if status != 200:
             raise self._refused("search_read", status, answer, raw)
         return answer

@@ -105,9 +105,18 @@ def _spec(crm: str, path: Path | None) -> ConnectionSpec:
     return spec or ConnectionSpec()
 
 
+def _variable(crm: str, key: str) -> str:
+    """The environment variable holding `key` of `crm`'s connection: DEALCOACH_HUBSPOT_CLIENT_SECRET."""
+    return f"DEALCOACH_{crm.upper()}_{key.upper()}"
+
+
+def _from_environment(crm: str, key: str) -> str | None:
+    return os.environ.get(_variable(crm, key), "").strip() or None
+
+
 def _secret(crm: str, key: str, value: str | None, variable: str | None) -> str | None:
     """A credential: DEALCOACH_<CRM>_<KEY>, else the file's `<key>_env` variable, else the file's value."""
-    own = os.environ.get(f"DEALCOACH_{crm.upper()}_{key.upper()}", "").strip()
+    own = _from_environment(crm, key)
     if own:
         return own
     if variable:
@@ -122,18 +131,17 @@ def connection(crm: str, path: str | None = None, *, needs: tuple[str, ...] = ("
     """The connection to `crm` from the connections file and the environment; CrmConnectionError says what is missing."""
     source = config_file(path)
     spec = _spec(crm, source)
-    env = lambda key: os.environ.get(f"DEALCOACH_{crm.upper()}_{key}", "").strip() or None  # noqa: E731
-    url = (env("URL") or spec.url or DEFAULT_URLS.get(crm) or "").rstrip("/")
-    uid_text = env("UID")
+    url = (_from_environment(crm, "url") or spec.url or DEFAULT_URLS.get(crm) or "").rstrip("/")
+    uid_text = _from_environment(crm, "uid")
     try:
         uid = int(uid_text) if uid_text else spec.uid
     except ValueError:
-        raise CrmConnectionError(f"{crm}: DEALCOACH_{crm.upper()}_UID must be the API user's numeric id, got {uid_text!r}") from None
+        raise CrmConnectionError(f"{crm}: {_variable(crm, 'uid')} must be the API user's numeric id, got {uid_text!r}") from None
     found = Connection(
         crm=crm, url=url,
         token=_secret(crm, "token", spec.token, spec.token_env),
         client_secret=_secret(crm, "client_secret", spec.client_secret, spec.client_secret_env),
-        db=env("DB") or spec.db, uid=uid,
+        db=_from_environment(crm, "db") or spec.db, uid=uid,
         password=_secret(crm, "password", spec.password, spec.password_env),
         multi_currency=spec.multi_currency, timeout_seconds=spec.timeout_seconds,
     )
@@ -141,7 +149,7 @@ def connection(crm: str, path: str | None = None, *, needs: tuple[str, ...] = ("
     missing = [key for key in dict.fromkeys((*required, *needs)) if not getattr(found, key)]
     if missing:
         where = f"the connections file {source}" if source else f"a connections file ($DEALCOACH_CRM_CONFIG or {DEFAULT_FILE})"
-        variables = ", ".join(f"DEALCOACH_{crm.upper()}_{key.upper()}" for key in missing)
+        variables = ", ".join(_variable(crm, key) for key in missing)
         raise CrmConnectionError(f"{crm}: no {', '.join(missing)}: set {variables}, or write them in {where}")
     if not secure_url(found.url):
         raise CrmConnectionError(f"{crm}: the URL must be https:// (credentials travel with every request), got {found.url!r}")

@@ -15,7 +15,7 @@ from ..engine.report import GateResult, Report
 from .client import CrmClient, WriteResult
 from .common import Mapping
 from .convert import Converted
-from .writeback import Write, coaching, plan
+from .writeback import Write, coaching, odoo_request, plan
 
 
 @dataclass
@@ -81,13 +81,8 @@ def sync_record(coach, kind: str, converted: Converted, mapping: Mapping, client
 
 def shown_request(kind: str, write: Write) -> dict[str, Any]:
     """A planned request as an integrator sends it; Odoo's credentials appear as placeholders, never their values."""
-    if kind == "odoo":
-        body = write.body
-        call = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-            "service": "object", "method": "execute_kw",
-            "args": ["<database>", "<user id>", "<API key>", body["model"], body["method"], body["args"], body["kwargs"]]}}
-        return {"what": write.what, "method": write.method, "path": write.path, "body": call}
-    return {"what": write.what, "method": write.method, "path": write.path, "body": write.body}
+    body = odoo_request(write.body, "<database>", "<user id>", "<API key>") if kind == "odoo" else write.body
+    return {"what": write.what, "method": write.method, "path": write.path, "body": body}
 
 
 def previous_stage(kind: str, converted: Converted, mapping: Mapping, coach) -> str | None:

@@ -230,6 +230,12 @@ def odoo_call(model: str, method: str, args: list, kwargs: dict | None = None) -
     return {"model": model, "method": method, "args": args, "kwargs": kwargs or {}}
 
 
+def odoo_request(call: dict, database: Any, user_id: Any, key: Any, request_id: int = 1) -> dict:
+    """The JSON-RPC request for `/jsonrpc` that makes an `odoo_call` with these credentials."""
+    return {"jsonrpc": "2.0", "method": "call", "id": request_id, "params": {"service": "object", "method": "execute_kw", "args": [
+        database, user_id, key, call["model"], call["method"], call["args"], call["kwargs"]]}}
+
+
 def _odoo(coaching: Coaching, mapping: Mapping) -> list[Write]:
     lead = int(coaching.record_id.rpartition("/")[2])
     values = _values(coaching, mapping)

@@ -184,9 +184,7 @@ def _hubspot_uri(request: Request, public_url: str | None) -> str:
 
 
 def _deal(synced: Synced) -> WebhookDeal:
-    line = synced.summary()
-    return WebhookDeal(deal_id=line["deal_id"], ok=line["ok"], grade=line.get("grade"), blocking=line.get("blocking"), gate=line.get("gate"),
-                       writes=line.get("writes", []), problems=line.get("problems", []), skipped=line.get("skipped"))
+    return WebhookDeal(**synced.summary())  # the summary's `planned` (requests not sent) is not part of a webhook's answer
 
 
 def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, version: str, *, token: str | None, webhook_token: str | None = None,
