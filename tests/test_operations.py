@@ -9,10 +9,8 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -26,7 +24,7 @@ from dealcoach.service.app import Settings, create_app
 from dealcoach.service.logs import JsonFormatter, TextFormatter, logging_config
 from dealcoach.service.settings import CONFIG_VARIABLE, SPECS, TOKEN_VARIABLE, SettingError, TokenError, resolve
 
-from helpers import EXAMPLE_EN, EXAMPLE_ZH, HERE, read_yaml
+from helpers import EXAMPLE_EN, EXAMPLE_ZH, HERE, free_port, read_yaml, wait_until_answering
 
 DEAL = read_yaml(EXAMPLE_EN)
 TOKEN = "Xk3-rT9_vQ2.pL8~mZ5+wN7/"
@@ -370,21 +368,14 @@ def test_docs_reference_no_external_url_and_every_asset_is_served() -> None:
 
 @pytest.mark.slow
 def test_serve_with_two_workers_logs_json_lines_and_adds_up_every_worker_s_metrics(tmp_path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in SERVE_VARIABLES}
     file = config_file(tmp_path, f"port: {port}\nworkers: 2\nmax_batch: 3\n")
     command = [str(Path(sys.executable).with_name("dealcoach")), "serve", "--config", file]
     server = subprocess.Popen(command, stderr=subprocess.PIPE, env=env, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/v1/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_answering(f"{base}/v1/ready")
         answers = [httpx.post(f"{base}/v1/review", json=DEAL, headers={"X-Request-ID": f"load-{i}"}, timeout=30) for i in range(20)]
         assert all(a.status_code == 200 for a in answers)
         assert httpx.post(f"{base}/v1/review/batch", json={"deals": [DEAL] * 4}, timeout=30).status_code == 413  # max_batch from the file

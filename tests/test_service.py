@@ -12,7 +12,7 @@ from dealcoach.engine.coach import Coach
 from dealcoach.rules import catalog
 from dealcoach.service.app import Settings, create_app
 
-from helpers import EXAMPLE_ZH, EXAMPLES, base_deal, read_yaml
+from helpers import EXAMPLE_ZH, EXAMPLES, base_deal, free_port, read_yaml, wait_until_answering
 
 DEAL = read_yaml(EXAMPLE_ZH)
 
@@ -116,28 +116,19 @@ def test_bearer_token() -> None:
 
 def test_many_concurrent_clients_against_real_worker_processes(tmp_path) -> None:
     """`dealcoach serve --workers 2`: 240 concurrent requests, every answer equal to the deal reviewed alone."""
-    import socket
     import subprocess
     import sys
-    import time
     from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
 
     import httpx
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     cli = str(Path(sys.executable).with_name("dealcoach"))
     server = subprocess.Popen([cli, "serve", "--port", str(port), "--workers", "2"], stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_answering(f"{base}/v1/health", tries=100)
         deals = [read_yaml(p) for p in EXAMPLES]
         expected = [json.loads(dealcoach.review(d).model_dump_json()) for d in deals]
 
