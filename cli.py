@@ -40,6 +40,7 @@ EXIT_CODES = {
     7: "the output could not be written (disk full, file too large): the error names the file; a results file keeps its complete lines",
     8: "`send`, --send or `sync`: some messages or CRM writes were not delivered (each is named on stderr with the "
        "platform's or CRM's answer); the command's own output was written",
+    9: "the decision log (--store, $DEALCOACH_STORE) cannot be opened, read or written, or holds nothing for the deal or decision asked",
     130: "interrupted (Ctrl-C); every result already written is complete",
     141: "the program reading the output stopped early (e.g. `| head`): dealcoach stops quietly, as other command-line tools do",
 }
@@ -359,6 +360,41 @@ def with_crm_options(command):
     return with_crm
 
 
+store_option = click.option(
+    "--store", "store_location", metavar="PATH|URL",
+    help="Log each decision in this decision log: a SQLite file, `default`, or postgresql://... (default: $DEALCOACH_STORE; unset: not logged).",
+)
+
+
+def _log(location: str | None, coach: Coach, result, deal: Deal) -> None:
+    """Write a review or gate to the configured decision log, if one is configured."""
+    from .store import config as store_config
+
+    chosen = store_config.configured(location)
+    if chosen is None:
+        return
+    import uuid
+
+    from .store import decision_of
+
+    store = store_config.store_for(chosen)
+    store.record(decision_of(result, deal, decision_id=str(uuid.uuid4()), caller=store_config.cli_caller(),
+                             playbook_digest=coach.playbook.version_tag))
+
+
+def _logged_previous(location: str | None, coach: Coach, deal: Deal) -> Deal:
+    """`--since last`: the deal as it was last logged before this evaluation date."""
+    from .store import StoreError
+    from .store import config as store_config
+
+    chosen = store_config.reading(location)
+    previous = store_config.store_for(chosen).latest(deal.id, before=deal.as_of)
+    if previous is None:
+        raise StoreError(f"--since last: no review of deal {deal.id} evaluated before {deal.as_of} is logged in "
+                         f"{store_config.store_for(chosen).url} (log reviews with --store or $DEALCOACH_STORE)")
+    return coach.deal(previous.deal, label=f"decision {previous.id}")
+
+
 playbook_option = click.option(
     "--playbook",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -384,19 +420,21 @@ def cli() -> None:
     help="A YAML/JSON change to the deal: show which findings it would clear and which would appear.",
 )
 @click.option(
-    "--since", "previous_file", type=click.Path(exists=True, dir_okay=False),
-    help="The same deal's previous version: show new and cleared risks, done actions, stage and grade movement.",
+    "--since", "previous_file", metavar="FILE|last",
+    help="The same deal's previous version (a deal file, or `last`: its newest logged review before this one): "
+         "show new and cleared risks, done actions, stage and grade movement.",
 )
 @click.option("--purpose", type=click.Choice(PURPOSES), help="The coming meeting's purpose: what serves it is ranked first.")
 @click.option("--all", "show_all", is_flag=True, help="Show every card, not only the first ones, and how each is settled.")
 @click.option("--explain", is_flag=True, help="Show each finding's rule, section, record fields and reasoning.")
 @with_crm_options
 @with_send_options
+@store_option
 @playbook_option
 def review(
     deal: str, lang: str, fmt: str, as_of: dt.date | None, change_file: str | None, previous_file: str | None,
     purpose: str | None, show_all: bool, explain: bool, crm: CrmInput | None, send_to: tuple[str, ...], channels_path: str | None,
-    playbook: Path | None,
+    store_location: str | None, playbook: Path | None,
 ) -> None:
     """Coach one deal: findings ranked, blocking risks first, each with why it fired.
 
@@ -408,11 +446,20 @@ def review(
     with json_input_errors(fmt):
         if change_file and previous_file:
             raise click.UsageError("--what-if and --since answer different questions: use one at a time")
-        if previous_file is not None:
+        if previous_file == "last":
+            current = _read(coach, deal, as_of, crm)
+            result = coach.changes(_logged_previous(store_location, coach, current), current)
+            _log(store_location, coach, result.current, current)
+        elif previous_file is not None:
+            if not Path(previous_file).is_file():
+                raise click.BadParameter(f"{previous_file!r} is not a file (give a deal file, or `last` for the logged review)",
+                                         param_hint="--since")
             previous = _read(coach, previous_file, None)  # a deal file, with its own as_of
             result = coach.changes(previous, _read(coach, deal, as_of, crm))
         elif change_file is None:
-            result = coach.review(_read(coach, deal, as_of, crm), purpose=purpose)
+            current = _read(coach, deal, as_of, crm)
+            result = coach.review(current, purpose=purpose)
+            _log(store_location, coach, result, current)
         else:
             change = read_document(change_file)
             if not isinstance(change, dict):
@@ -436,19 +483,22 @@ def review(
 @format_option
 @as_of_option
 @with_crm_options
+@store_option
 @playbook_option
 @click.pass_context
 def gate(
     ctx: click.Context, deal: str, to_stage: str, explain: bool, lang: str, fmt: str, as_of: dt.date | None, crm: CrmInput | None,
-    playbook: Path | None,
+    store_location: str | None, playbook: Path | None,
 ) -> None:
     """May DEAL advance to stage --to? Exit 0 if yes, 1 if not (see README "Exit codes")."""
     coach = api.coach(playbook)
     try:
         with json_input_errors(fmt):
-            result = coach.gate(_read(coach, deal, as_of, crm), to_stage)
+            current = _read(coach, deal, as_of, crm)
+            result = coach.gate(current, to_stage)
     except api.UnknownStageError as error:
         raise click.BadParameter(str(error), param_hint="--to") from None
+    _log(store_location, coach, result, current)
     _echo(coach.render(result, lang=_language(lang, result), fmt=fmt, explain=explain), nl=False)
     if not result.allowed:
         ctx.exit(GATE_BLOCKED)

@@ -31,3 +31,30 @@ class _RootIsNotATestPackage:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_RootIsNotATestPackage(), "dealcoach-root-is-not-a-test-package")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server for this test session (tests/pg_server.py); skipped where none is installed, except under CI."""
+    import os
+
+    from pg_server import binaries, postgres_server
+
+    if binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have PostgreSQL's server binaries for the decision-log tests (see .ci/run)")
+        pytest.skip("no PostgreSQL server binaries here (CI installs them)")
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request, tmp_path) -> str:
+    """A fresh, empty decision log: a SQLite file, or a new database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "decisions.sqlite3")
+    import uuid
+
+    from pg_server import new_database
+
+    return new_database(request.getfixturevalue("postgres_url"), f"log_{uuid.uuid4().hex[:12]}")
