@@ -907,6 +907,8 @@ def _stdin_bytes():
 @click.option("--access-log/--no-access-log", default=None, help="A log line per request (default on).")
 @click.option("--metrics/--no-metrics", default=None, help="Prometheus metrics at /metrics (default on).")
 @click.option("--public-metrics", is_flag=True, default=None, help="/metrics answers without the token (default: it needs the token).")
+@click.option("--store", metavar="PATH|URL", default=None,
+              help="Log every review and gate: a SQLite file, `default`, or postgresql://... (default: $DEALCOACH_STORE; unset: not logged).")
 @playbook_option
 def serve(config: str | None, playbook: Path | None, **given) -> None:
     """Run the HTTP decision service (API docs at /docs, OpenAPI at /openapi.json, metrics at /metrics).
@@ -943,6 +945,12 @@ def serve(config: str | None, playbook: Path | None, **given) -> None:
     coach = api.coach(settings.playbook_dir)  # fail here, with exit 4, rather than in every worker
     for crm in KINDS:  # and a mapping file that cannot be used, with exit 3
         load_mapping(crm, custom_mapping(settings.mapping_dir, crm))
+    decision_log = None
+    if settings.store:  # opened and migrated once here (exit 9 if it cannot be), before the workers open it
+        from .store import open_store
+
+        decision_log = open_store(settings.store)
+        decision_log.close()
     workers = configuration.workers or default_jobs()
     with ExitStack() as cleanup:
         metrics_dir = os.environ.get(MULTIPROCESS_VARIABLE)
@@ -961,10 +969,11 @@ def serve(config: str | None, playbook: Path | None, **given) -> None:
         metrics = ("on, " + ("no token" if settings.public_metrics or not settings.token else "token")) if settings.metrics else "off"
         if settings.metrics and metrics_dir:
             metrics += f", workers' files in {metrics_dir}"
+        logged = decision_log.url if decision_log is not None else "off"
         summary = (f"dealcoach serving {address}: {workers} worker{'s' if workers > 1 else ''}, rule set {version}, auth {auth}, "
-                   f"metrics {metrics}, config: {configuration.origin()}")
+                   f"metrics {metrics}, decision log {logged}, config: {configuration.origin()}")
         click.echo(line(settings.log_format, summary, event="starting", address=address, workers=workers, ruleset_version=version,
-                        auth=auth, metrics=metrics, config=configuration.origin()), err=True)
+                        auth=auth, metrics=metrics, decision_log=logged, config=configuration.origin()), err=True)
         uvicorn.run(
             "dealcoach.service.app:app_from_env", factory=True, host=host, port=configuration.port, workers=workers,
             log_level="warning", access_log=False, log_config=logging_config(settings.log_format),
@@ -1153,6 +1162,9 @@ def init(path: Path, lang: str, force: bool) -> None:
     text = resources.files("dealcoach").joinpath("examples", name).read_text(encoding="utf-8")
     _write_file(str(path), text)
     _echo(f"wrote {path}; next: dealcoach review {path}")
+
+
+from . import cli_log, cli_outcomes  # noqa: E402,F401 - their commands join the group above
 
 
 def main() -> None:

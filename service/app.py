@@ -53,6 +53,8 @@ from .settings import Settings
 from .strict_json import StrictJsonRoute
 from .openapi import install as install_openapi
 from .webhooks import install_webhooks
+from ..store.config import store_for
+from ..store.records import decision_of
 
 __all__ = ["Settings", "app_from_env", "create_app", "ruleset_version"]
 log = logging.getLogger("dealcoach.service")
@@ -203,6 +205,12 @@ def warm_up(coach: api.Coach, deal_file: str) -> str | None:
     return None
 
 
+def caller_of(request: Request) -> str:
+    """Who asked, for the decision log: the X-Dealcoach-Caller header (a CRM or script names itself), else the client's address."""
+    named = scrub(request.headers.get("x-dealcoach-caller", "").strip())[:200]
+    return named or f"api:{request.client.host if request.client else 'unknown'}"
+
+
 def _deal_id(document: Any) -> str | None:
     value = document.get("id") if isinstance(document, dict) else None
     return scrub(value) if isinstance(value, str) else None
@@ -220,6 +228,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     pool = WorkPool(threads=settings.work_threads, queue_size=settings.work_queue, seconds=settings.timeout_seconds)
     metrics = ServiceMetrics() if settings.metrics else None
     not_ready = warm_up(coach, settings.warm_up_deal)
+    decision_log = store_for(settings.store) if settings.store else None  # opened and migrated now: a bad location fails at start
+
+    def logged(answer: dict, result: Report | GateResult, deal: Deal, request: Request) -> dict:
+        """The answer, once its decision is in the decision log (when the service has one)."""
+        if decision_log is not None:
+            decision_log.record(decision_of(result, deal, decision_id=answer["decision_id"], caller=caller_of(request),
+                                            playbook_digest=coach.playbook.version_tag))
+        return answer
 
     def localise(result, lang: str | None):
         return coach.localise(result, lang) if lang else result
@@ -247,14 +263,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     crm_responses = {**problem_responses, 404: {"model": Problem, "content": {PROBLEM: {}}}}
 
     @v1.post("/review", response_model=ReviewAnswer, responses=problem_responses)
-    async def review(deal: Deal, lang: LangQuery = None):
+    async def review(deal: Deal, request: Request, lang: LangQuery = None):
         """Review one deal: every finding, block risks first."""
-        return await pool.run(lambda _: as_json(ReviewAnswer(**decided(report=localise(coach.review(deal), lang)))))
+
+        def work(_: Deadline) -> Response:
+            report = coach.review(deal)
+            return as_json(ReviewAnswer(**logged(decided(report=localise(report, lang)), report, deal, request)))
+
+        return await pool.run(work)
 
     @v1.post("/gate", response_model=GateAnswer, responses=problem_responses)
-    async def gate(deal: Deal, to: Annotated[str, Query(description="Target stage: id, Chinese or English name.")], lang: LangQuery = None):
+    async def gate(deal: Deal, request: Request, to: Annotated[str, Query(description="Target stage: id, Chinese or English name.")],
+                   lang: LangQuery = None):
         """May the deal advance to stage `to`? A blocked gate is a normal answer with the reasons."""
-        return await pool.run(lambda _: as_json(GateAnswer(**decided(gate=localise(coach.gate(deal, to), lang)))))
+
+        def work(_: Deadline) -> Response:
+            judged = coach.gate(deal, to)
+            return as_json(GateAnswer(**logged(decided(gate=localise(judged, lang)), judged, deal, request)))
+
+        return await pool.run(work)
 
     @v1.post("/review/changes", response_model=ChangesAnswer, responses=problem_responses)
     async def review_changes(request: ChangesRequest, lang: LangQuery = None):

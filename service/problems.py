@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..engine import api
 from ..engine.errors import DealcoachError, DealInputError, InputProblem
 from ..engine.loading import problems_from_errors
+from ..store.log import StoreError
 from .limits import Overloaded, OverTime
 
 PROBLEM = "application/problem+json"
@@ -182,6 +183,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if error.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
+
+    @app.exception_handler(StoreError)
+    async def log_unavailable(request: Request, error: StoreError):
+        log.error("decision log error on %s: %s", request.url.path, error)
+        return problem(503, "Decision log unavailable", "the decision could not be logged, so it is not given; try again")
 
     @app.exception_handler(DealcoachError)
     async def engine_error(request: Request, error: DealcoachError):

@@ -95,6 +95,7 @@ class Settings:
     crm_config: str | None = None  # the CRM connections file the webhooks read and write through (crm.connections)
     public_url: str | None = None  # the URL callers reach the service at, behind a proxy (HubSpot signs it)
     webhook_token: str | None = None  # the secret Odoo's webhook sends as ?token= (DEALCOACH_WEBHOOK_TOKEN only)
+    store: str | None = None  # the decision log every review and gate is written to (dealcoach.store), None: not logged
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -184,6 +185,22 @@ def _public_url(value: Any) -> str:
 _public_url.allowed = "the service's public base URL, e.g. https://dealcoach.example.com"  # type: ignore[attr-defined]
 
 
+def _store(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise ValueError(f"{value!r} is not a location")
+    from ..store import StoreError, store_url
+
+    try:
+        store_url(text)
+    except StoreError as error:
+        raise ValueError(str(error)) from None
+    return text
+
+
+_store.allowed = "a SQLite file path, `default`, or postgresql://user@host/database"  # type: ignore[attr-defined]
+
+
 def _path(kind: str) -> Callable[[Any], str]:
     """A path that must exist as a `kind` ("directory" or "file"); relative file values are relative to the file."""
 
@@ -236,6 +253,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("warm_up_deal", None, "DEALCOACH_WARM_UP_DEAL", _path("file"), _DEFAULTS.warm_up_deal),
     Spec("crm_config", None, "DEALCOACH_CRM_CONFIG", _path("file")),
     Spec("public_url", None, "DEALCOACH_PUBLIC_URL", _public_url),
+    Spec("store", "--store", "DEALCOACH_STORE", _store),
 )
 WEBHOOK_TOKEN_VARIABLE = "DEALCOACH_WEBHOOK_TOKEN"  # a secret: from the environment only, never from the config file
 KEYS = tuple(spec.key for spec in SPECS)
@@ -272,7 +290,7 @@ class Configuration:
         exported = {
             "DEALCOACH_PLAYBOOK": s.playbook_dir or "", "DEALCOACH_MAPPINGS": s.mapping_dir or "",
             "DEALCOACH_WARM_UP_DEAL": s.warm_up_deal, "DEALCOACH_CRM_CONFIG": s.crm_config or "",
-            "DEALCOACH_PUBLIC_URL": s.public_url or "",
+            "DEALCOACH_PUBLIC_URL": s.public_url or "", "DEALCOACH_STORE": s.store or "",
         }
         for key in ("max_body_bytes", "max_batch", "timeout_seconds", "work_threads", "work_queue", "log_format",
                     "access_log", "metrics", "public_metrics"):
@@ -347,6 +365,8 @@ def resolve(options: Mapping[str, Any], env: Mapping[str, str]) -> Configuration
             raw, source, where = written[spec.key], f"file {config_file}", f"{config_file}: {spec.key}"
             if spec.key in _PATHS and isinstance(raw, str) and raw.strip():
                 raw = str(folder / raw.strip())
+            elif spec.key == "store" and isinstance(raw, str) and raw.strip() not in ("", "default") and "://" not in raw:
+                raw = str(folder / raw.strip())  # a SQLite file named in the config file: beside it
         else:
             values[spec.key] = spec.default
             sources[spec.key] = "default"

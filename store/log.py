@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..engine.errors import DealcoachError
 from ..engine.rollup import Digest
@@ -341,22 +341,31 @@ def retention(days: int | None) -> int | None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision. On PostgreSQL an advisory lock makes replicas that start
-    together migrate one after the other. On SQLite the file's write lock does, and a process that read the
-    old revision just before another migrated tries once more (finding nothing left to do)."""
+    """Bring the schema to the newest revision, one process at a time: on PostgreSQL under an advisory lock (replicas
+    that start together), on SQLite under an exclusive lock on a file beside the log."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    for attempt in (1, 2):
+    with _sqlite_migration_lock(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+@contextmanager
+def _sqlite_migration_lock(engine: Engine):
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrating", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            with engine.begin() as connection:
-                if connection.dialect.name == "postgresql":
-                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
-            return
-        except OperationalError:
-            if attempt == 2 or engine.dialect.name != "sqlite":
-                raise
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

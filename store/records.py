@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,28 @@ def decision_of(
         caller=caller,
         to_stage=result.to_stage.id if isinstance(result, GateResult) else None,
         allowed=result.allowed if isinstance(result, GateResult) else None,
+        run_id=run_id,
+    )
+
+
+def pipeline_decision(
+    digest: Digest, deal: dict[str, Any], findings: Iterable[tuple[str, str, str, int | None, str | None, bool]], *,
+    decision_id: str, caller: str, playbook_digest: str, ruleset_version: str, run_id: str | None,
+    logged_at: dt.datetime | None = None,
+) -> Decision:
+    """The log record of one deal of a pipeline run, from what a worker sends back (engine.pipeline.Logged): the
+    digest, the deal as evaluated (already a JSON-ready dict) and each finding's (code, kind, severity, rank,
+    subject, folded). Holds what decision_of would make of the same review."""
+    return Decision(
+        id=decision_id,
+        logged_at=logged_at or dt.datetime.now(dt.timezone.utc),
+        kind="pipeline",
+        deal=deal,
+        digest=digest,
+        findings=tuple(LoggedFinding(*finding) for finding in findings),
+        ruleset_version=ruleset_version,
+        playbook_digest=playbook_digest,
+        caller=caller,
         run_id=run_id,
     )
 

@@ -247,6 +247,13 @@ def _exit_delivery_failed(run, tmp_path, monkeypatch):
     return result, "企业微信 answered 93000: invalid webhook url"
 
 
+def _exit_decision_log(run, tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the log's directory would go")
+    result = run("review", ZH_EXAMPLE, "--store", str(blocked / "decisions.sqlite3"))
+    return result, f"cannot create the decision log's directory {blocked}"
+
+
 EXIT_SCENARIOS = {
     0: _exit_success,
     1: _exit_gate_blocked,
@@ -257,6 +264,7 @@ EXIT_SCENARIOS = {
     6: _exit_pipeline_bad_deal,
     7: _exit_output_failed,
     8: _exit_delivery_failed,
+    9: _exit_decision_log,
     130: _exit_interrupted,
     141: _exit_pipe_closed,
 }

@@ -96,7 +96,7 @@ def test_what_serve_exports_gives_every_worker_the_same_settings(tmp_path) -> No
     options = {"max_body_bytes": 5000, "max_batch": 7, "timeout_seconds": 3.5, "work_threads": 2, "work_queue": 9, "log_format": "text",
                "access_log": False, "metrics": False, "public_metrics": True, "mappings": str(tmp_path / "maps"),
                "playbook": str(HERE.parent / "examples" / "company-playbook"), "crm_config": str(EXAMPLE_ZH),
-               "public_url": "https://dealcoach.example.com"}
+               "public_url": "https://dealcoach.example.com", "store": str(tmp_path / "decisions.sqlite3")}
     chosen = resolve(options, {TOKEN_VARIABLE: TOKEN, "DEALCOACH_WARM_UP_DEAL": str(EXAMPLE_ZH), "DEALCOACH_WEBHOOK_TOKEN": TOKEN[::-1]})
     assert all(getattr(chosen.settings, f) != getattr(Settings(), f) for f in Settings.__dataclass_fields__)
     assert resolve({}, chosen.environment()).settings == chosen.settings

@@ -1,0 +1,130 @@
+"""A deal's history from the decision log: stage and buying-step moves, risks appearing and clearing, days in
+each stage, gates asked, and how it ended."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict
+
+from ..engine.report import StagePosition
+from .records import Decision, Outcome
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Risk(_Out):
+    """A risk as the history names it: its code and whom it is about."""
+
+    code: str
+    subject: str | None = None
+    severity: str
+
+
+class Event(_Out):
+    """What changed at one evaluation date against the one before (the first: where the deal stood)."""
+
+    as_of: dt.date
+    decision_id: str
+    first: bool = False
+    stage: StagePosition
+    stage_from: StagePosition | None = None
+    buying_step: StagePosition
+    buying_step_from: StagePosition | None = None
+    grade: str | None = None
+    grade_changed: bool = False
+    grade_from: str | None = None
+    appeared: list[Risk] = []
+    cleared: list[Risk] = []
+    gates: list[dict] = []  # {"to": StagePosition-like name dict, "allowed": bool}
+    ruleset_version: str
+
+
+class StageStay(_Out):
+    """How long the deal stood at one stage: from the day it entered to the day it entered the next (or the last review)."""
+
+    stage: StagePosition
+    entered: dt.date
+    left: dt.date | None
+    days: int
+
+
+class History(_Out):
+    """The deal's timeline, oldest first."""
+
+    deal_id: str
+    deal_name: str
+    owner: str | None
+    decisions: int
+    first: dt.date
+    last: dt.date
+    events: list[Event]
+    stages: list[StageStay]
+    open_risks: list[Risk]
+    outcome: dict | None = None
+
+
+SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
+
+
+def _risks(decision: Decision) -> dict[tuple[str, str | None], Risk]:
+    """The risks the rep was shown, blocking ones first, then in the review's own order."""
+    shown = [f for f in decision.findings if f.kind == "risk" and not f.folded]
+    shown.sort(key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+    return {(f.code, f.subject): Risk(code=f.code, subject=f.subject, severity=f.severity) for f in shown}
+
+
+def history(decisions: list[Decision], outcome: Outcome | None = None) -> History:
+    """The timeline of one deal's logged decisions (oldest first, as Store.deal_decisions gives them)."""
+    if not decisions:
+        raise ValueError("a history needs at least one decision")
+    by_day: dict[dt.date, list[Decision]] = {}
+    for decision in decisions:
+        by_day.setdefault(decision.as_of, []).append(decision)
+    events: list[Event] = []
+    before: Decision | None = None
+    for day, same_day in by_day.items():
+        reviews = [d for d in same_day if d.kind != "gate"] or same_day
+        now = reviews[-1]
+        gates = [{"to": d.to_stage, "allowed": d.allowed} for d in same_day if d.kind == "gate"]
+        was, is_ = (_risks(before) if before else {}), _risks(now)
+        digest, old = now.digest, before.digest if before else None
+        moved = old is not None and (old.stage_model, old.stage.id) != (digest.stage_model, digest.stage.id)
+        stepped = old is not None and (old.stage_model, old.buying_step.id) != (digest.stage_model, digest.buying_step.id)
+        changed = old is not None and old.grade != digest.grade
+        appeared = [risk for key, risk in is_.items() if key not in was]
+        cleared = [risk for key, risk in was.items() if key not in is_]
+        if before is None or moved or stepped or changed or appeared or cleared or gates:
+            events.append(Event(
+                as_of=day, decision_id=now.id, first=before is None, stage=digest.stage, stage_from=old.stage if moved else None,
+                buying_step=digest.buying_step, buying_step_from=old.buying_step if stepped else None, grade=digest.grade,
+                grade_changed=changed, grade_from=old.grade if changed else None,
+                appeared=appeared if before else list(is_.values()), cleared=cleared,
+                gates=gates, ruleset_version=now.ruleset_version,
+            ))
+        before = now
+    last = decisions[-1]
+    return History(
+        deal_id=last.deal_id, deal_name=last.digest.deal_name, owner=last.digest.owner, decisions=len(decisions),
+        first=decisions[0].as_of, last=last.as_of, events=events, stages=_stays(decisions), open_risks=list(_risks(before).values()),
+        outcome=None if outcome is None else {"result": outcome.result, "closed_on": outcome.closed_on, "reason": outcome.reason},
+    )
+
+
+def _stays(decisions: list[Decision]) -> list[StageStay]:
+    """Per stage reached, in order: the day the deal entered it (its own record's stage_entered), and the day it
+    entered the next one; the stage it stands at now runs to the last review."""
+    entries: list[tuple[StagePosition, dt.date]] = []
+    for decision in decisions:
+        stage = decision.digest.stage
+        entered = dt.date.fromisoformat(decision.deal.get("stage_entered", decision.deal["as_of"]))
+        if not entries or entries[-1][0].id != stage.id:
+            entries.append((stage, entered))
+    stays = []
+    for index, (stage, entered) in enumerate(entries):
+        left = entries[index + 1][1] if index + 1 < len(entries) else None
+        end = left or decisions[-1].as_of
+        stays.append(StageStay(stage=stage, entered=entered, left=left, days=max(0, (end - entered).days)))
+    return stays
