@@ -237,6 +237,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                             playbook_digest=coach.playbook.version_tag))
         return answer
 
+    def logged_batch(answer: dict, reviewed: list[tuple[int, Report, Deal]], request: Request) -> dict:
+        """A batch answer, once each reviewed item is in the decision log as `<decision id>/<item index>` (one transaction)."""
+        if decision_log is not None and reviewed:
+            caller, digest = caller_of(request), coach.playbook.version_tag
+            decision_log.record_many(decision_of(report, deal, decision_id=f"{answer['decision_id']}/{index}", caller=caller,
+                                                 playbook_digest=digest) for index, report, deal in reviewed)
+        return answer
+
     def localise(result, lang: str | None):
         return coach.localise(result, lang) if lang else result
 
@@ -313,14 +321,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return await pool.run(work)
 
-    def review_item(index: int, document: Any, lang: str | None) -> BatchItem:
-        """One batch item: the review, or the errors in its place (nothing one item raises stops the batch)."""
+    def review_item(index: int, document: Any, lang: str | None, reviewed: list[tuple[int, Report, Deal]]) -> BatchItem:
+        """One batch item: the review (added to `reviewed` for the log), or the errors in its place (nothing one item
+        raises stops the batch)."""
         deal_id = _deal_id(document)
         if not isinstance(document, dict):
             errors = [{"path": "", "message": f"expected a deal (a JSON object), got {json_kind(document)}"}]
             return BatchItem(index=index, deal_id=None, ok=False, errors=errors)
         try:
-            return BatchItem(index=index, deal_id=deal_id, ok=True, report=localise(coach.review(document), lang))
+            deal = coach.deal(document)
+            report = coach.review(deal)
+            reviewed.append((index, report, deal))
+            return BatchItem(index=index, deal_id=deal_id, ok=True, report=localise(report, lang))
         except DealInputError as error:
             errors = [{"path": p.path, "message": p.message} for p in error.problems]
         except DealcoachError as error:
@@ -332,18 +344,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return BatchItem(index=index, deal_id=deal_id, ok=False, errors=errors)
 
     @v1.post("/review/batch", response_model=BatchAnswer, responses=problem_responses)
-    async def review_batch(request: BatchRequest, lang: LangQuery = None):
+    async def review_batch(batch: BatchRequest, request: Request, lang: LangQuery = None):
         """Review up to max_batch deals; a bad deal gets an error item in its place, the others are reviewed."""
-        if len(request.deals) > settings.max_batch:
-            return problem(413, "Batch too large", f"{len(request.deals)} deals; the limit is {settings.max_batch}")
+        if len(batch.deals) > settings.max_batch:
+            return problem(413, "Batch too large", f"{len(batch.deals)} deals; the limit is {settings.max_batch}")
 
         def work(deadline: Deadline) -> Response:
-            items = []
-            for index, document in enumerate(request.deals):
+            items, reviewed = [], []
+            for index, document in enumerate(batch.deals):
                 if deadline.passed():
                     raise OverTime("the batch took longer than the service's time limit")
-                items.append(review_item(index, document, lang))
-            return as_json(BatchAnswer(**decided(results=items)))
+                items.append(review_item(index, document, lang, reviewed))
+            return as_json(BatchAnswer(**logged_batch(decided(results=items), reviewed, request)))
 
         return await pool.run(work)
 
@@ -355,26 +367,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise RecordChoiceError(error.source, [InputProblem("record", error.problems[0].message + hint.format(crm=crm))]) from None
 
     @v1.post("/crm/{crm}/review", response_model=ReviewAnswer, responses=crm_responses)
-    async def review_crm_record(crm: CrmKind, record: CrmBody, as_of: AsOfQuery, lang: LangQuery = None, choose: RecordQuery = None):
+    async def review_crm_record(crm: CrmKind, record: CrmBody, as_of: AsOfQuery, request: Request, lang: LangQuery = None,
+                                choose: RecordQuery = None):
         """Review a CRM's own record (Salesforce Opportunity, HubSpot deal bundle, Odoo crm.lead), or one record of a
         纷享销客 or 销售易 query response (`record` names it when the page holds several), through its mapping."""
-        return await pool.run(
-            lambda _: as_json(ReviewAnswer(**decided(report=localise(coach.review(from_crm(crm, record, as_of, choose)), lang))))
-        )
+
+        def work(_: Deadline) -> Response:
+            deal = coach.deal(from_crm(crm, record, as_of, choose))
+            report = coach.review(deal)
+            return as_json(ReviewAnswer(**logged(decided(report=localise(report, lang)), report, deal, request)))
+
+        return await pool.run(work)
 
     @v1.post("/crm/{crm}/gate", response_model=GateAnswer, responses=crm_responses)
     async def gate_crm_record(
-        crm: CrmKind, record: CrmBody, as_of: AsOfQuery,
+        crm: CrmKind, record: CrmBody, as_of: AsOfQuery, request: Request,
         to: Annotated[str, Query(description="Target stage: id, Chinese or English name.")], lang: LangQuery = None,
         choose: RecordQuery = None,
     ):
         """Gate a CRM record's stage change, e.g. before the CRM saves it."""
-        return await pool.run(
-            lambda _: as_json(GateAnswer(**decided(gate=localise(coach.gate(from_crm(crm, record, as_of, choose), to), lang))))
-        )
+
+        def work(_: Deadline) -> Response:
+            deal = coach.deal(from_crm(crm, record, as_of, choose))
+            judged = coach.gate(deal, to)
+            return as_json(GateAnswer(**logged(decided(gate=localise(judged, lang)), judged, deal, request)))
+
+        return await pool.run(work)
 
     @v1.post("/crm/{crm}/review/batch", response_model=CrmBatchAnswer, responses=crm_responses)
-    async def review_crm_page(crm: CrmKind, record: CrmBody, as_of: AsOfQuery, lang: LangQuery = None):
+    async def review_crm_page(crm: CrmKind, record: CrmBody, as_of: AsOfQuery, request: Request, lang: LangQuery = None):
         """Review every record of a CRM input: a 纷享销客 or 销售易 query response (or bundle) is a page of deals; a
         record that cannot be converted or reviewed gets an error item in its place, one the mapping skips is listed
         under `skipped`. The CRM's error answer is a 422 naming its code and message."""
@@ -383,7 +404,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             converted = coach.crm_records(crm, record, as_of=as_of, mapping=mappings[crm], label=f"{crm} record")
             if len(converted) > settings.max_batch:
                 return problem(413, "Batch too large", f"{len(converted)} records; the limit is {settings.max_batch}")
-            items, skipped = [], []
+            items, skipped, reviewed = [], [], []
             for entry in converted:
                 if deadline.passed():
                     raise OverTime("the batch took longer than the service's time limit")
@@ -394,8 +415,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     errors = [{"path": p.path, "message": p.message} for p in entry.error.problems]
                     items.append(BatchItem(index=entry.index, deal_id=entry.record_id, ok=False, errors=errors))
                 else:
-                    items.append(review_item(entry.index, entry.document, lang))
-            return as_json(CrmBatchAnswer(**decided(results=items, skipped=skipped, notes=converted.notes)))
+                    items.append(review_item(entry.index, entry.document, lang, reviewed))
+            return as_json(CrmBatchAnswer(**logged_batch(decided(results=items, skipped=skipped, notes=converted.notes), reviewed, request)))
 
         return await pool.run(work)
 
@@ -438,8 +459,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
     app.include_router(v1)
+    def log_webhook_review(crm: str, document: dict, synced) -> None:
+        """A record a CRM webhook had reviewed (and gated), in the decision log, with the CRM as the caller."""
+        if decision_log is None:
+            return
+        digest = coach.playbook.version_tag
+        judged = [(synced.report, coach.deal(document))]
+        if synced.gate is not None:  # judged as the move from the stage before: the deal as it stood there
+            judged.append((synced.gate, coach.deal({**document, "stage": synced.gate.from_stage.id})))
+        decision_log.record_many(decision_of(result, deal, decision_id=str(uuid.uuid4()), caller=f"webhook:{crm}", playbook_digest=digest)
+                                 for result, deal in judged)
+
     install_webhooks(app, coach, mappings, pool, version, token=settings.token, webhook_token=settings.webhook_token,
-                     crm_config=settings.crm_config, public_url=settings.public_url, decision_id=lambda: decided()["decision_id"])
+                     crm_config=settings.crm_config, public_url=settings.public_url, decision_id=lambda: decided()["decision_id"],
+                     log_review=log_webhook_review)
     install_openapi(app, token_required=settings.token is not None)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -189,8 +189,10 @@ def _deal(synced: Synced) -> WebhookDeal:
 
 def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, version: str, *, token: str | None, webhook_token: str | None = None,
                      crm_config: str | None = None, public_url: str | None = None, clock: Callable[[], float] = time.time,
-                     decision_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
-    """Add the three CRM webhook endpoints to `app` (each checks its caller its own way)."""
+                     decision_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+                     log_review: Callable[[str, dict, Synced], None] | None = None) -> None:
+    """Add the three CRM webhook endpoints to `app` (each checks its caller its own way). `log_review(crm, deal
+    document, synced)` is told of every record reviewed (the decision log)."""
     seen = SeenRequests(clock=clock)
     jobs = app.state.webhook_jobs = Jobs()
     router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -226,6 +228,8 @@ def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, versio
                     done.append(Synced(one.record_id, one.shown, problems=[str(p) for p in error.problems]))
                     continue
                 done.append(sync_record(coach, kind, one, mapping, client, gate=gate))
+                if log_review is not None and done[-1].report is not None:
+                    log_review(kind, one.document, done[-1])
         return done
 
     def _gate_of(converted, change: bool | str, mapping) -> tuple[str, str] | None:

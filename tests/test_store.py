@@ -4,10 +4,12 @@ and that concurrent writers (processes, service replicas) neither lose nor dupli
 from __future__ import annotations
 
 import copy
+import json
 import datetime as dt
 import os
 import subprocess
 import sys
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -84,7 +86,7 @@ def test_the_migrations_create_exactly_the_tables_the_code_uses(store_location: 
 
 
 WRITER = """
-import copy, datetime as dt, sys, uuid
+import copy, datetime as dt, sys, time, uuid
 sys.path.insert(0, sys.argv[4])
 from helpers import EXAMPLE_ZH, read_yaml
 from dealcoach.engine import api
@@ -97,8 +99,10 @@ def logged(i):
     later["id"] = f"W{worker}-{i % 7}"
     valid = coach.deal(later)
     return decision_of(coach.review(valid), valid, decision_id=str(uuid.uuid4()), caller="test", playbook_digest="x")
+batch = [logged(i) for i in range(count // 2)]
+time.sleep(max(0.0, float(sys.argv[5]) - time.time()))  # every process opens the new log at the same moment
 store = open_store(location)
-store.record_many([logged(i) for i in range(count // 2)])
+store.record_many(batch)
 for i in range(count // 2, count):
     store.record(logged(i))
 """
@@ -106,7 +110,8 @@ for i in range(count // 2, count):
 
 def test_processes_opening_a_new_log_at_once_and_writing_lose_and_duplicate_nothing(store_location: str) -> None:
     tests = str(Path(__file__).resolve().parent)
-    workers = [subprocess.Popen([sys.executable, "-c", WRITER, store_location, str(n), "40", tests], stderr=subprocess.PIPE, text=True)
+    start = str(time.time() + 5)
+    workers = [subprocess.Popen([sys.executable, "-c", WRITER, store_location, str(n), "40", tests, start], stderr=subprocess.PIPE, text=True)
                for n in range(4)]
     errors = [worker.communicate(timeout=120)[1] for worker in workers]
     assert [w.returncode for w in workers] == [0, 0, 0, 0], errors
@@ -345,3 +350,19 @@ def test_two_service_replicas_logging_at_once_lose_and_duplicate_nothing(postgre
         for server in servers:
             server.terminate()
             server.communicate(timeout=30)
+
+
+def test_every_reviewed_item_of_a_batch_is_logged_under_the_batch_s_decision_id(tmp_path) -> None:
+    location = str(tmp_path / "log.sqlite3")
+    client = TestClient(create_app(Settings(store=location)))
+    answer = client.post("/v1/review/batch", json={"deals": [read_yaml(EXAMPLE_EN), {"id": "broken"}, read_yaml(EXAMPLE_ZH)]})
+    assert answer.status_code == 200
+    batch = answer.json()["decision_id"]
+    store = open_store(location)
+    assert store.count()["decisions"] == 2  # the invalid item is not a decision
+    assert store.decision(f"{batch}/0").deal_id == read_yaml(EXAMPLE_EN)["id"] and store.decision(f"{batch}/2").deal_id == "SH-2026-031"
+    record = json.loads((ROOT / "examples" / "crm" / "salesforce-query.json").read_text(encoding="utf-8"))
+    page = client.post("/v1/crm/salesforce/review/batch", params={"as_of": "2026-11-20"}, json=record)
+    assert page.status_code == 200
+    reviewed = [item for item in page.json()["results"] if item["ok"]]
+    assert reviewed and store.count()["decisions"] == 2 + len(reviewed)

@@ -203,3 +203,19 @@ def test_malformed_event_fields_are_422_or_ignored_never_500(client: TestClient,
     assert client.post("/v1/webhooks/salesforce", json=event, headers=auth).status_code == 422
     huge = {"_model": "crm.lead", "_id": 57, "write_date": 1e300}
     assert client.post("/v1/webhooks/odoo", json=huge, params={"token": WEBHOOK_TOKEN}).status_code == 200
+
+
+def test_a_webhook_s_review_and_gate_are_in_the_decision_log_with_the_crm_as_caller(crm: Crm, tmp_path) -> None:
+    from dealcoach.store import open_store
+
+    location = str(tmp_path / "log.sqlite3")
+    client = TestClient(create_app(Settings(token=SERVICE_TOKEN, webhook_token=WEBHOOK_TOKEN, store=location)))
+    crm.salesforce["records"][1]["OpportunityHistories"]["records"][2]["StageName"] = "Qualification"  # saved: development → negotiation
+    answered = client.post("/v1/webhooks/salesforce", json={"opportunity_id": "0065g00000AbCdFAAV", "as_of": "2026-11-20"},
+                           headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
+    assert answered.status_code == 200
+    logged = open_store(location).deal_decisions("0065g00000AbCdFAAV")
+    assert sorted((d.kind, d.caller, d.to_stage, d.allowed) for d in logged) == [
+        ("gate", "webhook:salesforce", "negotiation", False), ("review", "webhook:salesforce", None, None)]
+    stages = {d.kind: (d.digest.stage.id, d.deal["stage"]) for d in logged}
+    assert stages == {"gate": ("development",) * 2, "review": ("negotiation",) * 2}  # each deal as judged: the gate's at the stage left
