@@ -10,14 +10,14 @@ import datetime as dt
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from ..engine.errors import DealcoachError
 from ..engine.rollup import Digest
@@ -28,6 +28,7 @@ STORE_VARIABLE = "DEALCOACH_STORE"
 RETENTION_VARIABLE = "DEALCOACH_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 730  # two years: a year of outcomes, and the year before to compare with
 MIGRATIONS = Path(__file__).with_name("migrations")
+T = TypeVar("T")
 _LOCK_KEY = 0x6465616C636F6163  # "dealcoac": PostgreSQL advisory lock held while migrating
 
 
@@ -94,10 +95,13 @@ class Store:
             )
         if not rows:
             return 0
-        with self._writing() as connection:
+
+        def insert_all(connection: Connection) -> None:
             connection.execute(insert(decisions), rows)
             if finding_rows:
                 connection.execute(insert(findings), finding_rows)
+
+        self._write(insert_all)
         self._purge_daily()
         return len(rows)
 
@@ -114,14 +118,17 @@ class Store:
         if outcome.result not in RESULTS:
             raise StoreError(f"an outcome is one of {', '.join(RESULTS)}, not {outcome.result!r}")
         row = vars(outcome) | {"reason": outcome.reason or None}
-        with self._writing() as connection:
+
+        def replace(connection: Connection) -> bool:
             found = connection.execute(select(outcomes).where(outcomes.c.deal_id == outcome.deal_id)).mappings().first()
             if found is not None and (found["result"], found["closed_on"], found["reason"]) == (row["result"], row["closed_on"], row["reason"]):
                 return False
             if found is not None:
                 connection.execute(delete(outcomes).where(outcomes.c.deal_id == outcome.deal_id))
             connection.execute(insert(outcomes).values(**row))
-        return True
+            return True
+
+        return self._write(replace)
 
     def forget(self, deal_id: str) -> dict[str, int]:
         """Remove everything logged of one deal (decisions, findings, outcome); how many of each."""
@@ -257,6 +264,18 @@ class Store:
                 to_stage=row["to_stage"], allowed=row["allowed"], run_id=row["run_id"],
             )
 
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one transaction; once more on a fresh connection if the server had dropped the pooled one
+        (a database restart), so no write is lost to a stale connection."""
+        try:
+            with self.engine.begin() as connection:
+                return work(connection)
+        except SQLAlchemyError as error:
+            if not (isinstance(error, DBAPIError) and error.connection_invalidated):
+                raise StoreError(f"cannot write to the decision log {self.url}: {_reason(error)}") from None
+        with self._writing() as connection:
+            return work(connection)
+
     @contextmanager
     def _writing(self):
         try:
@@ -299,6 +318,7 @@ def _decision_row(decision: Decision) -> dict[str, Any]:
 def _sqlite_pragmas(connection, _record) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer; several processes may write in turn
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL's recommended setting: never corrupt; a power cut may lose the last commits
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -315,7 +335,7 @@ def open_store(location: str, *, retention_days: int | None = None) -> Store:
         except OSError as error:
             raise StoreError(f"cannot create the decision log's directory {path.parent}: {error.strerror}") from None
     try:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url)  # no pre-ping round trip per write: a connection the server dropped is retried once instead
     except (ArgumentError, ImportError) as error:
         raise StoreError(f"cannot open the decision log {shown}: {error}") from None
     if engine.dialect.name == "sqlite":
