@@ -53,6 +53,7 @@ from .settings import Settings
 from .strict_json import StrictJsonRoute
 from .openapi import install as install_openapi
 from .webhooks import install_webhooks
+from .decision_log import install_log_routes
 from ..store.config import store_for
 from ..store.records import decision_of
 
@@ -419,6 +420,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return as_json(CrmBatchAnswer(**logged_batch(decided(results=items, skipped=skipped, notes=converted.notes), reviewed, request)))
 
         return await pool.run(work)
+
+    install_log_routes(v1, decision_log)
 
     @v1.get("/rules", response_model=list[RuleInfo])
     def rules():

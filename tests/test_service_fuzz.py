@@ -22,6 +22,7 @@ import copy
 import http.client
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -42,7 +43,10 @@ from live_server import exchange, live_server  # noqa: E402
 EXAMPLES_PER_TEST = int(os.environ.get("DEALCOACH_FUZZ_EXAMPLES", "25"))
 
 # The CRM webhooks answer 503 without a CRM to read from: tests/test_webhooks.py drives them against a local one.
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings())).exclude(path_regex="^/v1/webhooks/")
+# The app keeps a decision log (a SQLite file), so the log's endpoints are fuzzed too, and every decision is written.
+_LOG = tempfile.mkdtemp(prefix="dealcoach-fuzz-log-")
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(store=f"{_LOG}/decisions.sqlite3"))).exclude(
+    path_regex="^/v1/webhooks/")
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,

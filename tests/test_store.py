@@ -366,3 +366,21 @@ def test_every_reviewed_item_of_a_batch_is_logged_under_the_batch_s_decision_id(
     assert page.status_code == 200
     reviewed = [item for item in page.json()["results"] if item["ok"]]
     assert reviewed and store.count()["decisions"] == 2 + len(reviewed)
+
+
+def test_the_log_over_http_a_decision_a_history_and_forgetting_a_deal(tmp_path) -> None:
+    client = TestClient(create_app(Settings(store=str(tmp_path / "log.sqlite3"))))
+    first = client.post("/v1/review", json=read_yaml(EXAMPLE_ZH)).json()["decision_id"]
+    client.post("/v1/review", json=week(read_yaml(EXAMPLE_ZH), 7, competitors=[{**c, "incumbent": False}
+                                                                              for c in read_yaml(EXAMPLE_ZH)["competitors"]]))
+    decision = client.get(f"/v1/log/decisions/{first}").json()
+    assert decision["deal"]["id"] == "SH-2026-031" and decision["findings"] and decision["caller"] == "api:testclient"
+    timeline = client.get("/v1/log/deals/SH-2026-031/history").json()
+    assert timeline["decisions"] == 2 and [r["code"] for r in timeline["events"][1]["cleared"]] == ["DC512"]
+    assert client.get("/v1/log/deals/SH-2026-031/history", params={"since": "2026-11-21"}).json()["decisions"] == 1
+    assert client.get("/v1/log/deals/NOPE/history").status_code == 404 and client.get("/v1/log/decisions/nope").status_code == 404
+    assert client.delete("/v1/log/deals/SH-2026-031").status_code == 422  # confirm=true is required
+    gone = client.delete("/v1/log/deals/SH-2026-031", params={"confirm": "true"}).json()
+    assert gone["decisions"] == 2 and client.get(f"/v1/log/decisions/{first}").status_code == 404
+    unlogged = TestClient(create_app(Settings())).get("/v1/log/decisions/x")
+    assert unlogged.status_code == 503 and unlogged.json()["title"] == "No decision log"

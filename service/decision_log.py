@@ -1,0 +1,90 @@
+"""The decision log over HTTP: a logged decision, a deal's history, forgetting a deal, recording how a deal ended."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from ..store.history import History, history
+from ..store.log import Store
+from .problems import PROBLEM, Problem, problem
+
+
+class LoggedFindingAnswer(BaseModel):
+    code: str
+    kind: str
+    severity: str
+    rank: int | None = None
+    subject: str | None = None
+    folded: bool
+
+
+class DecisionAnswer(BaseModel):
+    """A logged decision: when, by whom, under which rule set, the deal as evaluated and what was shown."""
+
+    decision_id: str
+    logged_at: str
+    kind: str
+    caller: str
+    deal_id: str
+    as_of: str
+    ruleset_version: str
+    playbook_digest: str
+    to_stage: str | None = None
+    allowed: bool | None = None
+    run_id: str | None = None
+    deal: dict[str, Any]
+    findings: list[LoggedFindingAnswer]
+
+
+class Forgotten(BaseModel):
+    deal_id: str
+    decisions: int
+    findings: int
+    outcomes: int
+
+
+def install_log_routes(v1: APIRouter, decision_log: Store | None, extra: Callable[[APIRouter, Store | None], None] | None = None) -> None:
+    """Add the decision-log endpoints to the /v1 router (each answers 503 when the service has no log)."""
+    missing = {503: {"model": Problem, "content": {PROBLEM: {}}}, 404: {"model": Problem, "content": {PROBLEM: {}}}}
+
+    def no_log():
+        return problem(503, "No decision log", "this service keeps no decision log: start it with --store or DEALCOACH_STORE")
+
+    @v1.get("/log/decisions/{decision_id}", response_model=DecisionAnswer, responses=missing, tags=["decision log"])
+    def logged_decision(decision_id: str):
+        """A logged review or gate, as it was made: the deal, the rule set, what the rep was shown."""
+        if decision_log is None:
+            return no_log()
+        found = decision_log.decision(decision_id)
+        if found is None:
+            return problem(404, "Unknown decision", f"no decision {decision_id!r} is logged")
+        return DecisionAnswer(
+            decision_id=found.id, logged_at=found.logged_at.isoformat(timespec="seconds"), kind=found.kind, caller=found.caller,
+            deal_id=found.deal_id, as_of=found.as_of.isoformat(), ruleset_version=found.ruleset_version, playbook_digest=found.playbook_digest,
+            to_stage=found.to_stage, allowed=found.allowed, run_id=found.run_id, deal=found.deal,
+            findings=[LoggedFindingAnswer(**vars(f)) for f in found.findings],
+        )
+
+    @v1.get("/log/deals/{deal_id}/history", response_model=History, responses=missing, tags=["decision log"])
+    def deal_history(deal_id: str, since: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None):
+        """A deal's timeline from its logged decisions: moves, risks appearing and clearing, days per stage, outcome."""
+        if decision_log is None:
+            return no_log()
+        decisions = [d for d in decision_log.deal_decisions(deal_id) if since is None or d.as_of.isoformat() >= since]
+        if not decisions:
+            return problem(404, "Unknown deal", f"no decision of deal {deal_id!r} is logged")
+        return history(decisions, decision_log.outcomes().get(deal_id))
+
+    @v1.delete("/log/deals/{deal_id}", response_model=Forgotten, responses=missing, tags=["decision log"])
+    def forget_deal(deal_id: str, confirm: Annotated[Literal["true"], Query(description="Must be true: nothing can be undone.")]):
+        """Remove everything logged of a deal (its decisions with the contacts' names, its findings, its outcome)."""
+        if decision_log is None:
+            return no_log()
+        return Forgotten(deal_id=deal_id, **decision_log.forget(deal_id))
+
+    if extra is not None:
+        extra(v1, decision_log)
