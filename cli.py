@@ -378,8 +378,10 @@ def _log(location: str | None, coach: Coach, result, deal: Deal) -> None:
     from .store import decision_of
 
     store = store_config.store_for(chosen)
-    store.record(decision_of(result, deal, decision_id=str(uuid.uuid4()), caller=store_config.cli_caller(),
+    decision_id = str(uuid.uuid4())
+    store.record(decision_of(result, deal, decision_id=decision_id, caller=store_config.cli_caller(),
                              playbook_digest=coach.playbook.version_tag))
+    click.echo(f"logged: decision {decision_id} in {store.url}", err=True)  # what `dealcoach replay` takes
 
 
 def _logged_previous(location: str | None, coach: Coach, deal: Deal) -> Deal:
@@ -504,19 +506,25 @@ def gate(
         ctx.exit(GATE_BLOCKED)
 
 
+SUMMARY_FORMATS = (*FORMATS, "html")
+LOG_BATCH = 500  # decisions written to the decision log per transaction by `pipeline`
+
+
 @cli.command(short_help="Review many deals in parallel, with a manager's roll-up.")
 @click.argument("source", metavar="INPUT")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: the machine's cores).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the JSON-Lines results here (default: stdout).")
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False, writable=True), help="Write the roll-up here.")
-@click.option("--summary-format", type=click.Choice(FORMATS), default="text", show_default=True, help="Format of the roll-up.")
+@click.option("--summary-format", type=click.Choice(SUMMARY_FORMATS), default="text", show_default=True,
+              help="Format of the roll-up; html: one self-contained page with charts.")
 @pipeline_lang_option
 @click.option("--with-text", is_flag=True, help="Include each finding's rendered text (in --lang) in the results.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run: keep the complete results in --output, review the rest.")
 @click.option(
-    "--previous", "previous_results", type=click.Path(exists=True, dir_okay=False),
-    help="A previous run's results (JSON Lines): the roll-up adds new blocking risks, deals moved forward, deals slipped.",
+    "--previous", "previous_results", metavar="FILE|last",
+    help="Compare with a previous run: its results (JSON Lines), or `last`, the newest complete run in the decision log "
+         "(the default when a log is configured). The roll-up adds new blocking risks, deals moved forward, deals slipped.",
 )
 @click.option(
     "--from", "crm_kind", type=click.Choice(CRM_KINDS),
@@ -525,19 +533,25 @@ def gate(
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False), help="Your CRM mapping file (default: the shipped one).")
 @as_of_option
 @with_send_options
+@store_option
 @playbook_option
 def pipeline(
     source: str, jobs: int | None, output: str | None, summary_path: str | None, summary_format: str,
     lang: str, with_text: bool, quiet: bool, resume: bool, previous_results: str | None, crm_kind: str | None,
-    mapping: str | None, as_of: dt.date | None, send_to: tuple[str, ...], channels_path: str | None, playbook: Path | None,
+    mapping: str | None, as_of: dt.date | None, send_to: tuple[str, ...], channels_path: str | None, store_location: str | None,
+    playbook: Path | None,
 ) -> None:
     """Review many deals: a directory of deal files, a JSON-Lines file, or - (JSON Lines on stdin). With --from,
     CRM records or query responses instead: each file (or line) may hold a page of deals.
 
     Writes one JSON result per deal, in input order, then the manager's roll-up
-    (to stderr when the results go to stdout). A deal that cannot be reviewed
-    gets an error record and exit code 6; the others are still reviewed.
+    (to stderr when the results go to stdout): first the deals to talk about this
+    week, each with the one question to ask its owner, and each owner's habit to
+    coach; then the totals. A deal that cannot be reviewed gets an error record
+    and exit code 6; the others are still reviewed.
     --output may not be an input, nor a deal-named file in the input directory.
+    With a decision log (--store, $DEALCOACH_STORE) the run and every deal are logged, and the roll-up compares
+    with the newest complete logged run.
     With --send, each owner gets one message: their deals' blocking risks and first moves.
     """
     from .engine import pipeline as pipeline_run  # imported here: multiprocessing is not needed by other commands
@@ -550,24 +564,31 @@ def pipeline(
 
     if source != "-" and not Path(source).exists():
         raise click.BadParameter(f"{source!r} does not exist", param_hint="INPUT")
-    _refuse_writing_inputs(pipeline_run, source, output, summary_path, previous_results)
+    previous_file = previous_results if previous_results not in (None, "last") else None
+    if previous_file is not None and not Path(previous_file).is_file():
+        reason = "is a directory" if Path(previous_file).is_dir() else "does not exist"
+        raise click.BadParameter(f"{previous_file!r} {reason}: give a results file, or `last` for the newest logged run",
+                                 param_hint="--previous")
+    _refuse_writing_inputs(pipeline_run, source, output, summary_path, previous_file)
+    if summary_format == "html":
+        from .engine.charts import figure
+
+        figure()  # matplotlib is there (else: how to install it), before any deal is reviewed
     coach = api.coach(playbook)
     channels = _channels(send_to, channels_path)
     digests = OwnerDigests() if channels else None
     jobs = jobs or pipeline_run.default_jobs()
     if resume and not output:
         raise click.UsageError("--resume needs --output: the file an interrupted run wrote")
-    previous = None
-    if previous_results:
-        earlier = _earlier_results(pipeline_run, previous_results, "--previous", truncate=False)
-        previous = {result.deal_id: result.digest for result in earlier if result.ok}
-    rollup = RollupBuilder(previous=previous)
+    log = _PipelineLog.opened(store_location, coach, source)
+    previous, compared_with = _previous_run(pipeline_run, previous_results, store_location, log)
+    rollup = RollupBuilder(previous=previous, compared_with=compared_with, ask=pipeline_run.question_maker(coach.renderer))
     failed = 0
     done: set[str] = set()
     if resume:
-        for result in _earlier_results(pipeline_run, output, "--resume", truncate=True):
+        for result, line in _earlier_lines(pipeline_run, output):
             done.add(result.source)
-            rollup.add(result.digest)
+            rollup.add(result.digest, line if result.ok else None)
             failed += 0 if result.ok else 1
     for entry, reason in pipeline_run.skipped(source):
         click.echo(f"note: skipped {entry}: {reason}", err=True)
@@ -582,8 +603,10 @@ def pipeline(
         total, inputs = None, pipeline_run.read_converted(source, _crm_items(coach, pipeline_run, crm_kind, mapping, as_of))
     show_progress = not quiet and sys.stderr.isatty()
     items = (item for item in inputs if item.source not in done)
+    if log is not None:
+        log.start()
     records = pipeline_run.review_all(
-        items, jobs=jobs, playbook_dir=str(playbook) if playbook else None, lang=lang if with_text else None
+        items, jobs=jobs, playbook_dir=str(playbook) if playbook else None, lang=lang if with_text else None, keep_deals=log is not None
     )
     try:
         with _progress(total) if show_progress and total else _NoProgress() as bar:
@@ -591,18 +614,30 @@ def pipeline(
                 with _writing(target):
                     writer.write(result.line)
                 failed += 0 if result.ok else 1
-                rollup.add(result.digest)
+                rollup.add(result.digest, result.line if result.ok else None)
+                if log is not None:
+                    log.add(result)
                 if digests is not None and result.ok:
                     _add_excerpt(coach, digests, result.line, lang)
                 bar.update(1)
     except KeyboardInterrupt:
+        if log is not None:
+            log.flush(quietly=True)  # what was reviewed stays logged; the run stays incomplete, never compared with
         hint = f" to {output}; to review the rest, run the same command with --resume" if output else ""
         click.echo(f"interrupted: {writer.lines} complete {'result' if writer.lines == 1 else 'results'} written{hint}", err=True)
         raise click.exceptions.Exit(INTERRUPTED) from None
     finally:
         records.close()  # stops the worker processes here and now, not whenever the generator is collected
         writer.close()
-    text = coach.render(rollup.build(), lang=lang, fmt=summary_format)
+    if log is not None:
+        log.finish()
+    built = rollup.build()
+    if summary_format == "html":
+        from .engine.rollup_page import rollup_page
+
+        text = rollup_page(coach.renderer, built, lang)
+    else:
+        text = coach.render(built, lang=lang, fmt=summary_format)
     if summary_path:
         _write_file(summary_path, text)
     else:
@@ -615,6 +650,101 @@ def pipeline(
             raise click.exceptions.Exit(DELIVERY_FAILED)  # before 6: messages not delivered must be sent again
     if failed:
         raise click.exceptions.Exit(SOME_DEALS_FAILED)
+
+
+class _PipelineLog:
+    """A pipeline run in the decision log: the run (complete only once every deal is logged) and one decision per
+    reviewed deal, written LOG_BATCH at a time from this process."""
+
+    def __init__(self, store, coach: Coach, source: str):
+        import uuid
+
+        from .engine.version import VERSION
+        from .store import Run
+        from .store import config as store_config
+
+        self.store = store
+        self.caller = store_config.cli_caller()
+        self.playbook_digest = coach.playbook.version_tag
+        self.run = Run(id=str(uuid.uuid4()), logged_at=dt.datetime.now(dt.timezone.utc), source=printable(_label(source))[:1000],
+                       deals=0, failed=0, ruleset_version=f"{VERSION}+{coach.playbook.version_tag}", caller=self.caller, complete=False)
+        self.pending: list = []
+        self.deals = 0
+        self.failed = 0
+
+    @classmethod
+    def opened(cls, location: str | None, coach: Coach, source: str) -> _PipelineLog | None:
+        """The log of this run when one is configured (opened now: a log that cannot be opened stops the run before any review)."""
+        from .store import config as store_config
+
+        chosen = store_config.configured(location)
+        return cls(store_config.store_for(chosen), coach, source) if chosen else None
+
+    def start(self) -> None:
+        self.store.start_run(self.run)
+
+    def add(self, result) -> None:
+        import uuid
+
+        from .store.records import pipeline_decision
+
+        if not result.ok or result.logged is None:
+            self.failed += 0 if result.ok else 1
+            return
+        self.deals += 1
+        logged = result.logged
+        self.pending.append(pipeline_decision(
+            result.digest, logged.deal, logged.findings, decision_id=str(uuid.uuid4()), caller=self.caller,
+            playbook_digest=self.playbook_digest, ruleset_version=logged.ruleset_version, run_id=self.run.id,
+        ))
+        if len(self.pending) >= LOG_BATCH:
+            self.flush()
+
+    def flush(self, quietly: bool = False) -> None:
+        from .store import StoreError
+
+        batch, self.pending = self.pending, []
+        try:
+            self.store.record_many(batch)
+        except StoreError:
+            if not quietly:
+                raise
+
+    def finish(self) -> None:
+        self.flush()
+        self.store.finish_run(self.run.id, deals=self.deals, failed=self.failed)
+
+
+def _previous_run(pipeline_run, given: str | None, location: str | None, log: _PipelineLog | None):
+    """What the roll-up compares with, and which run that is: the results file given, the newest complete logged
+    run (`--previous last`, or by default when a log is configured), or nothing."""
+    from .engine.rollup import ComparedWith
+
+    if given is not None and given != "last":
+        earlier = _earlier_results(pipeline_run, given, "--previous", truncate=False)
+        return {r.deal_id: r.digest for r in earlier if r.ok}, ComparedWith(kind="file", label=printable(given))
+    if given is None and log is None:
+        return None, None
+    from .store import StoreError
+    from .store import config as store_config
+
+    store = log.store if log is not None else store_config.store_for(store_config.reading(location))
+    runs = store.runs(1)
+    if not runs:
+        if given == "last":
+            raise StoreError(f"--previous last: no complete pipeline run is logged in {store.url} "
+                             "(log runs with --store or $DEALCOACH_STORE)")
+        return None, None
+    run = runs[0]
+    return store.run_digests(run.id), ComparedWith(kind="log", label=run.id, logged_at=run.logged_at, deals=run.deals)
+
+
+def _earlier_lines(pipeline_run, path: str):
+    """The records (and lines) an interrupted run wrote, one at a time; a file that does not hold them is a usage error."""
+    try:
+        yield from pipeline_run.each_result(Path(path), truncate=True)
+    except pipeline_run.ResultsFileError as error:
+        raise click.BadParameter(str(error), param_hint="--resume") from None
 
 
 def _add_excerpt(coach: Coach, digests: OwnerDigests, line: str, lang: str) -> None:
