@@ -7,8 +7,12 @@ import os
 import socket
 from functools import lru_cache
 
-from .log import STORE_VARIABLE, Store, open_store
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from .log import Store
+
+STORE_VARIABLE = "DEALCOACH_STORE"
 CALLER_VARIABLE = "DEALCOACH_CALLER"
 
 
@@ -25,6 +29,8 @@ def reading(location: str | None) -> str:
 
 @lru_cache(maxsize=8)
 def _opened(location: str) -> Store:
+    from .log import open_store  # SQLAlchemy is imported only when a log is used
+
     return open_store(location)
 
 

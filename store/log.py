@@ -21,10 +21,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from ..engine.errors import DealcoachError
 from ..engine.rollup import Digest
+from .config import STORE_VARIABLE  # noqa: F401 - re-exported: where the log's location is read
 from .records import RESULTS, Decision, LoggedFinding, Outcome, Run, dumps
 from .tables import decisions, findings, outcomes, runs
 
-STORE_VARIABLE = "DEALCOACH_STORE"
 RETENTION_VARIABLE = "DEALCOACH_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 730  # two years: a year of outcomes, and the year before to compare with
 MIGRATIONS = Path(__file__).with_name("migrations")
