@@ -384,3 +384,13 @@ def test_the_log_over_http_a_decision_a_history_and_forgetting_a_deal(tmp_path) 
     assert gone["decisions"] == 2 and client.get(f"/v1/log/decisions/{first}").status_code == 404
     unlogged = TestClient(create_app(Settings())).get("/v1/log/decisions/x")
     assert unlogged.status_code == 503 and unlogged.json()["title"] == "No decision log"
+
+
+def test_a_review_with_no_log_configured_does_not_import_the_database_layer() -> None:
+    code = ("import sys; from click.testing import CliRunner; from dealcoach.cli import cli; "
+            f"result = CliRunner().invoke(cli, ['review', {str(EXAMPLE_ZH)!r}]); assert result.exit_code == 0, result.output; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic', 'psycopg')))")
+    env = {k: v for k, v in os.environ.items() if k != "DEALCOACH_STORE"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
