@@ -384,6 +384,23 @@ def _log(location: str | None, coach: Coach, result, deal: Deal) -> None:
     click.echo(f"logged: decision {decision_id} in {store.url}", err=True)  # what `dealcoach replay` takes
 
 
+def _record_closed(location: str | None, crm: str, data, source: str, record_choice: str | None = None) -> None:
+    """Record the outcome of each won or lost record of a CRM input in the configured decision log, if one is."""
+    from .store import config as store_config
+
+    chosen = store_config.configured(location)
+    if chosen is None:
+        return
+    from .crm.outcomes import closed_outcomes
+
+    found = closed_outcomes(crm, data, source=source)
+    store = store_config.store_for(chosen)
+    for outcome in found.outcomes:
+        if record_choice is None or record_choice == outcome.deal_id:
+            changed = store.record_outcome(outcome)
+            click.echo(f"outcome: {outcome.deal_id} {outcome.result} on {outcome.closed_on}{'' if changed else ' (already recorded)'}", err=True)
+
+
 def _logged_previous(location: str | None, coach: Coach, deal: Deal) -> Deal:
     """`--since last`: the deal as it was last logged before this evaluation date."""
     from .store import StoreError
@@ -953,17 +970,19 @@ def send(files: tuple[str, ...], send_to: tuple[str, ...], channels_path: str | 
 @click.option("--record", "record_choice", metavar="ID", help="Only this record of the response (its id or name).")
 @as_of_option
 @click.option("--dry-run", is_flag=True, help="Print the requests as JSON lines instead of sending them (no connection needed).")
+@store_option
 @click.option("--crm-config", type=click.Path(exists=True, dir_okay=False),
               help="CRM connections file (default: $DEALCOACH_CRM_CONFIG, else ~/.config/dealcoach/crm.yaml).")
 @playbook_option
 def sync(source: str, crm_kind: str, mapping: str | None, record_choice: str | None, as_of: dt.date | None, dry_run: bool,
-         crm_config: str | None, playbook: Path | None) -> None:
+         store_location: str | None, crm_config: str | None, playbook: Path | None) -> None:
     """Review every record of a Salesforce, HubSpot or Odoo query response (INPUT, or - for standard input) and write
     the coaching back onto each deal: the mapping's write-back fields (grade, blocking risks, next milestone, review
     date, fingerprint), a note with the first moves and blocking risks, and a task per first move. A record whose
     fingerprint field already holds this review's gets its fields refreshed only. One JSON line per record on
     stdout; each write's outcome on stderr. Exit 6 when a record could not be reviewed, 8 when a write was refused
-    (README "Write-back")."""
+    (README "Write-back"). With a decision log (--store), each review is logged and each closed record's
+    outcome (won or lost, by the CRM's closed stages) recorded."""
     from .crm import load_mapping
     from .crm.client import CrmClient
     from .crm.connections import connection
@@ -975,7 +994,8 @@ def sync(source: str, crm_kind: str, mapping: str | None, record_choice: str | N
     coach = api.coach(playbook)
     client = None if dry_run else CrmClient(connection(crm_kind, crm_config))  # resolved first: a missing secret is exit 2 before any work
     the_mapping = load_mapping(crm_kind, mapping)
-    page = coach.crm_records(crm_kind, read_document(source), as_of=as_of, mapping=the_mapping, label=_label(source))
+    data = read_document(source)
+    page = coach.crm_records(crm_kind, data, as_of=as_of, mapping=the_mapping, label=_label(source))
     for note in page.notes:
         _echo(printable(f"note: {_label(source)}: {note}"), err=True)
     chosen = list(page)
@@ -989,6 +1009,8 @@ def sync(source: str, crm_kind: str, mapping: str | None, record_choice: str | N
             _echo(json.dumps({"deal_id": synced.record_id, "requests": [shown_request(crm_kind, w) for w in synced.planned]}, ensure_ascii=False))
             continue
         _echo(json.dumps(synced.summary(), ensure_ascii=False))
+        if synced.report is not None and not dry_run:
+            _log(store_location, coach, synced.report, coach.deal(converted.document))
         if synced.skipped:
             _echo(printable(f"note: skipped {synced.shown}: {synced.skipped}"), err=True)
         for problem in synced.problems:
@@ -997,6 +1019,8 @@ def sync(source: str, crm_kind: str, mapping: str | None, record_choice: str | N
             _echo(printable(result.line(synced.shown)), err=True)
         failed_reviews += 1 if synced.problems else 0
         failed_writes += sum(1 for r in synced.results if not r.ok)
+    if not dry_run:
+        _record_closed(store_location, crm_kind, data, _label(source), record_choice)
     if failed_writes:
         raise click.exceptions.Exit(DELIVERY_FAILED)
     if failed_reviews:

@@ -226,11 +226,12 @@ def reads(source: str, target: str) -> bool:
 
 _worker_coach: Any = None  # engine.coach.Coach, built once per process
 _worker_lang: str | None = None
+_worker_keeps_deals = False  # send back each deal as evaluated (the decision log needs it)
 
 
-def _init_worker(playbook_dir: str | None, lang: str | None, in_pool: bool = False) -> None:
+def _init_worker(playbook_dir: str | None, lang: str | None, in_pool: bool = False, keep_deals: bool = False) -> None:
     """Load the playbook and compile the rule set once per process."""
-    global _worker_coach, _worker_lang
+    global _worker_coach, _worker_lang, _worker_keeps_deals
     from . import api
     from .evaluation import compiled
 
@@ -241,6 +242,7 @@ def _init_worker(playbook_dir: str | None, lang: str | None, in_pool: bool = Fal
         _exit_with_parent()
     _worker_coach = api.coach(playbook_dir)
     _worker_lang = lang
+    _worker_keeps_deals = keep_deals
     compiled(_worker_coach.rulebook, _worker_coach.playbook.thresholds)
 
 
@@ -263,16 +265,22 @@ def review_item(item: Item) -> dict:
     Nothing raised while reviewing one deal escapes: bad input is an `invalid_deal`
     error, anything else an `internal_error` with the exception's type and message.
     """
+    return _review(item)[0]
+
+
+def _review(item: Item) -> tuple[dict, Any]:
+    """The result record, and the deal as evaluated (a validated Deal) when this worker keeps deals."""
     deal_id = item.deal_id
     try:
         document = item.parsed()
         deal_id = document.get("id") if isinstance(document, dict) else None
-        report = _worker_coach.review(deal_document(document, item.source))
+        deal = _worker_coach.deal(deal_document(document, item.source)) if _worker_keeps_deals else None
+        report = _worker_coach.review(deal if deal is not None else deal_document(document, item.source))
         if _worker_lang is not None:
             report = _worker_coach.localise(report, _worker_lang)
-        return {"source": item.source, "deal_id": report.deal_id, "ok": True, "report": report.model_dump(mode="json")}
+        return {"source": item.source, "deal_id": report.deal_id, "ok": True, "report": report.model_dump(mode="json")}, deal
     except Exception as error:  # noqa: BLE001 - one deal's failure is its record, never the run's
-        return _error_record(item.source, deal_id, error)
+        return _error_record(item.source, deal_id, error), None
 
 
 def _error_record(source: str, deal_id: Any, error: Exception) -> dict:
@@ -293,12 +301,23 @@ def default_jobs() -> int:
 
 
 @dataclass(frozen=True)
+class Logged:
+    """What the decision log keeps of a reviewed deal besides its digest (sent back only when a log is written):
+    the deal as evaluated, and each finding's (code, kind, severity, rank, subject, folded)."""
+
+    deal: dict
+    findings: tuple[tuple[str, str, str, int | None, str | None, bool], ...]
+    ruleset_version: str
+
+
+@dataclass(frozen=True)
 class Result:
-    """One deal's outcome: the JSON line to write, and the digest the roll-up needs."""
+    """One deal's outcome: the JSON line to write, the digest the roll-up needs, and for the decision log what it keeps."""
 
     line: str
     digest: Digest | FailedDeal
     ok: bool
+    logged: Logged | None = None
 
 
 def digest(record: dict) -> Digest | FailedDeal:
@@ -312,12 +331,21 @@ def digest(record: dict) -> Digest | FailedDeal:
 
 def review_to_result(item: Item) -> Result:
     """The result of one deal, as a line that is always valid JSON (numbers JSON cannot hold make an error record)."""
-    record = review_item(item)
+    record, deal = _review(item)
     try:
-        return Result(json.dumps(record, ensure_ascii=False, allow_nan=False), digest(record), record["ok"])
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False)
+        return Result(line, digest(record), record["ok"], _logged(record, deal) if deal is not None else None)
     except (ValueError, ValidationError) as error:
         record = _error_record(item.source, record.get("deal_id"), error)
         return Result(json.dumps(record, ensure_ascii=False), digest(record), False)
+
+
+def _logged(record: dict, deal: Any) -> Logged:
+    report = record["report"]
+    findings = tuple(
+        (f["code"], f["kind"], f["severity"], f.get("rank"), f.get("subject"), bool(f.get("folded"))) for f in report["findings"]
+    )
+    return Logged(deal.model_dump(mode="json", exclude_none=True), findings, report["ruleset_version"])
 
 
 def _crashed(item: Item) -> Result:
@@ -445,19 +473,21 @@ class _Workers:
 
 
 def review_all(
-    items: Iterable[Item], *, jobs: int, playbook_dir: str | None = None, lang: str | None = None, chunk_size: int = 64
+    items: Iterable[Item], *, jobs: int, playbook_dir: str | None = None, lang: str | None = None, chunk_size: int = 64,
+    keep_deals: bool = False,
 ) -> Iterator[Result]:
-    """Results in input order. jobs=1 reviews in this process; more uses worker processes.
+    """Results in input order. jobs=1 reviews in this process; more uses worker processes. With `keep_deals`
+    each result also carries what the decision log keeps (Result.logged): only then, so little is sent back otherwise.
 
     Inputs are read lazily and at most a few chunks per worker are in flight,
     so memory stays flat however many deals there are.
     """
     if jobs <= 1:
-        _init_worker(playbook_dir, lang)
+        _init_worker(playbook_dir, lang, keep_deals=keep_deals)
         for item in items:
             yield review_to_result(item)
         return
-    workers = _Workers(jobs, (playbook_dir, lang, True))
+    workers = _Workers(jobs, (playbook_dir, lang, True, keep_deals))
     pending: deque = deque()  # (future, chunk), oldest first
     try:
         for chunk in _chunks(items, chunk_size):
@@ -495,9 +525,14 @@ def read_results(path: Path, truncate: bool = True) -> list[EarlierResult]:
     `truncate`. Any other line that is not a result record is a
     ResultsFileError naming the file and the line, and the file is left as it is.
     """
+    return [result for result, _ in each_result(path, truncate)]
+
+
+def each_result(path: Path, truncate: bool = True) -> Iterator[tuple[EarlierResult, str]]:
+    """The records of `path` as read_results gives them, one at a time, each with its line (without its newline):
+    memory for one record, however long the file. The torn last line is cut off once every record is read."""
     if not path.exists():
-        return []
-    results: list[EarlierResult] = []
+        return
     keep = 0
     with open_for_reading(path) as handle:
         number = 0
@@ -507,12 +542,25 @@ def read_results(path: Path, truncate: bool = True) -> list[EarlierResult]:
                 if len(raw) > MAX_RESULT_LINE_BYTES:
                     raise ResultsFileError(f"{path}, line {number}: longer than {MAX_RESULT_LINE_BYTES} bytes; {_NOT_RESULTS}")
                 break  # torn by a kill mid-write
-            results.append(_earlier(raw, f"{path}, line {number}"))
+            result = _earlier(raw, f"{path}, line {number}")
             keep += len(raw)
+            yield result, raw[:-1].decode("utf-8", "backslashreplace")
     if truncate and keep < path.stat().st_size:
         with path.open("r+b") as handle:
             handle.truncate(keep)
-    return results
+
+
+def question_maker(renderer: Any) -> Callable[[str, str, str | None], dict[str, str]]:
+    """What the roll-up's first screen asks a deal's owner (engine.rendering.Renderer.owner_question), in every
+    language, worded from the deal's result line: called for the few deals on that screen only."""
+    from .playbook import LANGUAGES
+    from .report import Report
+
+    def ask(line: str, code: str, subject: str | None) -> dict[str, str]:
+        report = Report.model_validate(json.loads(line)["report"])
+        return {lang: renderer.owner_question(report, code, subject, lang) for lang in LANGUAGES}
+
+    return ask
 
 
 _NOT_RESULTS = "expected a result record written by `dealcoach pipeline`"

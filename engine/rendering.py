@@ -21,13 +21,12 @@ from . import template_sandbox
 from .errors import PlaybookError
 from .playbook import DEFAULT_DIR, LANGUAGES, Playbook
 from .report import Card, CardText, ChainStep, Changes, Finding, FindingText, GateResult, Report, WhatIfResult, reports_in
-from .rollup import Rollup
+from .rollup import LIST_LIMIT, AgendaItem, Reason, Rollup
 from .rulebook import Mark, Severity
 from .term_format import fill_term
 from .wording import aligned, plural_category, printable
 
 FORMATS = ("text", "markdown", "json")
-LIST_LIMIT = 20  # deals listed per roll-up section in text and markdown; JSON lists all
 ROW_WORK = 1_000  # template work a roll-up's layout may spend per row it lists, beyond template_sandbox.MAX_WORK
 BLOCKS = ("title", "why", "action", "clears")
 OPTIONAL_BLOCKS = ("short", "first", "item")  # `question` (rules that ask) is read by the brief alone
@@ -43,7 +42,8 @@ def _rows(result: object) -> int:
     """The rows a roll-up lists (by stage, grade, risk, owner): its layout may work in proportion to them."""
     if not isinstance(result, Rollup):
         return 0
-    return len(result.by_stage) + len(result.by_grade) + len(result.top_risks) + len(result.owners) + len(result.funnel_by_owner)
+    return (len(result.by_stage) + len(result.by_grade) + len(result.top_risks) + len(result.owners) + len(result.funnel_by_owner)
+            + len(result.agenda) + len(result.habits))
 
 
 def extra_work(result: object) -> int:
@@ -75,6 +75,11 @@ def escape_markdown(document: str) -> str:
     `&lt;` stays text wherever it is shown as HTML; a plain "R&D" or "need & funds" stays readable in chat apps
     that show markdown source."""
     return _ENTITY_LIKE.sub("&amp;", document).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clause(text: str) -> str:
+    """A sentence as a clause to build on: without its closing punctuation."""
+    return text.rstrip().rstrip("。.；;！!？?，,：:")
 
 
 class Renderer:
@@ -440,8 +445,81 @@ class Renderer:
     def _amounts(amounts: dict[str, float]) -> str:
         return "; ".join(f"{currency} {amount:,.0f}" for currency, amount in sorted(amounts.items())) or "-"
 
-    def _rollup_document(self, rollup: Rollup, lang: str, markdown: bool) -> str:
-        """The manager's roll-up from the playbook's layout template `report/rollup.j2` (words from the term table)."""
+    # -- the manager's roll-up ---------------------------------------------------
+
+    @staticmethod
+    def money(lang: str, currency: str, amount: float) -> str:
+        """An amount as a sales director says it: 420万 / CNY 4,200,000 (other currencies by their code)."""
+        if lang == "zh" and currency == "CNY":
+            return f"{amount / 10_000:,.1f}".rstrip("0").rstrip(".") + "万" if amount >= 10_000 else f"{amount:,.0f}元"
+        return f"{currency} {amount:,.0f}"
+
+    def spoken_days(self, lang: str, days: int) -> str:
+        """A span as a person says it: days under two months, then months (四个多月 / over 4 months)."""
+        months = abs(days) // 30
+        spoken = "一两三四五六七八九十"[months - 1] if lang == "zh" and 1 <= months <= 10 else str(months)
+        return self.fill(lang, "duration.days" if abs(days) < 60 else "duration.months", days=abs(days), months=spoken)
+
+    def owner_question(self, report: Report, code: str, subject: str | None, lang: str) -> str:
+        """The one question a manager asks a deal's owner in the pipeline review: the finding's situation (its
+        `title`) and its first move (`first`), and by when the owner will make it."""
+        owner = report.owner or self.term(lang, "rollup.the_owner")
+        finding = next((f for f in report.findings if f.code == code and f.subject == subject), None)
+        if finding is None:
+            return self.fill(lang, "rollup.ask_rule", owner=owner, risk=self.short_name(code, lang))
+        text = self.finding_text(finding, report.model_copy(update={"owner": self.term(lang, "rollup.you")}), lang)  # 你 / you: said to the owner
+        if not text.first:
+            return self.fill(lang, "rollup.ask_title", owner=owner, title=_clause(text.title))
+        return self.fill(lang, "rollup.ask", owner=owner, title=_clause(text.title), first=_clause(text.first))
+
+    def _reason(self, reason: Reason, lang: str) -> str:
+        p = reason.params
+        if reason.kind == "amount":
+            amount = self.money(lang, p["currency"], p["amount"])
+            return self.fill(lang, "rollup.why_big", amount=amount, times=f"{p['times']:g}") if p.get("times") else amount
+        if reason.kind == "close":
+            if p["days"] == 0:
+                return self.term(lang, "rollup.why_close_today")
+            return self.fill(lang, "rollup.why_close", when=self.spoken_days(lang, p["days"]))
+        if reason.kind == "close_passed":
+            return self.fill(lang, "rollup.why_close_passed", when=self.spoken_days(lang, p["days"]))
+        if reason.kind == "blocking":
+            return self.fill(lang, "rollup.blocking_count", count=p["count"])
+        if reason.kind == "slipped":
+            return self.fill(lang, "rollup.why_slipped", count=p["steps"])
+        if reason.kind == "pushed":
+            return self.fill(lang, "rollup.why_pushed", old=p["old"], new=p["new"])
+        return self.fill(lang, "rollup.why_new_blocking", count=p["count"])
+
+    def _agenda_item(self, item: AgendaItem, lang: str) -> dict:
+        owner = item.owner or self.term(lang, "rollup.the_owner")
+        question = item.question.get(lang) or self.fill(lang, "rollup.ask_rule", owner=owner, risk=self.short_name(item.focus.code, lang))
+        ask, _, rest = question.partition(self.term(lang, "format.colon"))
+        return {
+            "id": item.deal_id,
+            "name": item.name,
+            "owner": self.fill(lang, "format.owner", owner=item.owner) if item.owner else "",
+            "stage": item.stage.get(lang, ""),
+            "why": self.term(lang, "rollup.why_join").join(self._reason(r, lang) for r in item.reasons),
+            "question": question,
+            "ask": ask if rest else "",  # "问吴磊" / "Ask 吴磊", when the question opens with it
+            "asked": rest if rest else question,
+            "blocking": item.focus.severity == Severity.BLOCK,
+        }
+
+    def _compared_with(self, rollup: Rollup, lang: str) -> str:
+        seen = rollup.compared_with
+        if seen is None or rollup.changes is None:
+            return ""
+        if seen.kind == "file":
+            return self.fill(lang, "rollup.compared_file", file=seen.label)
+        when = seen.logged_at.astimezone().strftime("%Y-%m-%d %H:%M") if seen.logged_at else "-"
+        count = seen.deals if seen.deals is not None else rollup.changes.deals_compared
+        return self.fill(lang, "rollup.compared_run", date=when, deals=count, deals_text=self.fill(lang, "rollup.deal_count", count=count))
+
+    def rollup_view(self, rollup: Rollup, lang: str, markdown: bool = False) -> dict:
+        """The roll-up as words in `lang`, ready for a layout: the text and markdown one (`report/rollup.j2`) and
+        the HTML page (engine.rollup_page)."""
         t = lambda key: self.term(lang, key)  # noqa: E731
         fill = lambda key, **values: self.fill(lang, key, **values)  # noqa: E731
         several_models = len({b.key.split("/")[0] for b in rollup.by_stage}) > 1
@@ -466,21 +544,36 @@ class Renderer:
                 "new_blocking": c.new_blocking_risks,
                 "with_new_blocking": [{**line(d), "detail": t("list.separator").join(self.short_name(code, lang) for code in d.detail["codes"])}
                                       for d in c.with_new_blocking[:LIST_LIMIT]],
+                "with_new_blocking_count": c.with_new_blocking_count,
                 "moved": [{**line(d), "detail": fill("rollup.moved_detail", stage=d.detail["from"][lang], steps=d.detail["steps"])}
                           for d in c.moved_forward[:LIST_LIMIT]],
-                "moved_count": len(c.moved_forward),
+                "moved_count": c.moved_count,
                 "slipped": slipped,
-                "slipped_count": len(c.slipped),
+                "slipped_count": c.slipped_count,
             }
-        context = {
+        habits = [
+            {"owner": h.owner, "habit": self.short_name(h.code, lang), "blocking": h.severity == Severity.BLOCK,
+             "line": fill("rollup.habit_line", owner=h.owner, habit=self.short_name(h.code, lang), count=h.deals, of=h.of,
+                          of_text=fill("rollup.deal_count", count=h.of))}
+            for h in rollup.habits
+        ]
+        return {
             "t": t,
             "fill": fill,
             "deals": lambda count: fill("rollup.deal_count", count=count),
             "aligned": aligned,
             "markdown": markdown,
             "rollup": rollup,
+            "title": fill("rollup.title", reviewed=rollup.deals_reviewed, failed=rollup.failed_count,
+                          reviewed_deals=fill("rollup.deal_count", count=rollup.deals_reviewed),
+                          failed_deals=fill("rollup.deal_count", count=rollup.failed_count)),
+            "compared_with": self._compared_with(rollup, lang),
+            "agenda": [self._agenda_item(item, lang) for item in rollup.agenda],
+            "habits": habits[:LIST_LIMIT],
+            "habits_count": len(habits),
             "stages": [
-                [(f"{b.key.split('/')[0]} · " if several_models else "") + b.name.get(lang, b.key), str(b.deals), self._amounts(b.amounts)]
+                [(f"{self._model_name(b.key.split('/')[0], lang)} · " if several_models else "") + b.name.get(lang, b.key), str(b.deals),
+                 self._amounts(b.amounts)]
                 for b in rollup.by_stage
             ],
             "grades": [
@@ -495,11 +588,21 @@ class Renderer:
                  " / ".join(f"{n:g}" for n in r.per_ten)]
                 for r in rollup.funnel_by_owner
             ],
-            "lists": [("rollup.stuck", stuck, len(rollup.stuck)), ("rollup.ahead", ahead, len(rollup.ahead_of_customer))],
+            "lists": [("rollup.stuck", stuck, rollup.stuck_count), ("rollup.ahead", ahead, rollup.ahead_count)],
             "changes": changes,
+            "failed": [{"source": f.source, "problems": "; ".join(f.problems)} for f in rollup.deals_failed[:LIST_LIMIT]],
+            "failed_count": rollup.failed_count,
             "limit": LIST_LIMIT,
         }
-        return self._layout("report/rollup.j2", context)
+
+    def _model_name(self, model_id: str, lang: str) -> str:
+        """A stage model as the reader knows it (its name in the playbook), not its id."""
+        model = self.playbook.stage_model(model_id)
+        return getattr(model.name, lang) if model is not None else model_id
+
+    def _rollup_document(self, rollup: Rollup, lang: str, markdown: bool) -> str:
+        """The manager's roll-up from the playbook's layout template `report/rollup.j2` (words from the term table)."""
+        return self._layout("report/rollup.j2", self.rollup_view(rollup, lang, markdown))
 
     def owner_digest(self, owner: str, deals: list, lang: str) -> str:
         """One owner's message after a pipeline run (engine.owner_digest), as markdown for a group chat."""

@@ -1,13 +1,21 @@
-"""The manager's roll-up of a pipeline run: where the deals are, what threatens them, who needs help.
+"""The manager's roll-up of a pipeline run: the deals to talk about this week, the habit to coach per owner,
+then where the deals are, what threatens them, who needs help.
 
-Built incrementally from result records (engine.pipeline), so a run of any
-size needs memory for the totals only, not for the reports.
+Built incrementally from result records (engine.pipeline), so a run of any size needs memory for the totals
+and for a bounded number of named deals only (each list keeps its LIST_LIMIT most telling deals, the first
+screen its candidates per currency), never for every deal or report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
+import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import total_ordering
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -15,8 +23,30 @@ from pydantic import BaseModel, ConfigDict
 from .report import StagePosition
 
 BLOCK = "block"
+RISK = "risk"
 BELOW_FUNNEL, STALLED, AHEAD_OF_CUSTOMER = "below_funnel", "stalled", "ahead_of_customer"  # engine.rulebook.Mark values
+AFTER_CONTRACT = "after_contract"  # engine.phases.Phase: signed, so the close date is behind the deal
 GRADES = ("A", "B", "C", "D")
+LIST_LIMIT = 20  # deals a list of the roll-up names (the most telling ones); the others are counted
+
+# The manager's first screen (METHODOLOGY M1: the manager steps in where a deal is at stake).
+AGENDA_SIZE = 5  # deals to talk about in this week's pipeline review
+MAX_CURRENCIES = 32  # currencies whose deals compete for the first screen (each keeps AGENDA_SIZE candidates)
+HABIT_MIN_DEALS = 2  # a risk is an owner's habit when it recurs on at least this many of their deals ...
+HABIT_MIN_SHARE = 1 / 3  # ... and on at least this share of them
+
+# The stake score: points a deal earns for each thing that puts it on the list.
+AMOUNT_POINTS = 10.0  # per doubling of the amount against the pipeline's average deal (same currency); as many off per halving
+CLOSE_POINTS = 30.0  # a deal closing today; falls to nothing at CLOSE_HORIZON_DAYS
+CLOSE_HORIZON_DAYS = 180  # M6.4: an A deal closes within six months
+CLOSE_SOON_DAYS = 90  # a close nearer than this is given as a reason
+CLOSE_PASSED_POINTS = 20.0  # the expected close has passed and the deal is not signed: the forecast is wrong today
+BLOCKING_POINTS = 30.0  # a blocking risk
+MORE_BLOCKING_POINTS = 5.0  # each further blocking risk, up to three more
+SLIPPED_POINTS = 25.0  # back by a stage since the last run
+PUSHED_POINTS = 15.0  # expected close later than at the last run
+NEW_BLOCKING_POINTS = 20.0  # a blocking risk the last run did not show
+BIG_DEAL = 1.5  # times the average deal from which the amount itself is a reason
 
 
 class _Out(BaseModel):
@@ -93,9 +123,10 @@ class Digest(_Out):
     stage: StagePosition
     buying_step: StagePosition
     grade: str | None = None
+    as_of: dt.date | None = None
     expected_close: dt.date | None = None
     phase: str = ""
-    findings: list[DigestFinding]
+    findings: list[DigestFinding]  # in the review's priority order
 
 
 class FunnelRow(_Out):
@@ -121,27 +152,81 @@ FUNNEL_RATIO = (10, 5, 3, 1)  # leads -> qualified -> proposals -> orders (M6.6)
 
 
 class RollupChanges(_Out):
-    """Against a previous run: new blocking risks, deals that moved forward, deals that slipped."""
+    """Against a previous run: new blocking risks, deals that moved forward, deals that slipped.
+    The lists name the LIST_LIMIT most telling deals; the counts are of every deal."""
 
     deals_compared: int
     new_blocking_risks: int
     with_new_blocking: list[DealLine]
     moved_forward: list[DealLine]
     slipped: list[DealLine]
+    with_new_blocking_count: int = 0
+    moved_count: int = 0
+    slipped_count: int = 0
+
+
+class ComparedWith(_Out):
+    """The earlier run the roll-up compares with: a logged run (its date and size), or a results file."""
+
+    kind: str  # "log" or "file"
+    label: str  # the run's id, or the file as given
+    logged_at: dt.datetime | None = None
+    deals: int | None = None
+
+
+class Reason(_Out):
+    """One thing that puts a deal on the first screen: amount, close, close_passed, blocking, slipped, pushed,
+    new_blocking; `params` what its words need."""
+
+    kind: str
+    params: dict[str, Any] = {}
+
+
+class AgendaItem(_Out):
+    """A deal to talk about in this week's pipeline review: why it is on the list and the one question to ask its owner."""
+
+    deal_id: str
+    name: str
+    owner: str | None
+    stage: dict[str, str]
+    currency: str
+    amount: float
+    expected_close: dt.date | None = None
+    score: float
+    reasons: list[Reason]
+    focus: DigestFinding  # the finding the question is about: the top blocking one, else the top risk
+    question: dict[str, str] = {}  # by language, when the review could be worded (else the renderer words it from the rule)
+
+
+class Habit(_Out):
+    """The risk that recurs across an owner's deals: the habit to coach."""
+
+    owner: str
+    code: str
+    symbol: str
+    severity: str
+    deals: int  # the owner's deals that show it
+    of: int  # the owner's deals
 
 
 class Rollup(_Out):
-    """The summary a sales director reads."""
+    """The summary a sales director reads: the first screen (what to talk about, what to coach), then the totals."""
 
     deals_reviewed: int
-    deals_failed: list[FailedDeal]
+    deals_failed: list[FailedDeal]  # the first LIST_LIMIT; failed_count counts them all
+    failed_count: int = 0
+    compared_with: ComparedWith | None = None
+    agenda: list[AgendaItem] = []
+    habits: list[Habit] = []
     by_stage: list[Bucket]
     by_grade: list[Bucket]
     funnel: Bucket
     below_threshold: Bucket
     top_risks: list[RiskCount]
-    stuck: list[DealLine]
-    ahead_of_customer: list[DealLine]
+    stuck: list[DealLine]  # the LIST_LIMIT longest stuck; stuck_count counts them all
+    stuck_count: int = 0
+    ahead_of_customer: list[DealLine]  # the LIST_LIMIT furthest ahead; ahead_count counts them all
+    ahead_count: int = 0
     owners: list[OwnerCount]
     funnel_by_owner: list[FunnelRow] = []  # the 10-5-3-1 funnel per owner, the whole pipeline last ("*")
     changes: RollupChanges | None = None
@@ -151,35 +236,155 @@ def _add(amounts: dict[str, float], currency: str, amount: float) -> None:
     amounts[currency] = amounts.get(currency, 0.0) + amount
 
 
+@total_ordering
+class _Earlier:
+    """A deal id that ranks higher the earlier it sorts: ties between equal keys go to the smaller id, whatever
+    the order deals arrive in."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Earlier) and self.value == other.value
+
+    def __lt__(self, other: _Earlier) -> bool:
+        return self.value > other.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+class TopList:
+    """The `size` items with the greatest keys among all offered, and how many were offered: memory for `size`
+    items however many are offered. `make` builds an item only when it is kept."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.count = 0
+        self._heap: list[tuple[Any, int, Any]] = []
+        self._order = itertools.count()
+
+    def offer(self, key: Any, make: Callable[[], Any]) -> None:
+        self.count += 1
+        if len(self._heap) < self.size:
+            heapq.heappush(self._heap, (key, next(self._order), make()))
+        elif self.size and key > self._heap[0][0]:
+            heapq.heapreplace(self._heap, (key, next(self._order), make()))
+
+    def would_keep(self, key: Any) -> bool:
+        return len(self._heap) < self.size or (self.size > 0 and key > self._heap[0][0])
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def ranked(self) -> list:
+        """The kept items, greatest key first (equal keys: first offered first)."""
+        return [item for _, _, item in sorted(self._heap, key=lambda entry: (entry[0], -entry[1]), reverse=True)]
+
+
+def focus_finding(digest: Digest) -> DigestFinding | None:
+    """The finding a manager asks the owner about: the deal's top blocking finding, else its top risk."""
+    blocking = next((f for f in digest.findings if f.severity == BLOCK), None)
+    return blocking or next((f for f in digest.findings if f.kind == RISK), None)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """How a deal moved since the last run."""
+
+    back_steps: int = 0  # stages back
+    pushed: tuple[dt.date, dt.date] | None = None  # expected close, before and now, when later now
+    new_blocking: int = 0  # blocking risks the last run did not show
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A deal that may make the first screen: what its line says, and the result line to word its question from."""
+
+    item: AgendaItem
+    points: float  # the stake score but for the amount's part against the pipeline average
+    line: str | None
+
+
+def stake_points(digest: Digest, movement: Movement) -> tuple[float, list[Reason]]:
+    """A deal's stake score, leaving out the amount (scored once the pipeline's average deal is known), and the
+    reasons behind it: closeness to the expected close, blocking risks, what moved since the last run."""
+    points, reasons = 0.0, []
+    if digest.expected_close is not None and digest.as_of is not None and digest.phase != AFTER_CONTRACT:
+        days = (digest.expected_close - digest.as_of).days
+        if days < 0:
+            points += CLOSE_PASSED_POINTS
+            reasons.append(Reason(kind="close_passed", params={"days": -days}))
+        else:
+            points += CLOSE_POINTS * max(0.0, 1 - days / CLOSE_HORIZON_DAYS)
+            if days <= CLOSE_SOON_DAYS:
+                reasons.append(Reason(kind="close", params={"days": days}))
+    blocking = sum(1 for f in digest.findings if f.severity == BLOCK)
+    if blocking:
+        points += BLOCKING_POINTS + MORE_BLOCKING_POINTS * min(blocking - 1, 3)
+        reasons.append(Reason(kind="blocking", params={"count": blocking}))
+    if movement.back_steps:
+        points += SLIPPED_POINTS
+        reasons.append(Reason(kind="slipped", params={"steps": movement.back_steps}))
+    if movement.pushed is not None:
+        points += PUSHED_POINTS
+        reasons.append(Reason(kind="pushed", params={"old": movement.pushed[0].isoformat(), "new": movement.pushed[1].isoformat()}))
+    if movement.new_blocking:
+        points += NEW_BLOCKING_POINTS
+        reasons.append(Reason(kind="new_blocking", params={"count": movement.new_blocking}))
+    return points, reasons
+
+
+def amount_points(amount: float, average: float) -> float:
+    """The amount's part of the stake score: AMOUNT_POINTS per doubling against the pipeline's average deal."""
+    return AMOUNT_POINTS * (math.log2(max(amount, 1.0)) - math.log2(max(average, 1.0)))
+
+
+Ask = Callable[[str, str, "str | None"], dict[str, str]]  # (result line, finding code, subject) -> question by language
+
+
 class RollupBuilder:
     """Accumulates result records; `build()` gives the Rollup."""
 
-    def __init__(self, top: int = 10, previous: dict[str, Digest] | None = None):
-        """`previous`: last run's digests by deal id, to compare against."""
+    def __init__(self, top: int = 10, previous: dict[str, Digest] | None = None, *, compared_with: ComparedWith | None = None,
+                 ask: Ask | None = None, agenda_size: int = AGENDA_SIZE):
+        """`previous`: last run's digests by deal id, to compare against (`compared_with` says which run they are).
+        `ask` words the question for a deal on the first screen from its result line (engine.pipeline.question_maker)."""
         self.top = top
         self.previous = previous
+        self.compared_with = compared_with
+        self.ask = ask
+        self.agenda_size = agenda_size
         self.compared = 0
         self.new_blocking = 0
-        self.with_new_blocking: list[DealLine] = []
-        self.moved: list[DealLine] = []
-        self.slipped: list[DealLine] = []
+        self.with_new_blocking = TopList(LIST_LIMIT)
+        self.moved = TopList(LIST_LIMIT)
+        self.slipped = TopList(LIST_LIMIT)
         self.reviewed = 0
         self.failed: list[FailedDeal] = []
+        self.failed_count = 0
         self.stages: dict[tuple[str, int, str], tuple[dict, int, dict]] = {}
         self.grades: dict[str, list] = {}
         self.funnel = [0, {}]
         self.small = [0, {}]
         self.risks: Counter = Counter()
         self.risk_info: dict[str, tuple[str, str]] = {}
-        self.stuck: list[DealLine] = []
-        self.ahead: list[DealLine] = []
+        self.stuck = TopList(LIST_LIMIT)
+        self.ahead = TopList(LIST_LIMIT)
         self.owners: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.owner_risks: dict[str, Counter] = defaultdict(Counter)  # owner -> risk code -> their deals showing it
         self.levels: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # owner -> leads, qualified, proposals, orders
+        self.currencies: dict[str, list[float]] = {}  # currency -> deals, amount
+        self.candidates: dict[str, TopList] = {}  # currency -> the deals with most at stake
 
-    def add(self, item: Digest | FailedDeal) -> None:
-        """Count one reviewed deal (its digest) or one deal that could not be reviewed."""
+    def add(self, item: Digest | FailedDeal, line: str | None = None) -> None:
+        """Count one reviewed deal (its digest, and its result line to word a question from) or one deal that could not be reviewed."""
         if isinstance(item, FailedDeal):
-            self.failed.append(item)
+            self.failed_count += 1
+            if len(self.failed) < LIST_LIMIT:
+                self.failed.append(item)
             return
         self.reviewed += 1
         currency, amount, stage = item.currency, item.amount, item.stage
@@ -190,23 +395,32 @@ class RollupBuilder:
         bucket = self.grades.setdefault(item.grade or "-", [0, {}])
         bucket[0] += 1
         _add(bucket[1], currency, amount)
+        totals = self.currencies.setdefault(currency, [0, 0.0])
+        totals[0] += 1
+        totals[1] += amount
         marks = {f.mark for f in item.findings}
         target = self.small if BELOW_FUNNEL in marks else self.funnel
         target[0] += 1
         _add(target[1], currency, amount)
         for finding in item.findings:
-            if finding.kind == "risk":
+            if finding.kind == RISK:
                 self.risk_info[finding.code] = (finding.symbol, finding.severity)
-        for code in {f.code for f in item.findings if f.kind == "risk"}:
-            self.risks[code] += 1
-        line = {"deal_id": item.deal_id, "name": item.deal_name, "owner": item.owner, "stage": stage.name}
+        codes = {f.code for f in item.findings if f.kind == RISK}
+        self.risks.update(codes)
+        self.owner_risks[item.owner or "-"].update(codes)
+        line_of = {"deal_id": item.deal_id, "name": item.deal_name, "owner": item.owner, "stage": stage.name}
+        earlier = _Earlier(item.deal_id)
         for finding in item.findings:
             if finding.mark == STALLED:
-                self.stuck.append(DealLine(**line, detail=finding.params))
+                days = finding.params.get("days", 0)
+                self.stuck.offer((days, earlier), lambda finding=finding: DealLine(**line_of, detail=finding.params))
             elif finding.mark == AHEAD_OF_CUSTOMER:
-                self.ahead.append(DealLine(**line, detail={"buying_step": item.buying_step.name}))
+                self.ahead.offer((stage.index - item.buying_step.index, earlier),
+                                 lambda: DealLine(**line_of, detail={"buying_step": item.buying_step.name}))
+        movement = Movement()
         if self.previous is not None and item.deal_id in self.previous:
-            self._compare(self.previous[item.deal_id], item, line)
+            movement = self._compare(self.previous[item.deal_id], item, line_of)
+        self._consider(item, movement, line)
         level = FUNNEL_LEVEL.get(item.phase)
         if level is not None:
             counts = self.levels[item.owner or "-"]
@@ -218,24 +432,90 @@ class RollupBuilder:
         owner[1] += blocking
         owner[2] += 1 if blocking else 0
 
-    def _compare(self, before: Digest, after: Digest, line: dict) -> None:
+    def _compare(self, before: Digest, after: Digest, line: dict) -> Movement:
         self.compared += 1
+        earlier = _Earlier(after.deal_id)
         blocking = lambda digest: {(f.code, f.subject) for f in digest.findings if f.severity == BLOCK}  # noqa: E731
         new = sorted(blocking(after) - blocking(before), key=lambda item: (item[0], item[1] or ""))
         if new:
             self.new_blocking += len(new)
-            self.with_new_blocking.append(DealLine(**line, detail={"codes": [code for code, _ in new]}))
+            self.with_new_blocking.offer((len(new), earlier), lambda: DealLine(**line, detail={"codes": [code for code, _ in new]}))
         if before.stage_model == after.stage_model:
             moved = after.stage.index - before.stage.index
             detail = {"from": before.stage.name, "steps": moved}
             if moved > 0:
-                self.moved.append(DealLine(**line, detail=detail))
+                self.moved.offer((moved, earlier), lambda: DealLine(**line, detail=detail))
             elif moved < 0:
-                self.slipped.append(DealLine(**line, detail=detail))
-                return
+                self.slipped.offer((-moved, 0, earlier), lambda: DealLine(**line, detail=detail))
+                return Movement(back_steps=-moved, new_blocking=len(new))
         if before.expected_close and after.expected_close and after.expected_close > before.expected_close:
-            detail = {"close_from": before.expected_close.isoformat(), "close_to": after.expected_close.isoformat()}
-            self.slipped.append(DealLine(**line, detail=detail))
+            old, now = before.expected_close, after.expected_close
+            detail = {"close_from": old.isoformat(), "close_to": now.isoformat()}
+            self.slipped.offer((0, (now - old).days, earlier), lambda: DealLine(**line, detail=detail))
+            return Movement(pushed=(old, now), new_blocking=len(new))
+        return Movement(new_blocking=len(new))
+
+    def _consider(self, digest: Digest, movement: Movement, line: str | None) -> None:
+        """Keep the deal among its currency's candidates for the first screen if it is among the most at stake so far.
+        Within one currency the amount's part against the average only shifts every score alike, so the candidates
+        kept now are the ones that rank first once the average is known."""
+        focus = focus_finding(digest)
+        if focus is None:
+            return  # no risk to talk about
+        heap = self.candidates.get(digest.currency)
+        if heap is None:
+            if len(self.candidates) >= MAX_CURRENCIES:
+                return
+            heap = self.candidates[digest.currency] = TopList(self.agenda_size)
+        points, reasons = stake_points(digest, movement)
+        key = (points + amount_points(digest.amount, 1.0), _Earlier(digest.deal_id))
+        if not heap.would_keep(key):
+            return
+        item = AgendaItem(
+            deal_id=digest.deal_id, name=digest.deal_name, owner=digest.owner, stage=digest.stage.name, currency=digest.currency,
+            amount=digest.amount, expected_close=digest.expected_close, score=0.0, reasons=reasons, focus=focus,
+        )
+        heap.offer(key, lambda: _Candidate(item, points, line))
+
+    def _agenda(self) -> list[AgendaItem]:
+        ranked = []
+        for currency, heap in self.candidates.items():
+            deals, total = self.currencies[currency]
+            average = total / deals if deals else 0.0
+            for candidate in heap.ranked():
+                score = candidate.points + amount_points(candidate.item.amount, average)
+                times = candidate.item.amount / average if average > 0 else 0.0
+                amount = Reason(kind="amount", params={"amount": candidate.item.amount, "currency": currency,
+                                                        "times": round(times, 1) if times >= BIG_DEAL else None})
+                ranked.append((score, candidate, amount))
+        ranked.sort(key=lambda entry: (-entry[0], entry[1].item.deal_id))
+        agenda = []
+        for score, candidate, amount in ranked[: self.agenda_size]:
+            item = candidate.item
+            question = {}
+            if self.ask is not None and candidate.line is not None:
+                question = self.ask(candidate.line, item.focus.code, item.focus.subject)
+            agenda.append(item.model_copy(update={"score": round(score, 1), "reasons": [amount, *item.reasons], "question": question}))
+        return agenda
+
+    def _habits(self) -> list[Habit]:
+        """Per owner, the risk on most of their deals (at least HABIT_MIN_DEALS and HABIT_MIN_SHARE of them); among
+        equals the one most particular to them (their share of it against the whole pipeline's), blocking first."""
+        habits = []
+        for owner, counts in self.owner_risks.items():
+            deals = self.owners[owner][0]
+            if owner == "-" or not counts:
+                continue
+
+            def rank(code: str, counts: Counter = counts) -> tuple:
+                lift = self.risks[code] / self.reviewed if self.reviewed else 1.0
+                return (-counts[code], lift, 0 if self.risk_info[code][1] == BLOCK else 1, code)
+
+            code = min(counts, key=rank)
+            if counts[code] >= HABIT_MIN_DEALS and counts[code] >= HABIT_MIN_SHARE * deals:
+                symbol, severity = self.risk_info[code]
+                habits.append(Habit(owner=owner, code=code, symbol=symbol, severity=severity, deals=counts[code], of=deals))
+        return sorted(habits, key=lambda h: (-h.deals, -h.deals / h.of, h.owner))
 
     def _funnel_rows(self) -> list[FunnelRow]:
         """Per owner, then for the whole pipeline ("*"): leads, qualified, proposals, orders."""
@@ -259,6 +539,10 @@ class RollupBuilder:
         return Rollup(
             deals_reviewed=self.reviewed,
             deals_failed=self.failed,
+            failed_count=self.failed_count,
+            compared_with=self.compared_with if self.previous is not None else None,
+            agenda=self._agenda(),
+            habits=self._habits(),
             by_stage=by_stage,
             by_grade=by_grade,
             funnel=Bucket(key="funnel", deals=self.funnel[0], amounts=self.funnel[1]),
@@ -267,8 +551,10 @@ class RollupBuilder:
                 RiskCount(code=code, symbol=self.risk_info[code][0], severity=self.risk_info[code][1], deals=count)
                 for code, count in top
             ],
-            stuck=sorted(self.stuck, key=lambda d: -d.detail.get("days", 0)),
-            ahead_of_customer=sorted(self.ahead, key=lambda d: d.deal_id),
+            stuck=self.stuck.ranked(),
+            stuck_count=self.stuck.count,
+            ahead_of_customer=self.ahead.ranked(),
+            ahead_count=self.ahead.count,
             funnel_by_owner=self._funnel_rows(),
             owners=sorted(
                 (OwnerCount(owner=o, deals=v[0], blocking=v[1], deals_blocked=v[2]) for o, v in self.owners.items()),
@@ -277,8 +563,11 @@ class RollupBuilder:
             changes=None if self.previous is None else RollupChanges(
                 deals_compared=self.compared,
                 new_blocking_risks=self.new_blocking,
-                with_new_blocking=self.with_new_blocking,
-                moved_forward=self.moved,
-                slipped=self.slipped,
+                with_new_blocking=self.with_new_blocking.ranked(),
+                moved_forward=self.moved.ranked(),
+                slipped=self.slipped.ranked(),
+                with_new_blocking_count=self.with_new_blocking.count,
+                moved_count=self.moved.count,
+                slipped_count=self.slipped.count,
             ),
         )

@@ -38,6 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..crm import KINDS, load_mapping
 from ..crm.convert import RecordChoiceError
+from ..crm.outcomes import closed_outcomes
 from ..crm.common import json_kind
 from ..engine import api
 from ..engine.errors import DealcoachError, DealInputError, InputProblem
@@ -421,7 +422,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return await pool.run(work)
 
-    install_log_routes(v1, decision_log)
+    install_log_routes(v1, decision_log, coach, caller_of)
 
     @v1.get("/rules", response_model=list[RuleInfo])
     def rules():
@@ -473,9 +474,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         decision_log.record_many(decision_of(result, deal, decision_id=str(uuid.uuid4()), caller=f"webhook:{crm}", playbook_digest=digest)
                                  for result, deal in judged)
 
+    def log_webhook_closed(crm: str, data: Any) -> None:
+        """The outcome of a record the CRM shows won or lost, in the decision log."""
+        if decision_log is None:
+            return
+        try:
+            closed = closed_outcomes(crm, data, source=f"{crm} webhook").outcomes
+        except DealInputError as error:  # an answer the outcome reader cannot read: the review goes on without it
+            log.warning("no outcome read from a %s record: %s", crm, error)
+            return
+        for outcome in closed:
+            decision_log.record_outcome(outcome)
+
     install_webhooks(app, coach, mappings, pool, version, token=settings.token, webhook_token=settings.webhook_token,
                      crm_config=settings.crm_config, public_url=settings.public_url, decision_id=lambda: decided()["decision_id"],
-                     log_review=log_webhook_review)
+                     log_review=log_webhook_review, log_closed=log_webhook_closed)
     install_openapi(app, token_required=settings.token is not None)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

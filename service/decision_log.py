@@ -1,15 +1,18 @@
-"""The decision log over HTTP: a logged decision, a deal's history, forgetting a deal, recording how a deal ended."""
+"""The decision log over HTTP: a logged decision, a deal's history, forgetting a deal, how deals ended and what that says of the rules."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from ..engine.model import Date
 from ..store.history import History, history
 from ..store.log import Store
+from ..store.outcomes import Minimums, OutcomeReport, OutcomeRequest, record_changed, report
 from .problems import PROBLEM, Problem, problem
 
 
@@ -47,9 +50,21 @@ class Forgotten(BaseModel):
     outcomes: int
 
 
-def install_log_routes(v1: APIRouter, decision_log: Store | None, extra: Callable[[APIRouter, Store | None], None] | None = None) -> None:
+class OutcomeAnswer(BaseModel):
+    """The outcome as recorded; `changed` is false when the same outcome was already in the log."""
+
+    deal_id: str
+    result: Literal["won", "lost"]
+    closed_on: dt.date
+    reason: str | None = None
+    source: str
+    changed: bool
+
+
+def install_log_routes(v1: APIRouter, decision_log: Store | None, coach: Any, caller_of: Callable[[Request], str]) -> None:
     """Add the decision-log endpoints to the /v1 router (each answers 503 when the service has no log)."""
-    missing = {503: {"model": Problem, "content": {PROBLEM: {}}}, 404: {"model": Problem, "content": {PROBLEM: {}}}}
+    missing = {code: {"model": Problem, "content": {PROBLEM: {}}} for code in (404, 503)}
+    posted = {code: {"model": Problem, "content": {PROBLEM: {}}} for code in (400, 413, 422, 503)}
 
     def no_log():
         return problem(503, "No decision log", "this service keeps no decision log: start it with --store or DEALCOACH_STORE")
@@ -70,11 +85,11 @@ def install_log_routes(v1: APIRouter, decision_log: Store | None, extra: Callabl
         )
 
     @v1.get("/log/deals/{deal_id}/history", response_model=History, responses=missing, tags=["decision log"])
-    def deal_history(deal_id: str, since: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None):
+    def deal_history(deal_id: str, since: Annotated[Date | None, Query(description="Only decisions evaluated on or after this date.")] = None):
         """A deal's timeline from its logged decisions: moves, risks appearing and clearing, days per stage, outcome."""
         if decision_log is None:
             return no_log()
-        decisions = [d for d in decision_log.deal_decisions(deal_id) if since is None or d.as_of.isoformat() >= since]
+        decisions = [d for d in decision_log.deal_decisions(deal_id) if since is None or d.as_of >= since]
         if not decisions:
             return problem(404, "Unknown deal", f"no decision of deal {deal_id!r} is logged")
         return history(decisions, decision_log.outcomes().get(deal_id))
@@ -86,5 +101,21 @@ def install_log_routes(v1: APIRouter, decision_log: Store | None, extra: Callabl
             return no_log()
         return Forgotten(deal_id=deal_id, **decision_log.forget(deal_id))
 
-    if extra is not None:
-        extra(v1, decision_log)
+    @v1.post("/outcomes", response_model=OutcomeAnswer, responses=posted, tags=["decision log"])
+    def record_outcome(outcome: OutcomeRequest, request: Request):
+        """Record how a deal ended (won or lost, when, why); a later outcome of the same deal replaces it."""
+        if decision_log is None:
+            return no_log()
+        recorded, changed = record_changed(decision_log, outcome, source=caller_of(request))
+        return OutcomeAnswer(deal_id=recorded.deal_id, result=recorded.result, closed_on=recorded.closed_on, reason=recorded.reason,
+                             source=recorded.source, changed=changed)
+
+    @v1.get("/log/outcomes", response_model=OutcomeReport, responses=missing, tags=["decision log"])
+    def outcomes_report(since: Annotated[Date | None, Query(description="Only deals closed on or after this date.")] = None,
+                        min_deals: Annotated[int | None, Query(ge=2, le=1_000_000, description="Deals with an outcome needed for "
+                                                                "any verdict (default 30).")] = None):
+        """Per rule: how often it was shown on deals later won and lost, with intervals and verdicts (see `dealcoach outcomes`)."""
+        if decision_log is None:
+            return no_log()
+        minimums = Minimums(deals=min_deals) if min_deals is not None else None
+        return report(decision_log, coach, since=since, minimums=minimums)

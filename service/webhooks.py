@@ -190,9 +190,11 @@ def _deal(synced: Synced) -> WebhookDeal:
 def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, version: str, *, token: str | None, webhook_token: str | None = None,
                      crm_config: str | None = None, public_url: str | None = None, clock: Callable[[], float] = time.time,
                      decision_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-                     log_review: Callable[[str, dict, Synced], None] | None = None) -> None:
-    """Add the three CRM webhook endpoints to `app` (each checks its caller its own way). `log_review(crm, deal
-    document, synced)` is told of every record reviewed (the decision log)."""
+                     log_review: Callable[[str, dict, Synced], None] | None = None,
+                     log_closed: Callable[[str, Any], None] | None = None) -> None:
+    """Add the three CRM webhook endpoints to `app` (each checks its caller its own way). For the decision log,
+    `log_review(crm, deal document, synced)` is told of every record reviewed, `log_closed(crm, data)` of every
+    record read (whose outcome it records when the CRM shows it won or lost)."""
     seen = SeenRequests(clock=clock)
     jobs = app.state.webhook_jobs = Jobs()
     router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -215,6 +217,8 @@ def install_webhooks(app: FastAPI, coach, mappings: dict, pool: WorkPool, versio
         for record_id, (change, when) in merged.items():
             try:
                 data = client.fetch(record_id, mapping)
+                if log_closed is not None:
+                    log_closed(kind, data)
                 converted = records(kind, data, as_of=when or _day(clock() * 1000), mapping=mapping, source=f"{kind} {record_id}")
             except DealInputError as error:
                 done.append(Synced(record_id, record_id, problems=[str(p) for p in error.problems]))

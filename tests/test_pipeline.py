@@ -108,8 +108,9 @@ def test_rollup_counts() -> None:
     rollup = builder.build()
     assert rollup.deals_reviewed == len(EXAMPLES) == 7 and len(rollup.deals_failed) == 1
     assert sum(b.deals for b in rollup.by_stage) == 7 == sum(b.deals for b in rollup.by_grade)
-    assert {d.deal_id for d in rollup.ahead_of_customer} == {"SH-2026-031", "EU-2026-112"}
-    assert {d.deal_id for d in rollup.stuck} >= {"HG-2026-019", "YY-2025-044"}
+    assert {d.deal_id for d in rollup.ahead_of_customer} == {"SH-2026-031", "EU-2026-112"} and rollup.ahead_count == 2
+    assert {d.deal_id for d in rollup.stuck} >= {"HG-2026-019", "YY-2025-044"} and rollup.stuck_count == len(rollup.stuck)
+    assert [d.detail["days"] for d in rollup.stuck] == sorted((d.detail["days"] for d in rollup.stuck), reverse=True)
     assert rollup.funnel.deals + rollup.below_threshold.deals == 7
     owners = {o.owner: o for o in rollup.owners}
     assert owners["吴磊"].blocking == 1 and owners["吴磊"].deals_blocked == 1
@@ -159,6 +160,8 @@ def test_summary_formats_to_a_file(tmp_path, fmt: str) -> None:
 
 def test_missing_input_is_a_usage_error(tmp_path) -> None:
     assert CliRunner().invoke(cli, ["pipeline", str(tmp_path / "nope")]).exit_code == 2
+    refused = CliRunner().invoke(cli, ["pipeline", lines_file(tmp_path), "--previous", str(tmp_path)])
+    assert refused.exit_code == 2 and "is a directory" in refused.output
 
 
 def test_resume_after_a_kill_keeps_complete_lines_and_finishes(tmp_path) -> None:
@@ -203,6 +206,7 @@ def test_roll_up_against_a_previous_run(tmp_path) -> None:
         cli, ["pipeline", str(after), "-o", str(tmp_path / "r3.jsonl"), "-j", "1", "--previous", str(tmp_path / "r1.jsonl")]
     ).output
     assert "与上次相比（比较了 1 单）" in text and "从「提案阶段」前进 1 步" in text
+    assert f"对比的是上次的结果文件 {tmp_path / 'r1.jsonl'}" in text
 
 
 def test_a_big_json_lines_file_is_read_line_by_line(tmp_path) -> None:

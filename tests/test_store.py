@@ -394,3 +394,32 @@ def test_a_review_with_no_log_configured_does_not_import_the_database_layer() ->
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_outcomes_over_http_and_from_a_crm_s_closed_records(tmp_path, monkeypatch) -> None:
+    location = str(tmp_path / "log.sqlite3")
+    client = TestClient(create_app(Settings(store=location)))
+    lost = {"deal_id": "SH-2026-031", "result": "lost", "closed_on": "2026-12-18", "reason": "价格高于对手 12%"}
+    answer = client.post("/v1/outcomes", json=lost, headers={"X-Dealcoach-Caller": "crm-flow"})
+    assert answer.status_code == 200 and answer.json()["changed"] is True and answer.json()["source"] == "crm-flow"
+    assert client.post("/v1/outcomes", json=lost).json()["changed"] is False
+    wrong = client.post("/v1/outcomes", json={**lost, "result": "tie"})
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["path"] == "result"
+    assert open_store(location).outcomes()["SH-2026-031"].reason == "价格高于对手 12%"
+    few = client.get("/v1/log/outcomes").json()
+    # an outcome with no review logged before its close is recorded, not counted
+    assert few["status"] == "not_enough_outcomes" and few["recorded"] == 1 and few["deals"] == 0
+    # `sync --store` records the closed records of a CRM answer too (here without sending: the local CRM stand-in answers)
+    from crm_server import SALESFORCE_TOKEN, Crm, crm_server
+
+    with crm_server(Crm()) as base:
+        monkeypatch.setenv("DEALCOACH_SALESFORCE_URL", f"{base}/salesforce")
+        monkeypatch.setenv("DEALCOACH_SALESFORCE_TOKEN", SALESFORCE_TOKEN)
+        monkeypatch.delenv("DEALCOACH_CRM_CONFIG", raising=False)
+        done = CliRunner().invoke(cli, ["sync", str(ROOT / "examples" / "crm" / "salesforce-query.json"), "--from", "salesforce",
+                                        "--as-of", "2026-11-20", "--store", location])
+    assert done.exit_code == 0, done.output
+    store = open_store(location)
+    closed = {deal_id: o.result for deal_id, o in store.outcomes().items() if o.source == "salesforce"}
+    assert closed and set(closed.values()) <= {"won", "lost"}
+    assert "outcome: " in done.output and store.count()["decisions"] >= 1  # the reviews sync made are logged as well
