@@ -155,6 +155,15 @@ def _write_file(path: str, text: str) -> None:
             temporary.unlink(missing_ok=True)
 
 
+def _output(text: str, output: str | None) -> None:
+    """`text` into the file --output names (saying so), else onto standard output."""
+    if output:
+        _write_file(output, text)
+        _echo(f"wrote {output}")
+    else:
+        _echo(text, nl=False)
+
+
 def _same_file(first: str, second: str) -> bool:
     try:
         return os.path.samefile(first, second)
@@ -915,11 +924,7 @@ def brief(
     result = coach.brief(_read(coach, deal, as_of, crm), people, meeting_date, purpose)
     language = _language(lang, result)
     text = coach.render_brief(result, lang=language, fmt=fmt)
-    if output:
-        _write_file(output, text)
-        _echo(f"wrote {output}")
-    else:
-        _echo(text, nl=False)
+    _output(text, output)
     if channels:
         from .chat import Message
 
@@ -1297,11 +1302,7 @@ def openapi(oas_version: str, server: str | None, output: str | None) -> None:
     from .service.openapi import contract, dumps
 
     text = dumps(contract(create_app(Settings()), oas_version, server))
-    if output:
-        _write_file(output, text)
-        _echo(f"wrote {output}")
-    else:
-        _echo(text, nl=False)
+    _output(text, output)
 
 
 @cli.command(short_help="Write an example deal file to start from.")

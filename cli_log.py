@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .cli import ISO_DATE, LANGUAGES, _echo, _write_file, cli, playbook_option
+from .cli import ISO_DATE, LANGUAGES, _echo, _output, cli, playbook_option
 from .engine import api
 from .engine.wording import language_of
 
@@ -107,11 +107,7 @@ def diff_rules(new_playbook: Path, current_playbook: Path | None, since: dt.date
     store = _store(store_location)
     found = compare(api.coach(current_playbook), api.coach(new_playbook), store.latest_per_deal(since=since))
     text = _log_renderer(api.coach(new_playbook)).diff(found, lang, fmt, since.isoformat() if since else None)
-    if output:
-        _write_file(output, text)
-        _echo(f"wrote {output}")
-    else:
-        _echo(text, nl=False)
+    _output(text, output)
 
 
 @cli.command(short_help="Remove a deal's logged decisions and outcome (personal data), or everything older than N days.")

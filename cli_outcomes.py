@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .cli import ISO_DATE, LANGUAGES, _echo, _label, _write_file, cli, playbook_option
+from .cli import ISO_DATE, LANGUAGES, _echo, _label, _output, cli, playbook_option
 from .engine import api
 from .engine.wording import printable
 
@@ -81,11 +81,7 @@ def outcomes(ctx: click.Context, since: dt.date | None, fmt: str, lang: str, out
     coach = api.coach(playbook)
     found = report(_store(store_location), coach, since=since, minimums=Minimums(deals=min_deals))
     text = render(found, coach, lang=lang, fmt=fmt)
-    if output:
-        _write_file(output, text)
-        _echo(f"wrote {output}")
-    else:
-        _echo(text, nl=False)
+    _output(text, output)
 
 
 @outcomes.command("import", short_help="Record won and lost deals from a CRM's closed stages.")

@@ -11,11 +11,11 @@ from ..engine.report import StagePosition
 from .records import Decision, Outcome
 
 
-class _Out(BaseModel):
+class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class Risk(_Out):
+class Risk(Frozen):
     """A risk as the history names it: its code and whom it is about."""
 
     code: str
@@ -23,7 +23,7 @@ class Risk(_Out):
     severity: str
 
 
-class Event(_Out):
+class Event(Frozen):
     """What changed at one evaluation date against the one before (the first: where the deal stood)."""
 
     as_of: dt.date
@@ -42,7 +42,7 @@ class Event(_Out):
     ruleset_version: str
 
 
-class StageStay(_Out):
+class StageStay(Frozen):
     """How long the deal stood at one stage: from the day it entered to the day it entered the next (or the last review)."""
 
     stage: StagePosition
@@ -51,7 +51,7 @@ class StageStay(_Out):
     days: int
 
 
-class History(_Out):
+class History(Frozen):
     """The deal's timeline, oldest first."""
 
     deal_id: str

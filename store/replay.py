@@ -5,24 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict
 
 from ..engine.coach import Coach
 from ..engine.errors import DealcoachError
 from ..engine.report import GateResult, Report
+from .history import Frozen
+from .history import Risk as Shown  # a finding as compared across rule sets: code, whom it is about, how severe
 from .records import Decision
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class Shown(_Out):
-    """A finding as compared across rule sets: code, whom it is about, how severe."""
-
-    code: str
-    subject: str | None = None
-    severity: str
 
 
 def _shown(report: Report) -> dict[tuple[str, str | None], Shown]:
@@ -33,7 +22,7 @@ def _logged(decision: Decision) -> dict[tuple[str, str | None], Shown]:
     return {(f.code, f.subject): Shown(code=f.code, subject=f.subject, severity=f.severity) for f in decision.findings}
 
 
-class Replay(_Out):
+class Replay(Frozen):
     """A logged decision evaluated again: what the log holds, what today's rule set says, and the difference."""
 
     decision_id: str
@@ -76,14 +65,14 @@ def _order(shown: Shown) -> tuple[str, str]:
     return (shown.code, shown.subject or "")
 
 
-class DealLine(_Out):
+class DealLine(Frozen):
     deal_id: str
     deal_name: str
     owner: str | None = None
     subject: str | None = None
 
 
-class RuleDiff(_Out):
+class RuleDiff(Frozen):
     """One rule's difference between the current and the new rule set over the logged deals."""
 
     code: str
@@ -92,7 +81,7 @@ class RuleDiff(_Out):
     severity_changes: list[dict]  # {"deal_id", "deal_name", "subject", "now", "new"}
 
 
-class RuleSetDiff(_Out):
+class RuleSetDiff(Frozen):
     """What a new playbook would change over the newest logged version of every deal."""
 
     deals: int
