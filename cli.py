@@ -607,8 +607,9 @@ def pipeline(
     if resume and not output:
         raise click.UsageError("--resume needs --output: the file an interrupted run wrote")
     log = _PipelineLog.opened(store_location, coach, source)
-    previous, compared_with = _previous_run(pipeline_run, previous_results, store_location, log)
-    rollup = RollupBuilder(previous=previous, compared_with=compared_with, ask=pipeline_run.question_maker(coach.renderer))
+    previous, compared_with, previous_for = _previous_run(pipeline_run, previous_results, store_location, log)
+    rollup = RollupBuilder(previous=previous, compared_with=compared_with, ask=pipeline_run.question_maker(coach.renderer),
+                           previous_for=previous_for)
     failed = 0
     done: set[str] = set()
     if resume:
@@ -697,6 +698,7 @@ class _PipelineLog:
         self.pending: list = []
         self.deals = 0
         self.failed = 0
+        self.as_of: dt.date | None = None  # the newest evaluation date among the run's deals
 
     @classmethod
     def opened(cls, location: str | None, coach: Coach, source: str) -> _PipelineLog | None:
@@ -718,6 +720,8 @@ class _PipelineLog:
             self.failed += 0 if result.ok else 1
             return
         self.deals += 1
+        if result.digest.as_of is not None and (self.as_of is None or result.digest.as_of > self.as_of):
+            self.as_of = result.digest.as_of
         logged = result.logged
         self.pending.append(pipeline_decision(
             result.digest, logged.deal, logged.findings, decision_id=str(uuid.uuid4()), caller=self.caller,
@@ -738,31 +742,35 @@ class _PipelineLog:
 
     def finish(self) -> None:
         self.flush()
-        self.store.finish_run(self.run.id, deals=self.deals, failed=self.failed)
+        self.store.finish_run(self.run.id, deals=self.deals, failed=self.failed, as_of=self.as_of)
 
 
 def _previous_run(pipeline_run, given: str | None, location: str | None, log: _PipelineLog | None):
-    """What the roll-up compares with, and which run that is: the results file given, the newest complete logged
-    run (`--previous last`, or by default when a log is configured), or nothing."""
+    """What the roll-up compares with: the results file given (its digests and label); the newest complete logged
+    run (`--previous last`); by default, when a log is configured, the newest complete logged run of deals evaluated
+    before this run's (found once the first deal's date is known, so running this week's twice still compares with
+    last week's); or nothing. Returns (previous digests, which run, or a finder for the default)."""
     from .engine.rollup import ComparedWith
 
     if given is not None and given != "last":
         earlier = _earlier_results(pipeline_run, given, "--previous", truncate=False)
-        return {r.deal_id: r.digest for r in earlier if r.ok}, ComparedWith(kind="file", label=printable(given))
+        return {r.deal_id: r.digest for r in earlier if r.ok}, ComparedWith(kind="file", label=printable(given)), None
     if given is None and log is None:
-        return None, None
+        return None, None, None
     from .store import StoreError
     from .store import config as store_config
 
     store = log.store if log is not None else store_config.store_for(store_config.reading(location))
-    runs = store.runs(1)
-    if not runs:
-        if given == "last":
-            raise StoreError(f"--previous last: no complete pipeline run is logged in {store.url} "
-                             "(log runs with --store or $DEALCOACH_STORE)")
-        return None, None
-    run = runs[0]
-    return store.run_digests(run.id), ComparedWith(kind="log", label=run.id, logged_at=run.logged_at, deals=run.deals)
+
+    def logged(run) -> tuple:
+        return store.run_digests(run.id), ComparedWith(kind="log", label=run.id, logged_at=run.logged_at, deals=run.deals, as_of=run.as_of)
+
+    if given == "last":  # asked for by name: the newest complete run, whatever its date
+        runs = store.runs(1)
+        if not runs:
+            raise StoreError(f"--previous last: no complete pipeline run is logged in {store.url} (log runs with --store or $DEALCOACH_STORE)")
+        return *logged(runs[0]), None
+    return None, None, lambda as_of: next((logged(run) for run in store.runs(1, before=as_of)), None)
 
 
 def _earlier_lines(pipeline_run, path: str):

@@ -8,6 +8,8 @@ a missing term is an error, never silent empty text.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import difflib
 import json
 import re
@@ -442,8 +444,8 @@ class Renderer:
         return self._layout(f"report/{lang}/what_if.j2", context)
 
     @staticmethod
-    def _amounts(amounts: dict[str, float]) -> str:
-        return "; ".join(f"{currency} {amount:,.0f}" for currency, amount in sorted(amounts.items())) or "-"
+    def _amounts(amounts: dict[str, float], lang: str = "en") -> str:
+        return ("；" if lang == "zh" else "; ").join(f"{currency} {amount:,.0f}" for currency, amount in sorted(amounts.items())) or "-"
 
     # -- the manager's roll-up ---------------------------------------------------
 
@@ -513,7 +515,10 @@ class Renderer:
             return ""
         if seen.kind == "file":
             return self.fill(lang, "rollup.compared_file", file=seen.label)
-        when = seen.logged_at.astimezone().strftime("%Y-%m-%d %H:%M") if seen.logged_at else "-"
+        if seen.as_of is not None:
+            when = self._day(seen.as_of, lang)
+        else:
+            when = seen.logged_at.astimezone().strftime("%Y-%m-%d %H:%M") if seen.logged_at else "-"
         count = seen.deals if seen.deals is not None else rollup.changes.deals_compared
         return self.fill(lang, "rollup.compared_run", date=when, deals=count, deals_text=self.fill(lang, "rollup.deal_count", count=count))
 
@@ -564,9 +569,11 @@ class Renderer:
             "aligned": aligned,
             "markdown": markdown,
             "rollup": rollup,
-            "title": fill("rollup.title", reviewed=rollup.deals_reviewed, failed=rollup.failed_count,
-                          reviewed_deals=fill("rollup.deal_count", count=rollup.deals_reviewed),
-                          failed_deals=fill("rollup.deal_count", count=rollup.failed_count)),
+            "title": fill("rollup.title" if rollup.as_of else "rollup.title_undated", reviewed=rollup.deals_reviewed,
+                          date=self._day(rollup.as_of, lang) if rollup.as_of else "",
+                          reviewed_deals=fill("rollup.deal_count", count=rollup.deals_reviewed))
+                     + (fill("rollup.title_failed", failed=rollup.failed_count, failed_deals=fill("rollup.deal_count", count=rollup.failed_count))
+                        if rollup.failed_count else ""),
             "compared_with": self._compared_with(rollup, lang),
             "agenda": [self._agenda_item(item, lang) for item in rollup.agenda],
             "habits": habits[:LIST_LIMIT],
@@ -579,8 +586,8 @@ class Renderer:
             "grades": [
                 [b.key if b.key != "-" else t("rollup.ungraded"), str(b.deals), self._amounts(b.amounts)] for b in rollup.by_grade
             ],
-            "funnel": self._amounts(rollup.funnel.amounts),
-            "below": self._amounts(rollup.below_threshold.amounts),
+            "funnel": self._amounts(rollup.funnel.amounts, lang),
+            "below": self._amounts(rollup.below_threshold.amounts, lang),
             "risks": [[r.code, self.short_name(r.code, lang), str(r.deals)] for r in rollup.top_risks],
             "owners": [[o.owner, str(o.deals), str(o.blocking), str(o.deals_blocked)] for o in rollup.owners],
             "funnel_rows": [
@@ -594,6 +601,11 @@ class Renderer:
             "failed_count": rollup.failed_count,
             "limit": LIST_LIMIT,
         }
+
+    @staticmethod
+    def _day(day: dt.date, lang: str) -> str:
+        """A date as a reader writes it: 11 月 20 日 / 20 Nov 2026."""
+        return f"{day.month} 月 {day.day} 日" if lang == "zh" else f"{day.day} {day.strftime('%b')} {day.year}"
 
     def _model_name(self, model_id: str, lang: str) -> str:
         """A stage model as the reader knows it (its name in the playbook), not its id."""

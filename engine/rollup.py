@@ -37,12 +37,13 @@ HABIT_MIN_SHARE = 1 / 3  # ... and on at least this share of them
 
 # The stake score: points a deal earns for each thing that puts it on the list.
 AMOUNT_POINTS = 10.0  # per doubling of the amount against the pipeline's average deal (same currency); as many off per halving
-CLOSE_POINTS = 30.0  # a deal closing today; falls to nothing at CLOSE_HORIZON_DAYS
+CLOSE_POINTS = 40.0  # a deal closing today; falls to nothing at CLOSE_HORIZON_DAYS
 CLOSE_HORIZON_DAYS = 180  # M6.4: an A deal closes within six months
 CLOSE_SOON_DAYS = 90  # a close nearer than this is given as a reason
 CLOSE_PASSED_POINTS = 20.0  # the expected close has passed and the deal is not signed: the forecast is wrong today
 BLOCKING_POINTS = 30.0  # a blocking risk
 MORE_BLOCKING_POINTS = 5.0  # each further blocking risk, up to three more
+WARNING_POINTS = 3.0  # each warning (votes short, budget unfunded, decision maker unseen), up to four: they add up
 SLIPPED_POINTS = 25.0  # back by a stage since the last run
 PUSHED_POINTS = 15.0  # expected close later than at the last run
 NEW_BLOCKING_POINTS = 20.0  # a blocking risk the last run did not show
@@ -172,6 +173,7 @@ class ComparedWith(_Out):
     label: str  # the run's id, or the file as given
     logged_at: dt.datetime | None = None
     deals: int | None = None
+    as_of: dt.date | None = None  # the newest evaluation date among its deals (a logged run)
 
 
 class Reason(_Out):
@@ -213,6 +215,7 @@ class Rollup(_Out):
     """The summary a sales director reads: the first screen (what to talk about, what to coach), then the totals."""
 
     deals_reviewed: int
+    as_of: dt.date | None = None  # the newest evaluation date among the deals: what the roll-up is "as of"
     deals_failed: list[FailedDeal]  # the first LIST_LIMIT; failed_count counts them all
     failed_count: int = 0
     compared_with: ComparedWith | None = None
@@ -325,6 +328,8 @@ def stake_points(digest: Digest, movement: Movement) -> tuple[float, list[Reason
     if blocking:
         points += BLOCKING_POINTS + MORE_BLOCKING_POINTS * min(blocking - 1, 3)
         reasons.append(Reason(kind="blocking", params={"count": blocking}))
+    warnings = sum(1 for f in digest.findings if f.kind == "risk" and f.severity == "warn")
+    points += WARNING_POINTS * min(warnings, 4)
     if movement.back_steps:
         points += SLIPPED_POINTS
         reasons.append(Reason(kind="slipped", params={"steps": movement.back_steps}))
@@ -345,16 +350,22 @@ def amount_points(amount: float, average: float) -> float:
 Ask = Callable[[str, str, "str | None"], dict[str, str]]  # (result line, finding code, subject) -> question by language
 
 
+PreviousFor = Callable[[dt.date | None], "tuple[dict[str, Digest], ComparedWith] | None"]
+
+
 class RollupBuilder:
     """Accumulates result records; `build()` gives the Rollup."""
 
     def __init__(self, top: int = 10, previous: dict[str, Digest] | None = None, *, compared_with: ComparedWith | None = None,
-                 ask: Ask | None = None, agenda_size: int = AGENDA_SIZE):
-        """`previous`: last run's digests by deal id, to compare against (`compared_with` says which run they are).
-        `ask` words the question for a deal on the first screen from its result line (engine.pipeline.question_maker)."""
+                 ask: Ask | None = None, agenda_size: int = AGENDA_SIZE, previous_for: PreviousFor | None = None):
+        """`previous`: last run's digests by deal id, to compare against (`compared_with` says which run they are);
+        or `previous_for`, asked once with the first deal's evaluation date for the run to compare with (a logged
+        run of an earlier date). `ask` words the question for a deal on the first screen from its result line
+        (engine.pipeline.question_maker)."""
         self.top = top
         self.previous = previous
         self.compared_with = compared_with
+        self.previous_for = previous_for
         self.ask = ask
         self.agenda_size = agenda_size
         self.compared = 0
@@ -363,6 +374,7 @@ class RollupBuilder:
         self.moved = TopList(LIST_LIMIT)
         self.slipped = TopList(LIST_LIMIT)
         self.reviewed = 0
+        self.as_of: dt.date | None = None
         self.failed: list[FailedDeal] = []
         self.failed_count = 0
         self.stages: dict[tuple[str, int, str], tuple[dict, int, dict]] = {}
@@ -387,6 +399,12 @@ class RollupBuilder:
                 self.failed.append(item)
             return
         self.reviewed += 1
+        if self.previous_for is not None:
+            found, self.previous_for = self.previous_for(item.as_of), None
+            if found is not None:
+                self.previous, self.compared_with = found
+        if item.as_of is not None and (self.as_of is None or item.as_of > self.as_of):
+            self.as_of = item.as_of
         currency, amount, stage = item.currency, item.amount, item.stage
         key = (item.stage_model, stage.index, stage.id)
         name, deals, amounts = self.stages.get(key, (stage.name, 0, {}))
@@ -538,6 +556,7 @@ class RollupBuilder:
         top = sorted(self.risks.items(), key=lambda item: (-item[1], item[0]))[: self.top]
         return Rollup(
             deals_reviewed=self.reviewed,
+            as_of=self.as_of,
             deals_failed=self.failed,
             failed_count=self.failed_count,
             compared_with=self.compared_with if self.previous is not None else None,

@@ -162,9 +162,9 @@ def rollup_page(renderer: Any, rollup: Rollup, lang: str) -> str:
     if blocks:
         parts.append(charts.section(t("rollup.charts"), f'<div class="charts">{"".join(blocks)}</div>'))
 
-    funnel = _e(fill("rollup.funnel_line", deals=rollup.funnel.deals, amount=view["funnel"], small=rollup.below_threshold.deals,
-                     small_amount=view["below"], deals_text=view["deals"](rollup.funnel.deals),
-                     small_text=view["deals"](rollup.below_threshold.deals)))
+    funnel = _e(fill("rollup.funnel_line" if rollup.below_threshold.deals else "rollup.funnel_only", deals=rollup.funnel.deals,
+                     amount=view["funnel"], small=rollup.below_threshold.deals, small_amount=view["below"],
+                     deals_text=view["deals"](rollup.funnel.deals), small_text=view["deals"](rollup.below_threshold.deals)))
     parts.append(charts.section(t("rollup.funnel"), f"<p>{funnel}</p>"))
     if view["funnel_rows"]:
         header = [t("rollup.owner"), t("rollup.leads"), t("rollup.qualified"), t("rollup.proposals"), t("rollup.orders"), t("rollup.per_ten")]

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, or_, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
@@ -109,9 +109,9 @@ class Store:
         with self._writing() as connection:
             connection.execute(insert(runs).values(**vars(run)))
 
-    def finish_run(self, run_id: str, deals: int, failed: int) -> None:
+    def finish_run(self, run_id: str, deals: int, failed: int, as_of: dt.date | None = None) -> None:
         with self._writing() as connection:
-            connection.execute(update(runs).where(runs.c.id == run_id).values(deals=deals, failed=failed, complete=True))
+            connection.execute(update(runs).where(runs.c.id == run_id).values(deals=deals, failed=failed, complete=True, as_of=as_of))
 
     def record_outcome(self, outcome: Outcome) -> bool:
         """Log how a deal ended (replacing an earlier outcome); True if it was new or changed."""
@@ -212,11 +212,16 @@ class Store:
             rows = connection.execute(select(outcomes)).mappings()
             return {row["deal_id"]: Outcome(**{**row, "recorded_at": _aware(row["recorded_at"])}) for row in rows}
 
-    def runs(self, limit: int = 2) -> list[Run]:
-        """The newest complete pipeline runs, newest first."""
+    def runs(self, limit: int = 2, before: dt.date | None = None) -> list[Run]:
+        """The newest complete pipeline runs, newest first; with `before`, only runs of deals evaluated before that
+        date (a run logged before its date was recorded counts too), so running this week's twice still compares
+        with last week's."""
+        condition = runs.c.complete.is_(True)
+        if before is not None:
+            condition = and_(condition, or_(runs.c.as_of < before, runs.c.as_of.is_(None)))
         with self._reading() as connection:
             rows = connection.execute(
-                select(runs).where(runs.c.complete.is_(True)).order_by(runs.c.logged_at.desc(), runs.c.id).limit(limit)
+                select(runs).where(condition).order_by(runs.c.logged_at.desc(), runs.c.id).limit(limit)
             ).mappings()
             return [Run(**{**row, "logged_at": _aware(row["logged_at"])}) for row in rows]
 

@@ -117,6 +117,8 @@ class Minimums(_Model):
     per_rule: int = Field(10, ge=1, description="deals on each side of a rule (shown, not shown)")
     cleared: int = Field(5, ge=1, description="deals that cleared a rule, and deals still showing it at the end")
     frequent: float = Field(0.5, gt=0, le=1, description="share of deals a rule is shown on to count as firing on most deals")
+    widest: float = Field(0.5, gt=0, le=2, description="widest difference interval (as a share: 0.5 is ±25 points) that may still say "
+                                                       "'does not separate'; a wider one says 'too early to tell'")
 
     @property
     def per_result(self) -> int:
@@ -418,7 +420,7 @@ def analyse(
               "without_review": len(chosen) - len(read), "confidence": confidence}
     if not enough:
         return OutcomeReport(status="not_enough_outcomes", level=confidence, compared=0, rules=[], thresholds=[], **common)
-    codes = sorted({code for deal in read for code in deal.shown})
+    codes = sorted({code for deal in read for code in deal.shown if _warns(rules.get(code))})
     counts = {}
     for code in codes:
         shown_deals = [deal for deal in read if code in deal.shown]
@@ -435,6 +437,12 @@ def analyse(
     return OutcomeReport(status="ok", level=level, compared=compared, rules=results, thresholds=_notes(results, thresholds or {}), **common)
 
 
+def _warns(facts: RuleFacts | None) -> bool:
+    """A rule that warns of something (a risk, or a gap at warn or block severity), not plain advice (grade A: go all in;
+    the milestones of this stage), which cannot foretell a loss. A code the rule set no longer has is kept."""
+    return facts is None or facts.kind == "risk" or facts.severity in ("warn", "block")
+
+
 def _rule(code: str, shown_deals: list[_DealRead], shown_lost: int, other: int, other_lost: int, facts: RuleFacts,
           minimums: Minimums, level: float) -> RuleOutcome:
     shown = _rate(len(shown_deals), shown_lost, level)
@@ -447,6 +455,8 @@ def _rule(code: str, shown_deals: list[_DealRead], shown_lost: int, other: int, 
         verdict = "predicts_losses"
     elif difference.interval.high < 0:
         verdict = "goes_with_wins"
+    elif difference.interval.high - difference.interval.low > minimums.widest:
+        verdict = "too_few"  # spans zero, but too wide to say the rule makes no difference
     else:
         verdict = "no_separation"
     stages: Counter = Counter()

@@ -168,7 +168,8 @@ class OutcomesRenderer:
             if rules:
                 sections.append({"heading": t(heading), "note": t(note), "entries": [[self.short_line(r, lang)] for r in rules]})
         if any(r.verdict == "too_few" for r in found.rules):
-            sections.append({"heading": self.r.fill(lang, "outcomes.too_few", min=found.minimums.per_rule), "note": self.too_few(found, lang),
+            sections.append({"heading": self.r.fill(lang, "outcomes.too_few", min=found.minimums.per_rule,
+                                                                         width=round(50 * found.minimums.widest)), "note": self.too_few(found, lang),
                              "entries": []})
         return sections
 

@@ -82,6 +82,7 @@ class Run:
     ruleset_version: str
     caller: str
     complete: bool
+    as_of: dt.date | None = None  # the newest evaluation date among its deals, once complete
 
 
 def decision_of(

@@ -62,6 +62,7 @@ runs = Table(
     Column("ruleset_version", String(100), nullable=False),
     Column("caller", String(200), nullable=False),
     Column("complete", Boolean, nullable=False),
+    Column("as_of", Date),  # the newest evaluation date among the run's deals (migration 0002)
 )
 Index("runs_logged", runs.c.logged_at)
 

@@ -27,6 +27,7 @@ def expected_phase(deal: dict) -> str:
     return "after_contract" if "contract_signed" in deal.get("milestones", []) else PHASE_OF_STAGE[deal["stage"]]
 
 
+@pytest.mark.exhaustive
 def test_over_ten_thousand_generated_deals_nothing_conflicting_or_out_of_stage_is_shown() -> None:
     """No finding is shown next to one it yields to; none is shown outside its rule's phases; after the
     contract milestone no pre-sale rule is shown. The counters prove the situations really occurred."""

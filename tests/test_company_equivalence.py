@@ -88,6 +88,7 @@ def normal(value):
     return value
 
 
+@pytest.mark.exhaustive
 def test_review_and_gate_answer_alike_and_the_rules_fire(playbooks) -> None:
     shipped, company = (Coach(load_playbook(p)) for p in playbooks)
     fired = set()

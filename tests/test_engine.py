@@ -36,6 +36,7 @@ def _all_deals() -> list[dict]:
     return deals
 
 
+@pytest.mark.exhaustive
 def test_fact_order_does_not_change_findings() -> None:
     """Every example and rule case, evaluated with its facts shuffled 20 times, gives identical findings."""
     book = dealcoach.load_playbook()

@@ -637,6 +637,7 @@ def _apply(hostile: _Hostile, data) -> str:
     return kind
 
 
+@pytest.mark.exhaustive
 def test_generated_hostile_playbooks_work_or_are_refused(hostile, capsys) -> None:
     """Load a randomly broken playbook and review the Chinese example with it: it works, or a PlaybookError
     says why (an invalid deal too, when a renamed stage model no longer has the deal's stage) — never

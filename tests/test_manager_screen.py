@@ -206,7 +206,7 @@ def test_json_and_markdown_open_with_the_first_screen(tmp_path) -> None:
         assert result.exit_code == 0, result.output
         shown[fmt] = summary.read_text(encoding="utf-8")
     data = json.loads(shown["json"])
-    assert list(data)[:6] == ["deals_reviewed", "deals_failed", "failed_count", "compared_with", "agenda", "habits"]
+    assert list(data)[:7] == ["deals_reviewed", "as_of", "deals_failed", "failed_count", "compared_with", "agenda", "habits"]
     assert data["agenda"][0]["question"]["zh"].startswith("问") and data["agenda"][0]["question"]["en"].startswith("Ask ")
     assert "## 本周要谈的单子\n\n1. **" in shown["markdown"] and "   - **问吴磊**：技术把关者" in shown["markdown"]
 
@@ -238,6 +238,8 @@ def test_pipeline_logs_its_run_and_compares_with_the_last_complete_one(store_loc
     assert [f.code for f in zh.findings] == [f.code for f in coach.review(zh.deal).findings]
 
     later = example_deals()
+    for deal in later:  # a week later
+        deal["as_of"] = (dt.date.fromisoformat(str(deal["as_of"])) + dt.timedelta(days=7)).isoformat()
     grid = next(d for d in later if d["id"] == "GD-2026-007")
     grid["stage"] = "proposal"  # slipped back from bidding
     sis = next(d for d in later if d["id"] == "HG-2026-019")
@@ -271,10 +273,10 @@ def test_pipeline_logs_its_run_and_compares_with_the_last_complete_one(store_loc
     assert "slipped" in reasons["GD-2026-007"]
     assert len(store.runs(5)) == 2
 
-    text = run(later, "third", "--summary-format", "text")
+    text = run(later, "third", "--summary-format", "text")  # this week's again: still against last week's, not the second run
     shown = (tmp_path / "third.json").read_text(encoding="utf-8")
-    assert text.exit_code == 0 and re.search(r"对比的是 \d{4}-\d\d-\d\d \d\d:\d\d 那次汇总（7 单）", shown)
-    assert "比上次退回了 1 个阶段" not in shown  # third against second: nothing moved
+    assert text.exit_code == 0 and re.search(r"和 \d+ 月 \d+ 日那次盘点比（7 单）", shown), shown
+    assert "比上次退回了 1 个阶段" in shown
 
 
 def test_previous_last_names_the_logged_run_and_needs_one(tmp_path, monkeypatch) -> None:
@@ -287,7 +289,8 @@ def test_previous_last_names_the_logged_run_and_needs_one(tmp_path, monkeypatch)
     assert runner.invoke(cli, ["pipeline", source, "-j", "1", "-q", "-o", str(tmp_path / "b"), "--store", store]).exit_code == 0
     monkeypatch.setenv("DEALCOACH_STORE", store)  # the log may come from the environment
     again = runner.invoke(cli, ["pipeline", source, "-j", "1", "-q", "-o", str(tmp_path / "c"), "--previous", "last", "--lang", "en"])
-    assert again.exit_code == 0 and "Compared with the run of " in again.output and "Since the previous run (2 deals compared)" in again.output
+    assert again.exit_code == 0 and "Compared with the review of 20 Nov 2026" in again.output
+    assert "Since the previous run (2 deals compared)" in again.output
     missing = runner.invoke(cli, ["pipeline", source, "-o", str(tmp_path / "d"), "--previous", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
 

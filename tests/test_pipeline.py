@@ -43,7 +43,7 @@ def test_directory_in_file_order(deal_dir, tmp_path) -> None:
     got = records(out.read_text(encoding="utf-8"))
     assert [r["source"].split("/")[-1] for r in got] == [p.name for p in EXAMPLES]
     assert all(r["ok"] and r["report"]["findings"] for r in got)
-    assert f"管道汇总：评估 {len(EXAMPLES)} 单，失败 0 单" in result.output
+    assert f"商机盘点（截至 11 月 20 日）：共 {len(EXAMPLES)} 单" in result.output and "读不了" not in result.output
 
 
 def test_bad_deals_get_error_records_and_exit_6(tmp_path) -> None:
@@ -175,7 +175,7 @@ def test_resume_after_a_kill_keeps_complete_lines_and_finishes(tmp_path) -> None
     resumed = CliRunner().invoke(cli, ["pipeline", source, "-o", str(out), "--jobs", "1", "--resume"])
     assert resumed.exit_code == 0, resumed.output
     assert out.read_text(encoding="utf-8") == "".join(lines)
-    assert f"评估 {len(EXAMPLES)} 单" in resumed.output
+    assert f"共 {len(EXAMPLES)} 单" in resumed.output
     assert CliRunner().invoke(cli, ["pipeline", source, "--resume"]).exit_code == 2
 
 

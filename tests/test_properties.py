@@ -107,6 +107,7 @@ def _exists(document: dict, path: str) -> bool:
     return True
 
 
+@pytest.mark.exhaustive
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(deals(), st.randoms(use_true_random=False))
 def test_valid_deals(deal: dict, rng) -> None:

@@ -114,6 +114,7 @@ def test_bearer_token() -> None:
     assert guarded.post("/v1/review", json=DEAL, headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
+@pytest.mark.exhaustive
 def test_many_concurrent_clients_against_real_worker_processes(tmp_path) -> None:
     """`dealcoach serve --workers 2`: 240 concurrent requests, every answer equal to the deal reviewed alone."""
     import subprocess

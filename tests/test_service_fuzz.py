@@ -41,6 +41,7 @@ from helpers import EXAMPLE_EN, EXAMPLES, HERE, read_yaml  # noqa: E402
 from live_server import exchange, live_server  # noqa: E402
 
 EXAMPLES_PER_TEST = int(os.environ.get("DEALCOACH_FUZZ_EXAMPLES", "25"))
+pytestmark = pytest.mark.exhaustive  # every test here generates its inputs
 
 # The CRM webhooks answer 503 without a CRM to read from: tests/test_webhooks.py drives them against a local one.
 # The app keeps a decision log (a SQLite file), so the log's endpoints are fuzzed too, and every decision is written.
