@@ -57,8 +57,8 @@ def history(deal_id: str, fmt: str, lang: str | None, store_location: str | None
     decisions = store.deal_decisions(deal_id)
     if not decisions:
         raise StoreError(f"no decision of deal {deal_id!r} is logged in {store.url} (reviews are logged with --store or $DEALCOACH_STORE)")
-    found = build(decisions, store.outcomes().get(deal_id))
     coach = api.coach(playbook)
+    found = build(decisions, store.outcomes().get(deal_id), looks_at=coach.looks_at)
     language = lang or language_of([found.deal_name])
     _echo(_log_renderer(coach).history(found, language, fmt, _people(decisions[-1].deal)), nl=False)
 

@@ -254,6 +254,8 @@ class Coach:
         if before.as_of > after.as_of:
             raise UsageError(f"the earlier review is dated {before.as_of}, after this one ({after.as_of}): give the older one first", "since")
         gone, new, _ = _diff(before, after)
+        left_behind = [f for f in gone if not self.looks_at(f.code, after.phase, after.stage.id)]
+        gone = [f for f in gone if f not in left_behind]
         same_model = before.stage_model == after.stage_model
         return Changes(
             previous=before,
@@ -265,7 +267,18 @@ class Coach:
             cleared_risks=[f for f in gone if f.kind == Kind.RISK],
             new_actions=[f for f in new if f.kind == Kind.ACTION],
             done_actions=[f for f in gone if f.kind == Kind.ACTION and _done(f, after)],
+            left_behind=left_behind,
         )
+
+    def looks_at(self, code: str, phase: str, stage_id: str) -> bool:
+        """Whether the rule behind `code` looks at a deal in this phase and stage (its phases and stages): a finding
+        gone after a move to where its rule does not look was left behind, not cleared."""
+        rule = self.rule(code)
+        if rule is None:
+            return True
+        if phase and phase not in {p.value for p in rule.phases}:
+            return False
+        return rule.stages is None or stage_id in rule.stages
 
     def brief(self, deal: DealLike, attendees: list[str], meeting_date: dt.date, purpose: str) -> Brief:
         """The pre-meeting brief for a meeting with `attendees` (contact ids) on `meeting_date`.

@@ -298,7 +298,7 @@ class Renderer:
     def _localise_result(self, result: Report | GateResult | WhatIfResult | Changes, lang: str):
         if isinstance(result, Changes):
             return self._localise_comparison(
-                result, lang, ("previous", "current"), ("new_risks", "cleared_risks", "new_actions", "done_actions")
+                result, lang, ("previous", "current"), ("new_risks", "cleared_risks", "new_actions", "done_actions", "left_behind")
             )
         if isinstance(result, WhatIfResult):
             return self._localise_comparison(result, lang, ("before", "after"), ("cleared", "appeared", "remaining"))
@@ -429,7 +429,8 @@ class Renderer:
             "grade_move": (before.grade or "-", after.grade or "-") if before.grade != after.grade else None,
             "groups": [
                 (group, [(f.text.title, f.severity == Severity.BLOCK) for f in getattr(result, group) if f.text])
-                for group in ("new_risks", "cleared_risks", "done_actions", "new_actions")
+                for group in ("new_risks", "cleared_risks", "done_actions", "new_actions", "left_behind")
+                if group != "left_behind" or result.left_behind
             ],
         }
         return self._layout(f"report/{lang}/changes.j2", context)

@@ -205,6 +205,7 @@ class Changes(_Out):
     cleared_risks: list[Finding]
     new_actions: list[Finding]
     done_actions: list[Finding]
+    left_behind: list[Finding] = []  # gone only because the deal moved to a stage its rule does not look at: not done, not cleared
 
 
 def reports_in(result: object) -> list[Report]:

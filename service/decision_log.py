@@ -92,7 +92,7 @@ def install_log_routes(v1: APIRouter, decision_log: Store | None, coach: Any, ca
         decisions = [d for d in decision_log.deal_decisions(deal_id) if since is None or d.as_of >= since]
         if not decisions:
             return problem(404, "Unknown deal", f"no decision of deal {deal_id!r} is logged")
-        return history(decisions, decision_log.outcomes().get(deal_id))
+        return history(decisions, decision_log.outcomes().get(deal_id), looks_at=coach.looks_at)
 
     @v1.delete("/log/deals/{deal_id}", response_model=Forgotten, responses=missing, tags=["decision log"])
     def forget_deal(deal_id: str, confirm: Annotated[Literal["true"], Query(description="Must be true: nothing can be undone.")]):

@@ -4,6 +4,7 @@ each stage, gates asked, and how it ended."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -38,7 +39,9 @@ class Event(Frozen):
     grade_from: str | None = None
     appeared: list[Risk] = []
     cleared: list[Risk] = []
-    gates: list[dict] = []  # {"to": StagePosition-like name dict, "allowed": bool}
+    left_behind: list[Risk] = []  # gone only because the deal moved to a stage their rules do not look at: not cleared
+    gates: list[dict] = []  # {"to": stage id, "allowed": bool}
+    past_blocked_gate: dt.date | None = None  # moved to a stage a gate had refused on this date, with no gate allowing it since
     ruleset_version: str
 
 
@@ -56,8 +59,11 @@ class History(Frozen):
 
     deal_id: str
     deal_name: str
+    customer: str | None = None
     owner: str | None
     decisions: int
+    reviews: int = 0
+    gates: int = 0
     first: dt.date
     last: dt.date
     events: list[Event]
@@ -76,8 +82,12 @@ def _risks(decision: Decision) -> dict[tuple[str, str | None], Risk]:
     return {(f.code, f.subject): Risk(code=f.code, subject=f.subject, severity=f.severity) for f in shown}
 
 
-def history(decisions: list[Decision], outcome: Outcome | None = None) -> History:
-    """The timeline of one deal's logged decisions (oldest first, as Store.deal_decisions gives them)."""
+LooksAt = Callable[[str, str, str], bool]  # (rule code, phase, stage id) -> does the rule look at a deal there (Coach.looks_at)
+
+
+def history(decisions: list[Decision], outcome: Outcome | None = None, looks_at: LooksAt | None = None) -> History:
+    """The timeline of one deal's logged decisions (oldest first, as Store.deal_decisions gives them). With
+    `looks_at`, a risk gone after a move to a stage its rule does not look at is told apart from one cleared."""
     if not decisions:
         raise ValueError("a history needs at least one decision")
     by_day: dict[dt.date, list[Decision]] = {}
@@ -85,6 +95,7 @@ def history(decisions: list[Decision], outcome: Outcome | None = None) -> Histor
         by_day.setdefault(decision.as_of, []).append(decision)
     events: list[Event] = []
     before: Decision | None = None
+    refused: dict[str, dt.date] = {}  # stage id -> when a gate to it was last refused (and not allowed since)
     for day, same_day in by_day.items():
         reviews = [d for d in same_day if d.kind != "gate"] or same_day
         now = reviews[-1]
@@ -95,19 +106,30 @@ def history(decisions: list[Decision], outcome: Outcome | None = None) -> Histor
         stepped = old is not None and (old.stage_model, old.buying_step.id) != (digest.stage_model, digest.buying_step.id)
         changed = old is not None and old.grade != digest.grade
         appeared = [risk for key, risk in is_.items() if key not in was]
-        cleared = [risk for key, risk in was.items() if key not in is_]
-        if before is None or moved or stepped or changed or appeared or cleared or gates:
+        gone = [risk for key, risk in was.items() if key not in is_]
+        behind = [r for r in gone if looks_at is not None and not looks_at(r.code, digest.phase, digest.stage.id)]
+        cleared = [r for r in gone if r not in behind]
+        past_gate = refused.get(digest.stage.id) if moved else None
+        for gate in gates:  # after the move is judged: a gate asked today speaks for the moves to come
+            if gate["allowed"]:
+                refused.pop(gate["to"], None)
+            elif gate["to"]:
+                refused[gate["to"]] = day
+        if before is None or moved or stepped or changed or appeared or gone or gates:
             events.append(Event(
                 as_of=day, decision_id=now.id, first=before is None, stage=digest.stage, stage_from=old.stage if moved else None,
                 buying_step=digest.buying_step, buying_step_from=old.buying_step if stepped else None, grade=digest.grade,
                 grade_changed=changed, grade_from=old.grade if changed else None,
-                appeared=appeared if before else list(is_.values()), cleared=cleared,
-                gates=gates, ruleset_version=now.ruleset_version,
+                appeared=appeared if before else list(is_.values()), cleared=cleared, left_behind=behind,
+                gates=gates, past_blocked_gate=past_gate, ruleset_version=now.ruleset_version,
             ))
         before = now
     last = decisions[-1]
+    customer = last.deal.get("customer")
     return History(
         deal_id=last.deal_id, deal_name=last.digest.deal_name, owner=last.digest.owner, decisions=len(decisions),
+        customer=customer.get("name") if isinstance(customer, dict) else None,
+        reviews=sum(1 for d in decisions if d.kind != "gate"), gates=sum(1 for d in decisions if d.kind == "gate"),
         first=decisions[0].as_of, last=last.as_of, events=events, stages=_stays(decisions), open_risks=list(_risks(before).values()),
         outcome=None if outcome is None else {"result": outcome.result, "closed_on": outcome.closed_on, "reason": outcome.reason},
     )

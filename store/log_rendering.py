@@ -14,20 +14,20 @@ from .replay import DealLine, Replay, RuleSetDiff, Shown
 LIST_LIMIT = 8  # deals named per rule in a diff before "and N more"
 
 
-def _document(title: str, sections: list[tuple[str | None, list[str]]], markdown: bool) -> str:
-    """A title and sections of lines, as plain text or Markdown."""
-    if markdown:
-        out = [f"**{escape_markdown(title)}**", ""]
-        for heading, lines in sections:
-            if heading:
-                out += [f"**{escape_markdown(heading)}**"]
-            out += [f"- {escape_markdown(line)}" for line in lines] + [""]
-    else:
-        out = [title, ""]
-        for heading, lines in sections:
-            if heading:
-                out.append(heading)
-            out += [f"- {line}" for line in lines] + [""]
+Item = str | tuple[str, list[str]]  # a line, or a line with lines under it
+
+
+def _document(title: str, sections: list[tuple[str | None, list[Item]]], markdown: bool) -> str:
+    """A title and sections of lines (each with lines under it, if any), as plain text or Markdown."""
+    out = [f"**{escape_markdown(title)}**" if markdown else title, ""]
+    for heading, items in sections:
+        if heading:
+            out.append(f"**{escape_markdown(heading)}**" if markdown else heading)
+        for item in items:
+            line, under = (item, []) if isinstance(item, str) else item
+            out.append(f"- {escape_markdown(line)}" if markdown else f"- {line}")
+            out += [f"  - {escape_markdown(sub)}" if markdown else f"    · {sub}" for sub in under]
+        out.append("")
     return printable("\n".join(out).rstrip("\n") + "\n")
 
 
@@ -62,37 +62,45 @@ class LogRenderer:
         if fmt == "json":
             return dumps(found)
         t, f = self.r.term, self.r.fill
-        title = f(lang, "log.history_title", deal=found.deal_name, count=found.decisions, first=found.first, last=found.last)
-        head = [f(lang, "log.owner", owner=found.owner)] if found.owner else []
+        title = f(lang, "log.history_title", id=found.deal_id, deal=found.deal_name)
+        counts = f(lang, "log.history_counts" if found.gates else "log.history_reviews", reviews=found.reviews, gates=found.gates,
+                   first=found.first, last=found.last)
+        head = [counts]
+        if found.customer or found.owner:
+            head.append(f(lang, "log.customer_owner", customer=found.customer or "-", owner=found.owner or "-"))
         if found.outcome:
             outcome = found.outcome
             key = "log.outcome_won" if outcome["result"] == "won" else "log.outcome_lost" if outcome.get("reason") else "log.outcome_lost_plain"
             head.append(f(lang, key, date=outcome["closed_on"], reason=outcome.get("reason") or ""))
         stays = [f(lang, "log.stay" if stay.left else "log.stay_open", stage=stay.stage.name[lang], entered=stay.entered, days=stay.days)
                  for stay in found.stages]
-        events = []
+        separator = "；" if lang == "zh" else "; "
+        events: list[Item] = []
         for event in found.events:
-            parts = []
+            parts, under = [], []
             if event.first:
                 parts.append(f(lang, "log.start", stage=event.stage.name[lang], step=event.buying_step.name[lang]))
                 if event.appeared:
-                    parts.append(f(lang, "log.open_at_start", risks=self._risks(event.appeared, lang, people)))
+                    under.append(f(lang, "log.open_at_start", risks=self._risks(event.appeared, lang, people)))
             if event.stage_from:
                 parts.append(f(lang, "log.stage_moved", old=event.stage_from.name[lang], new=event.stage.name[lang]))
+                if event.past_blocked_gate:
+                    parts.append(f(lang, "log.past_blocked_gate", date=event.past_blocked_gate, owner=found.owner or "-"))
             if event.buying_step_from:
                 parts.append(f(lang, "log.step_moved", old=event.buying_step_from.name[lang], new=event.buying_step.name[lang]))
             if event.grade_changed:
                 parts.append(f(lang, "log.grade_changed", old=event.grade_from or "-", new=event.grade or "-"))
-            if event.appeared and not event.first:
-                parts.append(f(lang, "log.appeared", risks=self._risks(event.appeared, lang, people)))
-            if event.cleared:
-                parts.append(f(lang, "log.cleared", risks=self._risks(event.cleared, lang, people)))
             for gate in event.gates:
                 stage = self.stage_names.get(gate["to"], {}).get(lang, gate["to"])
                 parts.append(f(lang, "log.gate_allowed" if gate["allowed"] else "log.gate_blocked", stage=stage))
-            separator = "；" if lang == "zh" else "; "
-            events.append(f"{event.as_of}  {separator.join(parts)}")
-        sections: list[tuple[str | None, list[str]]] = [(None, head)] if head else []
+            if event.appeared and not event.first:
+                under.append(f(lang, "log.appeared", risks=self._risks(event.appeared, lang, people)))
+            if event.cleared:
+                under.append(f(lang, "log.cleared", risks=self._risks(event.cleared, lang, people)))
+            if event.left_behind:
+                under.append(f(lang, "log.left_behind", risks=self._risks(event.left_behind, lang, people)))
+            events.append((f"{event.as_of}  {separator.join(parts) or t(lang, 'log.no_move')}", under))
+        sections: list[tuple[str | None, list[Item]]] = [(None, head)]
         sections += [(t(lang, "log.stages"), stays), (t(lang, "log.timeline"), events)]
         open_risks = [self._risk(risk, lang, people) for risk in found.open_risks]
         sections.append((f(lang, "log.open_risks", count=len(open_risks)), open_risks or [t(lang, "log.none")]))

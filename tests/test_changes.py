@@ -59,3 +59,27 @@ def test_http_changes() -> None:
     assert answer.status_code == 200
     body = answer.json()
     assert body["changes"]["new_risks"][0]["code"] == "DC304" and body["changes"]["new_risks"][0]["text"]["title"]
+
+
+def test_a_warning_gone_only_because_the_stage_moved_is_not_cleared_nor_done() -> None:
+    """Moving a deal to the next stage must not make its unfinished business look done (a rule that no longer looks)."""
+    import copy
+
+    from helpers import EXAMPLE_ZH, read_yaml
+
+    from dealcoach.engine import api
+
+    coach = api.coach()
+    before = read_yaml(EXAMPLE_ZH)
+    after = copy.deepcopy(before)
+    after.update(as_of="2026-12-04", stage="投标阶段", stage_entered="2026-12-01")
+    changes = coach.changes(before, after)
+    left = {f.code for f in changes.left_behind}
+    assert left and not left & {f.code for f in changes.cleared_risks + changes.done_actions}
+    assert all(not coach.looks_at(code, changes.current.phase, changes.current.stage.id) for code in left)
+    text = coach.render(changes, lang="zh")
+    assert "阶段变了才不再提示，事情未必办了（3 条）" in text and "已完成的行动（0 条）" in text
+    same_stage = copy.deepcopy(before)
+    same_stage["as_of"] = "2026-12-04"
+    assert coach.changes(before, same_stage).left_behind == []
+    assert "阶段变了" not in coach.render(coach.changes(before, same_stage), lang="zh")

@@ -229,10 +229,12 @@ def test_history_tells_the_moves_the_risks_and_the_days_per_stage(run, tmp_path,
     _logged_year(run, tmp_path, store_location)
     text = run("history", "SH-2026-031", "--store", store_location)
     assert text.exit_code == 0, text.output
-    assert "评估 3 次（2026-11-20 至 2026-12-09）" in text.output
+    assert text.output.startswith("SH-2026-031 二期智能产线改造（MES + 自动化）\n\n- 复盘 2 次、阶段把关 1 次（2026-11-20 至 2026-12-09）\n"
+                                  "- 客户：华东精工汽车零部件集团；负责人：周凯\n")
     assert "提案阶段：2026-10-15 进入，停留 47 天" in text.output and "投标阶段：2026-12-01 进入，至今 8 天" in text.output
     assert "申请推进到「投标阶段」：被拦下" in text.output
-    assert "2026-12-09  我方阶段：提案阶段 → 投标阶段；已解除：现供应商没松动（本地集成商金川自动化）" in text.output
+    assert ("- 2026-12-09  我方阶段：提案阶段 → 投标阶段；2026-11-20 申请推进到这一阶段时被拦下，之后没有放行过——问周凯：推进的依据是什么？\n"
+            "    · 阶段变了才不再提示（事情未必办了）：现供应商没松动（本地集成商金川自动化）\n") in text.output  # the rule does not look at bidding
     assert "competitor:" not in text.output and "wang" not in text.output  # people and rivals by name
     english = run("history", "SH-2026-031", "--store", store_location, "--lang", "en", "--format", "markdown").output
     assert "**Time at each stage**" in english and "- Proposal: entered 2026-10-15, 47 days" in english
@@ -377,6 +379,7 @@ def test_the_log_over_http_a_decision_a_history_and_forgetting_a_deal(tmp_path) 
     assert decision["deal"]["id"] == "SH-2026-031" and decision["findings"] and decision["caller"] == "api:testclient"
     timeline = client.get("/v1/log/deals/SH-2026-031/history").json()
     assert timeline["decisions"] == 2 and [r["code"] for r in timeline["events"][1]["cleared"]] == ["DC512"]
+    assert timeline["events"][1]["past_blocked_gate"] is None and timeline["events"][1]["left_behind"] == []  # no gate asked, same stage
     assert client.get("/v1/log/deals/SH-2026-031/history", params={"since": "2026-11-21"}).json()["decisions"] == 1
     assert client.get("/v1/log/deals/NOPE/history").status_code == 404 and client.get("/v1/log/decisions/nope").status_code == 404
     assert client.delete("/v1/log/deals/SH-2026-031").status_code == 422  # confirm=true is required
