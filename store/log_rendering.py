@@ -52,11 +52,18 @@ class LogRenderer:
         return separator.join(self._risk(risk, lang, people) for risk in risks) or self.r.term(lang, "log.none")
 
     def _deals(self, lines: list[DealLine], lang: str) -> str:
-        separator = "、" if lang == "zh" else ", "
-        named = separator.join(line.deal_name for line in lines[:LIST_LIMIT])
+        separator = "、" if lang == "zh" else "; "  # deal names may hold commas
+        named = separator.join(self._deal(line, lang) for line in lines[:LIST_LIMIT])
         if len(lines) > LIST_LIMIT:
             named += ("" if lang == "zh" else " ") + self.r.fill(lang, "log.more", count=len(lines) - LIST_LIMIT)
         return named
+
+    @staticmethod
+    def _deal(line: DealLine, lang: str) -> str:
+        """A deal named with its owner, so a manager knows whom to ask."""
+        if not line.owner:
+            return line.deal_name
+        return f"{line.deal_name}（{line.owner}）" if lang == "zh" else f"{line.deal_name} ({line.owner})"
 
     def history(self, found: History, lang: str, fmt: str, people: dict[str, str]) -> str:
         if fmt == "json":
@@ -137,7 +144,7 @@ class LogRenderer:
         t, f = self.r.term, self.r.fill
         when = f(lang, "log.diff_since", date=since) if since else t(lang, "log.diff_since_all")
         title = f(lang, "log.diff_title", since=when, count=found.deals, changed=found.deals_changed)
-        sections: list[tuple[str | None, list[str]]] = [(None, [f(lang, "log.diff_versions", now=found.ruleset_now, new=found.ruleset_new)])]
+        sections: list[tuple[str | None, list[Item]]] = []  # the rule-set versions are in the JSON form
         for rule in found.rules:
             lines = []
             if rule.appears:
@@ -146,7 +153,8 @@ class LogRenderer:
                 lines.append(f(lang, "log.diff_clears", count=len(rule.clears), deals=self._deals(rule.clears, lang)))
             moves: dict[tuple[str, str], list[DealLine]] = {}
             for change in rule.severity_changes:
-                moves.setdefault((change["now"], change["new"]), []).append(DealLine(deal_id=change["deal_id"], deal_name=change["deal_name"]))
+                moves.setdefault((change["now"], change["new"]), []).append(
+                    DealLine(deal_id=change["deal_id"], deal_name=change["deal_name"], owner=change.get("owner")))
             for (old, new), changed in sorted(moves.items()):
                 lines.append(f(lang, "log.diff_severity", count=len(changed), deals=self._deals(changed, lang),
                                old=t(lang, f"log.severity_{old}"), new=t(lang, f"log.severity_{new}")))
