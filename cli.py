@@ -612,11 +612,15 @@ def pipeline(
                            previous_for=previous_for)
     failed = 0
     done: set[str] = set()
+    earlier_ok, earlier_as_of = 0, None
     if resume:
         for result, line in _earlier_lines(pipeline_run, output):
             done.add(result.source)
             rollup.add(result.digest, line if result.ok else None)
             failed += 0 if result.ok else 1
+            earlier_ok += 1 if result.ok else 0
+            if result.ok and result.digest.as_of is not None and (earlier_as_of is None or result.digest.as_of > earlier_as_of):
+                earlier_as_of = result.digest.as_of
     for entry, reason in pipeline_run.skipped(source):
         click.echo(f"note: skipped {entry}: {reason}", err=True)
     target = output or STDOUT
@@ -631,7 +635,10 @@ def pipeline(
     show_progress = not quiet and sys.stderr.isatty()
     items = (item for item in inputs if item.source not in done)
     if log is not None:
-        log.start()
+        if resume:
+            log.resume(earlier_ok, failed, earlier_as_of)
+        else:
+            log.start()
     records = pipeline_run.review_all(
         items, jobs=jobs, playbook_dir=str(playbook) if playbook else None, lang=lang if with_text else None, keep_deals=log is not None
     )
@@ -696,7 +703,8 @@ class _PipelineLog:
         self.run = Run(id=str(uuid.uuid4()), logged_at=dt.datetime.now(dt.timezone.utc), source=printable(_label(source))[:1000],
                        deals=0, failed=0, ruleset_version=f"{VERSION}+{coach.playbook.version_tag}", caller=self.caller, complete=False)
         self.pending: list = []
-        self.deals = 0
+        self.deals = 0  # decisions logged under this run
+        self.expected = 0  # reviewed deals of a resumed run's file, which must be logged under it too
         self.failed = 0
         self.as_of: dt.date | None = None  # the newest evaluation date among the run's deals
 
@@ -711,6 +719,18 @@ class _PipelineLog:
     def start(self) -> None:
         self.store.start_run(self.run)
 
+    def resume(self, earlier_ok: int, earlier_failed: int, earlier_as_of: dt.date | None) -> None:
+        """Continue the interrupted run of the same input instead of starting one: the deals its results file already
+        holds were logged under it. It is complete at the end only if every reviewed deal of the file is logged."""
+        interrupted = self.store.incomplete_run(self.run.source)
+        if interrupted is None:
+            self.start()
+        else:
+            self.run = interrupted
+        self.deals, self.failed = self.store.run_size(self.run.id), earlier_failed
+        self.expected = earlier_ok
+        self.as_of = earlier_as_of
+
     def add(self, result) -> None:
         import uuid
 
@@ -720,6 +740,7 @@ class _PipelineLog:
             self.failed += 0 if result.ok else 1
             return
         self.deals += 1
+        self.expected += 1
         if result.digest.as_of is not None and (self.as_of is None or result.digest.as_of > self.as_of):
             self.as_of = result.digest.as_of
         logged = result.logged
@@ -731,18 +752,26 @@ class _PipelineLog:
             self.flush()
 
     def flush(self, quietly: bool = False) -> None:
+        """Write the pending decisions; they stay pending until written (an interrupted write loses none)."""
         from .store import StoreError
 
-        batch, self.pending = self.pending, []
         try:
-            self.store.record_many(batch)
+            self.store.record_many(self.pending)
         except StoreError:
             if not quietly:
                 raise
+            return
+        self.pending = []
 
     def finish(self) -> None:
+        """Write what is pending and close the run: complete (compared with later) only when every reviewed deal is logged."""
         self.flush()
-        self.store.finish_run(self.run.id, deals=self.deals, failed=self.failed, as_of=self.as_of)
+        complete = self.store.run_size(self.run.id) == self.expected
+        if not complete:
+            click.echo(f"note: the decision log holds {self.store.run_size(self.run.id)} of this run's {self.expected} reviewed deals "
+                       "(some were reviewed by an interrupted run and not logged): the run is logged, but not compared with later",
+                       err=True)
+        self.store.finish_run(self.run.id, deals=self.deals, failed=self.failed, as_of=self.as_of, complete=complete)
 
 
 def _previous_run(pipeline_run, given: str | None, location: str | None, log: _PipelineLog | None):

@@ -467,24 +467,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """A record a CRM webhook had reviewed (and gated), in the decision log, with the CRM as the caller."""
         if decision_log is None:
             return
-        digest = coach.playbook.version_tag
-        judged = [(synced.report, coach.deal(document))]
-        if synced.gate is not None:  # judged as the move from the stage before: the deal as it stood there
+        digest, now = coach.playbook.version_tag, dt.datetime.now(dt.timezone.utc)
+        judged = []
+        if synced.gate is not None:  # judged as the move from the stage before (the deal as it stood there), so logged before the review
             judged.append((synced.gate, coach.deal({**document, "stage": synced.gate.from_stage.id})))
-        decision_log.record_many(decision_of(result, deal, decision_id=str(uuid.uuid4()), caller=f"webhook:{crm}", playbook_digest=digest)
-                                 for result, deal in judged)
+        judged.append((synced.report, coach.deal(document)))
+        decision_log.record_many(
+            decision_of(result, deal, decision_id=str(uuid.uuid4()), caller=f"webhook:{crm}", playbook_digest=digest,
+                        logged_at=now + dt.timedelta(microseconds=order))
+            for order, (result, deal) in enumerate(judged)
+        )
 
     def log_webhook_closed(crm: str, data: Any) -> None:
         """The outcome of a record the CRM shows won or lost, in the decision log."""
         if decision_log is None:
             return
         try:
-            closed = closed_outcomes(crm, data, source=f"{crm} webhook").outcomes
-        except DealInputError as error:  # an answer the outcome reader cannot read: the review goes on without it
-            log.warning("no outcome read from a %s record: %s", crm, error)
-            return
-        for outcome in closed:
-            decision_log.record_outcome(outcome)
+            for outcome in closed_outcomes(crm, data, source=f"{crm} webhook").outcomes:
+                decision_log.record_outcome(outcome)
+        except DealcoachError as error:  # an answer the outcome reader cannot read, or the log refused it: the review goes on
+            log.warning("no outcome recorded from a %s record: %s", crm, error)
 
     install_webhooks(app, coach, mappings, pool, version, token=settings.token, webhook_token=settings.webhook_token,
                      crm_config=settings.crm_config, public_url=settings.public_url, decision_id=lambda: decided()["decision_id"],

@@ -69,7 +69,7 @@ def install_log_routes(v1: APIRouter, decision_log: Store | None, coach: Any, ca
     def no_log():
         return problem(503, "No decision log", "this service keeps no decision log: start it with --store or DEALCOACH_STORE")
 
-    @v1.get("/log/decisions/{decision_id}", response_model=DecisionAnswer, responses=missing, tags=["decision log"])
+    @v1.get("/log/decisions/{decision_id:path}", response_model=DecisionAnswer, responses=missing, tags=["decision log"])
     def logged_decision(decision_id: str):
         """A logged review or gate, as it was made: the deal, the rule set, what the rep was shown."""
         if decision_log is None:
@@ -84,7 +84,7 @@ def install_log_routes(v1: APIRouter, decision_log: Store | None, coach: Any, ca
             findings=[LoggedFindingAnswer(**vars(f)) for f in found.findings],
         )
 
-    @v1.get("/log/deals/{deal_id}/history", response_model=History, responses=missing, tags=["decision log"])
+    @v1.get("/log/deals/{deal_id:path}/history", response_model=History, responses=missing, tags=["decision log"])
     def deal_history(deal_id: str, since: Annotated[Date | None, Query(description="Only decisions evaluated on or after this date.")] = None):
         """A deal's timeline from its logged decisions: moves, risks appearing and clearing, days per stage, outcome."""
         if decision_log is None:
@@ -94,7 +94,7 @@ def install_log_routes(v1: APIRouter, decision_log: Store | None, coach: Any, ca
             return problem(404, "Unknown deal", f"no decision of deal {deal_id!r} is logged")
         return history(decisions, decision_log.outcomes().get(deal_id), looks_at=coach.looks_at)
 
-    @v1.delete("/log/deals/{deal_id}", response_model=Forgotten, responses=missing, tags=["decision log"])
+    @v1.delete("/log/deals/{deal_id:path}", response_model=Forgotten, responses=missing, tags=["decision log"])
     def forget_deal(deal_id: str, confirm: Annotated[Literal["true"], Query(description="Must be true: nothing can be undone.")]):
         """Remove everything logged of a deal (its decisions with the contacts' names, its findings, its outcome)."""
         if decision_log is None:

@@ -189,12 +189,17 @@ def _store(value: Any) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not text:
         raise ValueError(f"{value!r} is not a location")
-    from ..store import StoreError, store_url
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from ..store import StoreError, shown_url, store_url
 
     try:
-        store_url(text)
+        make_url(store_url(text))
     except StoreError as error:
         raise ValueError(str(error)) from None
+    except (ArgumentError, ValueError):
+        raise ValueError(f"{shown_url(text)!r} is not a database URL") from None
     return text
 
 

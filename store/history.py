@@ -76,8 +76,9 @@ SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
 
 
 def _risks(decision: Decision) -> dict[tuple[str, str | None], Risk]:
-    """The risks the rep was shown, blocking ones first, then in the review's own order."""
-    shown = [f for f in decision.findings if f.kind == "risk" and not f.folded]
+    """The risks a review found, blocking ones first, then in the review's own order. Folded ones count: a risk
+    folded below the card limit is still there, and its going away later is not a clearing."""
+    shown = [f for f in decision.findings if f.kind == "risk"]
     shown.sort(key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
     return {(f.code, f.subject): Risk(code=f.code, subject=f.subject, severity=f.severity) for f in shown}
 
@@ -139,7 +140,7 @@ def _stays(decisions: list[Decision]) -> list[StageStay]:
     """Per stage reached, in order: the day the deal entered it (its own record's stage_entered), and the day it
     entered the next one; the stage it stands at now runs to the last review."""
     entries: list[tuple[StagePosition, dt.date]] = []
-    for decision in decisions:
+    for decision in [d for d in decisions if d.kind != "gate"] or decisions:  # a gate's deal may stand at the stage a move left
         stage = decision.digest.stage
         entered = dt.date.fromisoformat(decision.deal.get("stage_entered", decision.deal["as_of"]))
         if not entries or entries[-1][0].id != stage.id:

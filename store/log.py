@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, or_, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
+from alembic.util import CommandError
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from ..engine.errors import DealcoachError
@@ -29,6 +31,7 @@ RETENTION_VARIABLE = "DEALCOACH_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 730  # two years: a year of outcomes, and the year before to compare with
 MIGRATIONS = Path(__file__).with_name("migrations")
 T = TypeVar("T")
+log = logging.getLogger("dealcoach.store")
 _LOCK_KEY = 0x6465616C636F6163  # "dealcoac": PostgreSQL advisory lock held while migrating
 
 
@@ -61,12 +64,17 @@ def store_url(value: str) -> str:
     raise StoreError(f"the decision log's URL {shown_url(value)!r} is neither a file path, sqlite:///PATH nor postgresql://...")
 
 
+SECRET_QUERY = ("password", "passfile", "sslpassword", "sslkey")  # libpq parameters that hold or point to a secret
+
+
 def shown_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password (in the user part or the query), for messages and logs."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.split("@")[-1]
+        parsed = make_url(url)
+        hidden = {key: "***" for key in parsed.query if key.lower() in SECRET_QUERY}
+        return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "the configured URL (unreadable: check its form, postgresql://user:password@host:port/database)"
 
 
 class Store:
@@ -91,7 +99,8 @@ class Store:
         for decision in batch:
             rows.append(_decision_row(decision))
             finding_rows.extend(
-                {"decision_id": decision.id, "position": position, **vars(finding)} for position, finding in enumerate(decision.findings)
+                {"decision_id": clean(decision.id), "position": position, **{k: clean(v) for k, v in vars(finding).items()}}
+                for position, finding in enumerate(decision.findings)
             )
         if not rows:
             return 0
@@ -109,23 +118,35 @@ class Store:
         with self._writing() as connection:
             connection.execute(insert(runs).values(**vars(run)))
 
-    def finish_run(self, run_id: str, deals: int, failed: int, as_of: dt.date | None = None) -> None:
+    def finish_run(self, run_id: str, deals: int, failed: int, as_of: dt.date | None = None, complete: bool = True) -> None:
         with self._writing() as connection:
-            connection.execute(update(runs).where(runs.c.id == run_id).values(deals=deals, failed=failed, complete=True, as_of=as_of))
+            connection.execute(update(runs).where(runs.c.id == run_id).values(deals=deals, failed=failed, complete=complete, as_of=as_of))
+
+    def incomplete_run(self, source: str) -> Run | None:
+        """The newest run of this input that did not finish (what `pipeline --resume` continues)."""
+        with self._reading() as connection:
+            row = connection.execute(select(runs).where(and_(runs.c.source == clean(source), runs.c.complete.is_(False)))
+                                     .order_by(runs.c.logged_at.desc()).limit(1)).mappings().first()
+        return None if row is None else Run(**{**row, "logged_at": _aware(row["logged_at"])})
+
+    def run_size(self, run_id: str) -> int:
+        """How many decisions are logged under a run."""
+        with self._reading() as connection:
+            return connection.execute(select(func.count()).select_from(decisions).where(decisions.c.run_id == run_id)).scalar_one()
 
     def record_outcome(self, outcome: Outcome) -> bool:
         """Log how a deal ended (replacing an earlier outcome); True if it was new or changed."""
         if outcome.result not in RESULTS:
             raise StoreError(f"an outcome is one of {', '.join(RESULTS)}, not {outcome.result!r}")
-        row = vars(outcome) | {"reason": outcome.reason or None}
+        row = {key: clean(value) for key, value in vars(outcome).items()} | {"reason": clean(outcome.reason) or None}
 
         def replace(connection: Connection) -> bool:
-            found = connection.execute(select(outcomes).where(outcomes.c.deal_id == outcome.deal_id)).mappings().first()
+            found = connection.execute(select(outcomes).where(outcomes.c.deal_id == row["deal_id"])).mappings().first()
             if found is not None and (found["result"], found["closed_on"], found["reason"]) == (row["result"], row["closed_on"], row["reason"]):
                 return False
-            if found is not None:
-                connection.execute(delete(outcomes).where(outcomes.c.deal_id == outcome.deal_id))
-            connection.execute(insert(outcomes).values(**row))
+            upsert = _insert_for(connection)(outcomes).values(**row)  # one statement: writers racing on a deal never collide
+            connection.execute(upsert.on_conflict_do_update(index_elements=[outcomes.c.deal_id],
+                                                            set_={k: v for k, v in row.items() if k != "deal_id"}))
             return True
 
         return self._write(replace)
@@ -137,7 +158,19 @@ class Store:
             gone_findings = connection.execute(delete(findings).where(findings.c.decision_id.in_(ids))).rowcount
             gone = connection.execute(delete(decisions).where(decisions.c.deal_id == deal_id)).rowcount
             gone_outcome = connection.execute(delete(outcomes).where(outcomes.c.deal_id == deal_id)).rowcount
+        self._checkpoint()
         return {"decisions": gone, "findings": gone_findings, "outcomes": gone_outcome}
+
+    def _checkpoint(self) -> None:
+        """On SQLite, fold the write-ahead log into the file and empty it, so removed rows leave no copy behind there.
+        (PostgreSQL keeps removed rows until its autovacuum reclaims them.)"""
+        if self.engine.dialect.name != "sqlite":
+            return
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except SQLAlchemyError:  # a reader holding the log open: the next checkpoint folds it in
+            pass
 
     def purge(self, before: dt.datetime) -> int:
         """Remove decisions logged before `before` (and runs with no decision left); how many decisions."""
@@ -146,40 +179,46 @@ class Store:
             connection.execute(delete(findings).where(findings.c.decision_id.in_(old)))
             gone = connection.execute(delete(decisions).where(decisions.c.logged_at < before)).rowcount
             connection.execute(delete(runs).where(runs.c.logged_at < before))
+        self._checkpoint()
         return gone
 
     def _purge_daily(self) -> None:
-        """Apply the retention period at most once a day per process."""
+        """Apply the retention period at most once a day per process. A purge that fails is logged and tried again
+        at the next write; it never fails the write that came before it."""
         if not self.retention_days:
             return
         today = dt.date.today()
         with self._purge_lock:
             if self._purged_on == today:
                 return
+            try:
+                self.purge(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=self.retention_days))
+            except StoreError as error:
+                log.warning("the retention period could not be applied now: %s", error)
+                return
             self._purged_on = today
-        self.purge(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=self.retention_days))
 
     # -- reading -----------------------------------------------------------------
 
     def decision(self, decision_id: str) -> Decision | None:
-        found = self._decisions(decisions.c.id == decision_id)
+        found = self._decisions(decisions.c.id == clean(decision_id))
         return found[0] if found else None
 
     def deal_decisions(self, deal_id: str) -> list[Decision]:
         """Every logged decision of a deal, oldest first (by evaluation date, then by when it was logged)."""
-        return self._decisions(decisions.c.deal_id == deal_id)
+        return self._decisions(decisions.c.deal_id == clean(deal_id))
 
     def latest(self, deal_id: str, before: dt.date | None = None) -> Decision | None:
-        """The deal's newest decision, or its newest evaluated before `before`."""
-        condition = decisions.c.deal_id == deal_id
+        """The deal's newest review (a gate's deal may stand at the stage a move left), or its newest evaluated before `before`."""
+        condition = and_(decisions.c.deal_id == clean(deal_id), decisions.c.kind != "gate")
         if before is not None:
             condition = and_(condition, decisions.c.as_of < before)
         found = self._decisions(condition, newest=1)
         return found[0] if found else None
 
     def latest_per_deal(self, since: dt.date | None = None, until: dt.date | None = None) -> list[Decision]:
-        """Each deal's newest decision evaluated in [since, until], ordered by deal id."""
-        conditions = []
+        """Each deal's newest review (not gate) evaluated in [since, until], ordered by deal id."""
+        conditions = [decisions.c.kind != "gate"]
         if since is not None:
             conditions.append(decisions.c.as_of >= since)
         if until is not None:
@@ -216,7 +255,7 @@ class Store:
         """The newest complete pipeline runs, newest first; with `before`, only runs of deals evaluated before that
         date (a run logged before its date was recorded counts too), so running this week's twice still compares
         with last week's."""
-        condition = runs.c.complete.is_(True)
+        condition = and_(runs.c.complete.is_(True), runs.c.deals > 0)
         if before is not None:
             condition = and_(condition, or_(runs.c.as_of < before, runs.c.as_of.is_(None)))
         with self._reading() as connection:
@@ -298,6 +337,15 @@ class Store:
             raise StoreError(f"cannot read the decision log {self.url}: {_reason(error)}") from None
 
 
+def _insert_for(connection: Connection):
+    """The dialect's INSERT, which has ON CONFLICT DO UPDATE on both PostgreSQL and SQLite."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert
+
+
 def _aware(moment: dt.datetime) -> dt.datetime:
     """SQLite gives back naive datetimes; every time in the log is UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
@@ -308,7 +356,16 @@ def _reason(error: SQLAlchemyError) -> str:
     return str(original or error).strip().splitlines()[0]
 
 
+def clean(text: str | None) -> str | None:
+    """Text PostgreSQL can hold: NUL (which a deal may carry, and SQLite keeps) becomes U+FFFD."""
+    return text.replace("\x00", "\ufffd") if isinstance(text, str) else text
+
+
 def _decision_row(decision: Decision) -> dict[str, Any]:
+    return {key: clean(value) if isinstance(value, str) else value for key, value in _raw_row(decision).items()}
+
+
+def _raw_row(decision: Decision) -> dict[str, Any]:
     digest = decision.digest
     return {
         "id": decision.id, "logged_at": decision.logged_at, "kind": decision.kind, "deal_id": digest.deal_id, "deal_name": digest.deal_name,
@@ -324,8 +381,9 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer; several processes may write in turn
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL's recommended setting: never corrupt; a power cut may lose the last commits
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA busy_timeout=5000")  # shorter than the service's request limit: a stuck writer is an error, not a hang
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")  # what `forget` removes is overwritten, not left in free pages
     cursor.close()
 
 
@@ -339,9 +397,10 @@ def open_store(location: str, *, retention_days: int | None = None) -> Store:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StoreError(f"cannot create the decision log's directory {path.parent}: {error.strerror}") from None
+    pool = {"pool_size": 16, "max_overflow": 48, "pool_timeout": 5} if not url.startswith("sqlite") else {}  # the service's threads
     try:
-        engine = create_engine(url)  # no pre-ping round trip per write: a connection the server dropped is retried once instead
-    except (ArgumentError, ImportError) as error:
+        engine = create_engine(url, **pool)  # no pre-ping round trip per write: a connection the server dropped is retried once instead
+    except (ArgumentError, ImportError, ValueError) as error:
         raise StoreError(f"cannot open the decision log {shown}: {error}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -350,6 +409,12 @@ def open_store(location: str, *, retention_days: int | None = None) -> Store:
     except SQLAlchemyError as error:
         engine.dispose()
         raise StoreError(f"cannot open the decision log {shown}: {_reason(error)}") from None
+    except OSError as error:
+        engine.dispose()
+        raise StoreError(f"cannot open the decision log {shown}: {error.strerror or error}") from None
+    except CommandError as error:  # e.g. a revision this dealcoach does not know: the log was migrated by a newer one
+        engine.dispose()
+        raise StoreError(f"cannot open the decision log {shown}: {error}; a newer dealcoach migrated it: upgrade dealcoach") from None
     return Store(engine, retention_days=retention(retention_days))
 
 

@@ -350,7 +350,9 @@ class _Seen:
     stage_model: str
     stage: Any  # engine.report.StagePosition
     phase: str
-    shown: frozenset[str]
+    shown: frozenset[str]  # what the rep was shown (not folded away)
+    present: frozenset[str] = frozenset()  # every finding, folded included: a folded warning has not been cleared
+    gate: bool = False
 
 
 @dataclass
@@ -362,14 +364,17 @@ class _DealRead:
 
 
 def _read_deal(seen: list[_Seen], outcome: Outcome) -> _DealRead | None:
-    before = [s for s in seen if s.as_of <= outcome.closed_on]
+    """A deal as its reviews before the close day saw it (a review on the close day may already be the CRM's
+    closed record: a won deal at implementation, where a lost one is not reviewed at all)."""
+    before = [s for s in seen if s.as_of < outcome.closed_on]
     if not before:
         return None
     first: dict[str, _Seen] = {}
     for decision in before:
         for code in decision.shown:
             first.setdefault(code, decision)
-    return _DealRead(outcome.result, set(first), first, before[-1])
+    reviews = [s for s in before if not s.gate] or before  # a gate's deal may stand at the stage a move left
+    return _DealRead(outcome.result, set(first), first, reviews[-1])
 
 
 def _by_deal(decisions: Iterable[Decision]) -> Iterable[tuple[str, list[_Seen]]]:
@@ -378,7 +383,8 @@ def _by_deal(decisions: Iterable[Decision]) -> Iterable[tuple[str, list[_Seen]]]
     for decision in decisions:
         digest = decision.digest
         groups.setdefault(decision.deal_id, []).append(
-            _Seen(decision.as_of, digest.stage_model, digest.stage, digest.phase, frozenset(decision.shown()))
+            _Seen(decision.as_of, digest.stage_model, digest.stage, digest.phase, frozenset(decision.shown()),
+                  frozenset(f.code for f in decision.findings), decision.kind == "gate")
         )
     for deal_id, seen in groups.items():
         seen.sort(key=lambda s: s.as_of)  # stable: decisions of one day keep the log's order
@@ -468,7 +474,7 @@ def _rule(code: str, shown_deals: list[_DealRead], shown_lost: int, other: int, 
         stages[key] += 1
         names.setdefault(key, dict(first.stage.name))
         lost = deal.result == "lost"
-        if code in deal.last.shown:
+        if code in deal.last.present:
             still += 1
             still_lost += lost
         elif facts.applies(deal.last.phase, deal.last.stage.id):
@@ -479,10 +485,11 @@ def _rule(code: str, shown_deals: list[_DealRead], shown_lost: int, other: int, 
     cleared_rate, still_rate = _rate(cleared, cleared_lost, level), _rate(still, still_lost, level)
     clearing_difference = _difference(still_rate, cleared_rate, level)
     helped = None
-    if clearing_difference is not None and clearing_difference.interval.low > 0:
-        helped = True
-    elif cleared >= minimums.cleared and still >= minimums.cleared and (cleared_rate.rate or 0) >= (still_rate.rate or 0):
-        helped = False
+    if cleared >= minimums.cleared and still >= minimums.cleared:  # either verdict needs enough deals on both sides
+        if clearing_difference is not None and clearing_difference.interval.low > 0:
+            helped = True
+        elif (cleared_rate.rate or 0) >= (still_rate.rate or 0):
+            helped = False
     first_stages = [StageCount(stage_model=model, stage=stage, name=names[(model, stage)], deals=n)
                     for (model, stage), n in sorted(stages.items(), key=lambda item: (-item[1], item[0]))]
     result = RuleOutcome(

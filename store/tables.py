@@ -1,35 +1,36 @@
-"""The decision log's tables, as the code reads and writes them (the migrations create them)."""
+"""The decision log's tables, as the code reads and writes them (the migrations create them). Text columns are
+unbounded: a value the deal model accepts is never refused by the database (PostgreSQL's varchar(n) would)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, Table, Text
 
 metadata = MetaData()
 
 decisions = Table(
     "decisions",
     metadata,
-    Column("id", String(64), primary_key=True),
+    Column("id", Text, primary_key=True),
     Column("logged_at", DateTime(timezone=True), nullable=False),
-    Column("kind", String(16), nullable=False),  # review, gate, pipeline
-    Column("deal_id", String(200), nullable=False),
+    Column("kind", Text, nullable=False),  # review, gate, pipeline
+    Column("deal_id", Text, nullable=False),
     Column("deal_name", Text, nullable=False),
-    Column("owner", String(200)),
+    Column("owner", Text),
     Column("as_of", Date, nullable=False),
-    Column("stage_model", String(100), nullable=False),
-    Column("stage", String(100), nullable=False),
+    Column("stage_model", Text, nullable=False),
+    Column("stage", Text, nullable=False),
     Column("stage_index", Integer, nullable=False),
-    Column("buying_step", String(100), nullable=False),
-    Column("grade", String(4)),
+    Column("buying_step", Text, nullable=False),
+    Column("grade", Text),
     Column("amount", Float, nullable=False),
-    Column("currency", String(8), nullable=False),
+    Column("currency", Text, nullable=False),
     Column("expected_close", Date),
-    Column("to_stage", String(100)),
+    Column("to_stage", Text),
     Column("allowed", Boolean),
-    Column("ruleset_version", String(100), nullable=False),
-    Column("playbook_digest", String(64), nullable=False),
-    Column("caller", String(200), nullable=False),
-    Column("run_id", String(64)),
+    Column("ruleset_version", Text, nullable=False),
+    Column("playbook_digest", Text, nullable=False),
+    Column("caller", Text, nullable=False),
+    Column("run_id", Text),
     Column("deal", Text, nullable=False),  # the deal as evaluated (JSON)
     Column("digest", Text, nullable=False),  # what history and the roll-up read of the report (JSON, engine.rollup.Digest)
 )
@@ -40,13 +41,13 @@ Index("decisions_run", decisions.c.run_id)
 findings = Table(
     "findings",
     metadata,
-    Column("decision_id", String(64), ForeignKey("decisions.id", ondelete="CASCADE"), primary_key=True),
+    Column("decision_id", Text, ForeignKey("decisions.id", ondelete="CASCADE"), primary_key=True),
     Column("position", Integer, primary_key=True),
-    Column("code", String(32), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("severity", String(16), nullable=False),
+    Column("code", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("severity", Text, nullable=False),
     Column("rank", Integer),
-    Column("subject", String(200)),
+    Column("subject", Text),
     Column("folded", Boolean, nullable=False),
 )
 Index("findings_code", findings.c.code)
@@ -54,13 +55,13 @@ Index("findings_code", findings.c.code)
 runs = Table(
     "runs",
     metadata,
-    Column("id", String(64), primary_key=True),
+    Column("id", Text, primary_key=True),
     Column("logged_at", DateTime(timezone=True), nullable=False),
     Column("source", Text, nullable=False),
     Column("deals", Integer, nullable=False),
     Column("failed", Integer, nullable=False),
-    Column("ruleset_version", String(100), nullable=False),
-    Column("caller", String(200), nullable=False),
+    Column("ruleset_version", Text, nullable=False),
+    Column("caller", Text, nullable=False),
     Column("complete", Boolean, nullable=False),
     Column("as_of", Date),  # the newest evaluation date among the run's deals (migration 0002)
 )
@@ -69,10 +70,10 @@ Index("runs_logged", runs.c.logged_at)
 outcomes = Table(
     "outcomes",
     metadata,
-    Column("deal_id", String(200), primary_key=True),
-    Column("result", String(8), nullable=False),  # won, lost
+    Column("deal_id", Text, primary_key=True),
+    Column("result", Text, nullable=False),  # won, lost
     Column("reason", Text),
     Column("closed_on", Date, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("source", String(100), nullable=False),
+    Column("source", Text, nullable=False),
 )

@@ -332,3 +332,29 @@ def test_the_html_page_in_a_real_browser(tmp_path, lang: str) -> None:
     assert heading in shown and ask in shown and shown.index(heading) < shown.index("<svg")
     assert len(re.findall(r'<li class="(?:blocked|watch)">', shown)) == AGENDA_SIZE
     screenshot(page, tmp_path, f"rollup-{lang}", size="1000,2400")
+
+
+def test_a_resumed_run_continues_the_interrupted_one_in_the_log(store_location, tmp_path, monkeypatch) -> None:
+    from dealcoach.store import config as store_config
+
+    monkeypatch.delenv("DEALCOACH_STORE", raising=False)
+    source, out = lines_file(tmp_path, example_deals(), "d.jsonl"), str(tmp_path / "out.jsonl")
+    command = ["pipeline", source, "-j", "1", "-q", "-o", out, "--store", store_location]
+    real = pipeline_run.review_all
+
+    def interrupted(*args, **kwargs):
+        for count, record in enumerate(real(*args, **kwargs), 1):
+            if count == 4:
+                raise KeyboardInterrupt
+            yield record
+
+    monkeypatch.setattr(pipeline_run, "review_all", interrupted)
+    assert CliRunner().invoke(cli, command).exit_code == 130
+    monkeypatch.setattr(pipeline_run, "review_all", real)
+    store = store_config.store_for(store_location)
+    assert store.runs(5) == []  # interrupted: not complete
+    resumed = CliRunner().invoke(cli, [*command, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    [run] = store.runs(5)
+    assert store.run_size(run.id) == len(EXAMPLES) and run.deals == len(EXAMPLES)  # one run, every deal logged once
+    assert store.count()["decisions"] == len(EXAMPLES) and store.count()["runs"] == 1

@@ -431,3 +431,30 @@ def test_the_html_page_in_a_real_browser(scenario_report, tmp_path, lang: str) -
     shown = dom(page, tmp_path)
     assert "<svg" in shown and "DC305" in shown and ("预示丢单的提醒" if lang == "zh" else "Warnings that foretold a loss") in shown
     assert screenshot(page, tmp_path, f"outcomes-{lang}").stat().st_size > 10_000
+
+
+def test_a_warning_folded_at_the_end_is_still_there_not_cleared(facts) -> None:
+    decisions, outcomes = [], {}
+    for i in range(40):
+        deal_id = f"F{i:03d}"
+        decisions.append(decision(deal_id, FIRST, "proposal", ["DC505"]))
+        decisions.append(decision(deal_id, LAST, "proposal", [], folded=("DC505",)))  # outranked, folded: not gone
+        outcomes[deal_id] = Outcome(deal_id=deal_id, result="lost" if i % 2 else "won", closed_on=CLOSED)
+    found = {r.code: r for r in analyse(decisions, outcomes, facts).rules}["DC505"].clearing
+    assert (found.cleared.deals, found.still_shown.deals) == (0, 40)
+
+
+def test_clearing_is_judged_only_with_enough_deals_on_both_sides(facts) -> None:
+    decisions, outcomes = scenario()
+    for i in range(6):  # three deals clear DC505 and win, three keep it and lose: too few to say clearing helped
+        deal_id = f"C{i}"
+        decisions.append(decision(deal_id, FIRST, "proposal", ["DC505"]))
+        decisions.append(decision(deal_id, LAST, "proposal", ["DC505"] if i >= 3 else []))
+        outcomes[deal_id] = Outcome(deal_id=deal_id, result="lost" if i >= 3 else "won", closed_on=CLOSED)
+    assert {r.code: r for r in analyse(decisions, outcomes, facts).rules}["DC505"].clearing.helped is None
+
+
+def test_a_review_on_the_close_day_is_not_read_as_before_the_close(facts) -> None:
+    decisions, outcomes = scenario()
+    late = [decision(f"D{i:03d}", CLOSED, "negotiation", ["DC511"]) for i in range(60)]  # e.g. the CRM's closed record, reviewed
+    assert "DC511" not in {r.code for r in analyse(decisions + late, outcomes, facts).rules}

@@ -426,3 +426,86 @@ def test_outcomes_over_http_and_from_a_crm_s_closed_records(tmp_path, monkeypatc
     closed = {deal_id: o.result for deal_id, o in store.outcomes().items() if o.source == "salesforce"}
     assert closed and set(closed.values()) <= {"won", "lost"}
     assert "outcome: " in done.output and store.count()["decisions"] >= 1  # the reviews sync made are logged as well
+
+
+# -- what a second reading found -------------------------------------------------------------
+
+
+def test_any_deal_the_model_takes_is_logged_on_either_database(store_location: str) -> None:
+    deal = read_yaml(EXAMPLE_EN)
+    deal.update(owner="O" * 400, name="Line\x00feed retrofit")  # long, and with a NUL (PostgreSQL text cannot hold one)
+    written = decision(deal)
+    store = open_store(store_location)
+    store.record(written)
+    found = store.decision(written.id)
+    assert found.digest.owner == "O" * 400 and found.deal["name"] == "Line\x00feed retrofit"  # the JSON keeps it exactly
+    assert store.decision("no\x00such") is None and store.deal_decisions("no\x00such") == []
+
+
+def test_writers_racing_on_one_deal_s_outcome_never_collide(store_location: str) -> None:
+    from dealcoach.store import Outcome
+
+    store = open_store(store_location)
+
+    def record(n: int) -> bool:
+        return store.record_outcome(Outcome(deal_id=f"D{n % 3}", result="lost" if n % 2 else "won", closed_on=dt.date(2026, 12, 1)))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(record, range(120)))
+    assert sorted(store.outcomes()) == ["D0", "D1", "D2"]
+
+
+def test_ids_with_a_slash_are_reachable_over_http(tmp_path) -> None:
+    client = TestClient(create_app(Settings(store=str(tmp_path / "log.sqlite3"))))
+    odoo = {**read_yaml(EXAMPLE_EN), "id": "crm.lead/7"}
+    batch = client.post("/v1/review/batch", json={"deals": [odoo]}).json()["decision_id"]
+    assert client.get(f"/v1/log/decisions/{batch}/0").json()["deal_id"] == "crm.lead/7"
+    assert client.get("/v1/log/deals/crm.lead/7/history").json()["deal_id"] == "crm.lead/7"
+    assert client.get("/v1/log/deals/crm.lead%2F7/history").status_code == 200
+    assert client.delete("/v1/log/deals/crm.lead/7", params={"confirm": "true"}).json()["decisions"] == 1
+
+
+def test_a_password_in_the_query_and_a_bad_port_are_named_safely() -> None:
+    from dealcoach.store.log import shown_url
+
+    assert shown_url("postgresql+psycopg://u@db:5432/deals?password=s3cret&sslmode=require") == \
+        "postgresql+psycopg://u@db:5432/deals?password=%2A%2A%2A&sslmode=require"  # *** escaped
+    with pytest.raises(StoreError) as raised:
+        open_store("postgresql://u:s3cret@db:notaport/deals")
+    assert "s3cret" not in str(raised.value) and raised.value.exit_code == 9
+
+
+def test_a_log_migrated_by_a_newer_dealcoach_is_named_not_an_internal_error(tmp_path) -> None:
+    location = str(tmp_path / "log.sqlite3")
+    with open_store(location).engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+    with pytest.raises(StoreError, match="a newer dealcoach migrated it: upgrade dealcoach"):
+        open_store(location)
+
+
+def test_forget_leaves_no_copy_of_a_name_in_the_sqlite_files(tmp_path) -> None:
+    location = tmp_path / "log.sqlite3"
+    store = open_store(str(location))
+    store.record(decision(read_yaml(EXAMPLE_ZH)))
+    store.forget("SH-2026-031")  # while this process still holds the log open, as the service does
+    for path in tmp_path.glob("log.sqlite3*"):
+        assert "陈国华".encode() not in path.read_bytes(), path.name
+
+
+def test_a_purge_that_fails_does_not_fail_the_write_before_it(tmp_path, caplog) -> None:
+    store = open_store(str(tmp_path / "log.sqlite3"), retention_days=30)
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE runs RENAME TO runs_elsewhere")  # the purge now fails
+    store.record(decision(read_yaml(EXAMPLE_EN)))  # logged, and no error for it
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM decisions").scalar_one() == 1
+    assert "the retention period could not be applied now" in caplog.text
+
+
+def test_a_gate_a_webhook_logs_never_stands_for_the_deal_s_latest_review(store_location: str) -> None:
+    store = open_store(store_location)
+    deal = read_yaml(EXAMPLE_ZH)
+    review = decision(deal)
+    gate = decision(deal, "gate", "bidding", logged_at=review.logged_at + dt.timedelta(seconds=1))  # logged after the review
+    store.record_many([review, gate])
+    assert store.latest(deal["id"]).id == review.id and [d.id for d in store.latest_per_deal()] == [review.id]
