@@ -22,9 +22,9 @@ log_lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default=N
 
 
 def _store(location: str | None):
-    from .store import config
+    from .store.config import read_store
 
-    return config.store_for(config.reading(location))
+    return read_store(location)
 
 
 def _people(deal: dict) -> dict[str, str]:

@@ -21,9 +21,9 @@ outcome_store_option = click.option(
 
 
 def _store(location: str | None):
-    from .store import config
+    from .store.config import read_store
 
-    return config.store_for(config.reading(location))
+    return read_store(location)
 
 
 @cli.command(short_help="Record how a deal ended: won or lost, on which day, and why.")

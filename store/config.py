@@ -39,6 +39,11 @@ def store_for(location: str) -> Store:
     return _opened(location)
 
 
+def read_store(location: str | None) -> Store:
+    """The log a reading command uses (history, replay, outcomes, ...): as configured, else the default file."""
+    return store_for(reading(location))
+
+
 def cli_caller() -> str:
     """Who ran a command: $DEALCOACH_CALLER (a CRM job names itself there), else cli:user@host."""
     named = os.environ.get(CALLER_VARIABLE, "").strip()

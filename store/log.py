@@ -268,7 +268,7 @@ class Store:
         """What each deal of a logged pipeline run looked like, by deal id (the roll-up compares with it)."""
         with self._reading() as connection:
             rows = connection.execute(select(decisions.c.deal_id, decisions.c.digest).where(decisions.c.run_id == run_id))
-            return {deal_id: Digest.model_validate_json(text) for deal_id, text in rows}
+            return {deal_id: _for_comparing(Digest.model_validate_json(text)) for deal_id, text in rows}
 
     def count(self) -> dict[str, int]:
         """How many rows each table holds."""
@@ -335,6 +335,11 @@ class Store:
                 yield connection
         except SQLAlchemyError as error:
             raise StoreError(f"cannot read the decision log {self.url}: {_reason(error)}") from None
+
+
+def _for_comparing(digest: Digest) -> Digest:
+    """What the roll-up compares of a deal's earlier review (stage, close date, blocking risks): a small record per deal."""
+    return digest.model_copy(update={"findings": [f.model_copy(update={"params": {}}) for f in digest.findings if f.severity == "block"]})
 
 
 def _insert_for(connection: Connection):
