@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from ..engine.errors import InputProblem
 from ..engine.model import Date
 from ..store.history import History, history
 from ..store.log import Store
@@ -94,9 +95,18 @@ def install_log_routes(v1: APIRouter, decision_log: Store | None, coach: Any, ca
             return problem(404, "Unknown deal", f"no decision of deal {deal_id!r} is logged")
         return history(decisions, decision_log.outcomes().get(deal_id), looks_at=coach.looks_at)
 
-    @v1.delete("/log/deals/{deal_id:path}", response_model=Forgotten, responses=missing, tags=["decision log"])
-    def forget_deal(deal_id: str, confirm: Annotated[Literal["true"], Query(description="Must be true: nothing can be undone.")]):
+    forgetting = {code: {"model": Problem, "content": {PROBLEM: {}}} for code in (404, 405, 503)}
+
+    @v1.delete("/log/deals/{deal_id:path}", response_model=Forgotten, responses=forgetting, tags=["decision log"])
+    def forget_deal(deal_id: str, confirm: Annotated[Literal["true"] | None, Query(description="Must be true: nothing can be undone.")] = None):
         """Remove everything logged of a deal (its decisions with the contacts' names, its findings, its outcome)."""
+        if deal_id.endswith("/history"):  # the path form takes slashes, so DELETE .../history lands here: it is not allowed
+            answer = problem(405, "Method not allowed", "a deal's history is read (GET), not deleted; DELETE /v1/log/deals/{deal_id} "
+                                                        "forgets the deal")
+            answer.headers["Allow"] = "GET"
+            return answer
+        if confirm is None:
+            return problem(422, "Invalid parameter", "query.confirm: Field required", [InputProblem("query.confirm", "Field required")])
         if decision_log is None:
             return no_log()
         return Forgotten(deal_id=deal_id, **decision_log.forget(deal_id))

@@ -383,6 +383,8 @@ def test_the_log_over_http_a_decision_a_history_and_forgetting_a_deal(tmp_path) 
     assert client.get("/v1/log/deals/SH-2026-031/history", params={"since": "2026-11-21"}).json()["decisions"] == 1
     assert client.get("/v1/log/deals/NOPE/history").status_code == 404 and client.get("/v1/log/decisions/nope").status_code == 404
     assert client.delete("/v1/log/deals/SH-2026-031").status_code == 422  # confirm=true is required
+    refused = client.delete("/v1/log/deals/SH-2026-031/history", params={"confirm": "true"})
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET"  # a history is read, not deleted
     gone = client.delete("/v1/log/deals/SH-2026-031", params={"confirm": "true"}).json()
     assert gone["decisions"] == 2 and client.get(f"/v1/log/decisions/{first}").status_code == 404
     unlogged = TestClient(create_app(Settings())).get("/v1/log/decisions/x")
