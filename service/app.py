@@ -422,7 +422,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return await pool.run(work)
 
-    install_log_routes(v1, decision_log, coach, caller_of)
+    install_log_routes(v1, decision_log, coach, caller_of, pool)
 
     @v1.get("/rules", response_model=list[RuleInfo])
     def rules():

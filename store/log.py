@@ -231,9 +231,11 @@ class Store:
         found = self._decisions(decisions.c.id.in_(newest))
         return sorted(found, key=lambda d: d.deal_id)
 
-    def all_decisions(self, since: dt.date | None = None) -> Iterator[Decision]:
-        """Every decision, by deal then time, read in chunks."""
+    def all_decisions(self, since: dt.date | None = None, with_outcome: bool = False) -> Iterator[Decision]:
+        """Every decision (of the deals with a recorded outcome only, if asked), by deal then time, read in chunks."""
         condition = decisions.c.as_of >= since if since is not None else and_(True)
+        if with_outcome:
+            condition = and_(condition, decisions.c.deal_id.in_(select(outcomes.c.deal_id)))
         with self.engine.connect() as connection:
             rows = connection.execution_options(yield_per=500).execute(
                 select(decisions).where(condition).order_by(decisions.c.deal_id, decisions.c.as_of, decisions.c.logged_at)

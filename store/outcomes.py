@@ -527,7 +527,7 @@ def report(store: Any, coach: Any, *, since: dt.date | None = None, minimums: Mi
     outcomes = store.outcomes()
     facts = rule_facts(coach)
     try:
-        decisions = (d for d in store.all_decisions() if d.deal_id in outcomes)
+        decisions = (d for d in store.all_decisions(with_outcome=True) if d.deal_id in outcomes)
         return analyse(decisions, outcomes, facts, minimums=minimums, confidence=confidence, since=since,
                        thresholds=coach.playbook.thresholds.model_dump())
     except SQLAlchemyError as error:

@@ -511,3 +511,17 @@ def test_a_gate_a_webhook_logs_never_stands_for_the_deal_s_latest_review(store_l
     gate = decision(deal, "gate", "bidding", logged_at=review.logged_at + dt.timedelta(seconds=1))  # logged after the review
     store.record_many([review, gate])
     assert store.latest(deal["id"]).id == review.id and [d.id for d in store.latest_per_deal()] == [review.id]
+
+
+def test_the_log_s_endpoints_keep_the_service_s_time_limit(tmp_path, monkeypatch) -> None:
+    import time as clock
+
+    from dealcoach.service import decision_log
+
+    def slow_report(*args, **kwargs):
+        clock.sleep(1.0)
+
+    monkeypatch.setattr(decision_log, "report", slow_report)
+    client = TestClient(create_app(Settings(store=str(tmp_path / "log.sqlite3"), timeout_seconds=0.2)))
+    answer = client.get("/v1/log/outcomes")
+    assert answer.status_code == 504
