@@ -445,7 +445,19 @@ def migrate(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with _sqlite_migration_lock(engine), engine.begin() as connection:
+    if engine.dialect.name == "sqlite":  # pysqlite runs DDL outside a transaction: one is opened by hand, so a failed
+        with _sqlite_migration_lock(engine), engine.connect() as plain:  # migration leaves nothing half made
+            connection = plain.execution_options(isolation_level="AUTOCOMMIT")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+            except BaseException:
+                connection.exec_driver_sql("ROLLBACK")
+                raise
+            connection.exec_driver_sql("COMMIT")
+        return
+    with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
         config.attributes["connection"] = connection

@@ -525,3 +525,20 @@ def test_the_log_s_endpoints_keep_the_service_s_time_limit(tmp_path, monkeypatch
     client = TestClient(create_app(Settings(store=str(tmp_path / "log.sqlite3"), timeout_seconds=0.2)))
     answer = client.get("/v1/log/outcomes")
     assert answer.status_code == 504
+
+
+def test_a_first_migration_that_fails_midway_leaves_nothing_half_made(store_location: str, monkeypatch) -> None:
+    from alembic.operations import Operations
+
+    real = Operations.create_table
+
+    def failing(self, name, *columns, **options):
+        if name == "outcomes":  # the last table of 0001: decisions, findings and runs already made
+            raise RuntimeError("the disk went away")
+        return real(self, name, *columns, **options)
+
+    monkeypatch.setattr(Operations, "create_table", failing)
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        open_store(store_location)
+    monkeypatch.setattr(Operations, "create_table", real)
+    assert open_store(store_location).count() == {"decisions": 0, "findings": 0, "runs": 0, "outcomes": 0}  # migrates afresh
