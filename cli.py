@@ -612,15 +612,11 @@ def pipeline(
                            previous_for=previous_for)
     failed = 0
     done: set[str] = set()
-    earlier_ok, earlier_as_of = 0, None
     if resume:
         for result, line in _earlier_lines(pipeline_run, output):
             done.add(result.source)
             rollup.add(result.digest, line if result.ok else None)
             failed += 0 if result.ok else 1
-            earlier_ok += 1 if result.ok else 0
-            if result.ok and result.digest.as_of is not None and (earlier_as_of is None or result.digest.as_of > earlier_as_of):
-                earlier_as_of = result.digest.as_of
     for entry, reason in pipeline_run.skipped(source):
         click.echo(f"note: skipped {entry}: {reason}", err=True)
     target = output or STDOUT
@@ -636,7 +632,7 @@ def pipeline(
     items = (item for item in inputs if item.source not in done)
     if log is not None:
         if resume:
-            log.resume(earlier_ok, failed, earlier_as_of)
+            log.resume(earlier_ok=rollup.reviewed, earlier_failed=failed)
         else:
             log.start()
     records = pipeline_run.review_all(
@@ -664,7 +660,7 @@ def pipeline(
         records.close()  # stops the worker processes here and now, not whenever the generator is collected
         writer.close()
     if log is not None:
-        log.finish()
+        log.finish(rollup.as_of)
     built = rollup.build()
     if summary_format == "html":
         from .engine.rollup_page import rollup_page
@@ -706,7 +702,6 @@ class _PipelineLog:
         self.deals = 0  # decisions logged under this run
         self.expected = 0  # reviewed deals of a resumed run's file, which must be logged under it too
         self.failed = 0
-        self.as_of: dt.date | None = None  # the newest evaluation date among the run's deals
 
     @classmethod
     def opened(cls, location: str | None, coach: Coach, source: str) -> _PipelineLog | None:
@@ -719,7 +714,7 @@ class _PipelineLog:
     def start(self) -> None:
         self.store.start_run(self.run)
 
-    def resume(self, earlier_ok: int, earlier_failed: int, earlier_as_of: dt.date | None) -> None:
+    def resume(self, earlier_ok: int, earlier_failed: int) -> None:
         """Continue the interrupted run of the same input instead of starting one: the deals its results file already
         holds were logged under it. It is complete at the end only if every reviewed deal of the file is logged."""
         interrupted = self.store.incomplete_run(self.run.source)
@@ -729,7 +724,6 @@ class _PipelineLog:
             self.run = interrupted
         self.deals, self.failed = self.store.run_size(self.run.id), earlier_failed
         self.expected = earlier_ok
-        self.as_of = earlier_as_of
 
     def add(self, result) -> None:
         import uuid
@@ -741,8 +735,6 @@ class _PipelineLog:
             return
         self.deals += 1
         self.expected += 1
-        if result.digest.as_of is not None and (self.as_of is None or result.digest.as_of > self.as_of):
-            self.as_of = result.digest.as_of
         logged = result.logged
         self.pending.append(pipeline_decision(
             result.digest, logged.deal, logged.findings, decision_id=str(uuid.uuid4()), caller=self.caller,
@@ -763,15 +755,16 @@ class _PipelineLog:
             return
         self.pending = []
 
-    def finish(self) -> None:
-        """Write what is pending and close the run: complete (compared with later) only when every reviewed deal is logged."""
+    def finish(self, as_of: dt.date | None) -> None:
+        """Write what is pending and close the run (`as_of`: the newest evaluation date among its deals, as the roll-up
+        saw them): complete, so compared with later, only when every reviewed deal is logged."""
         self.flush()
-        complete = self.store.run_size(self.run.id) == self.expected
-        if not complete:
-            click.echo(f"note: the decision log holds {self.store.run_size(self.run.id)} of this run's {self.expected} reviewed deals "
+        logged = self.store.run_size(self.run.id)
+        if logged != self.expected:
+            click.echo(f"note: the decision log holds {logged} of this run's {self.expected} reviewed deals "
                        "(some were reviewed by an interrupted run and not logged): the run is logged, but not compared with later",
                        err=True)
-        self.store.finish_run(self.run.id, deals=self.deals, failed=self.failed, as_of=self.as_of, complete=complete)
+        self.store.finish_run(self.run.id, deals=self.deals, failed=self.failed, as_of=as_of, complete=logged == self.expected)
 
 
 def _previous_run(pipeline_run, given: str | None, location: str | None, log: _PipelineLog | None):
