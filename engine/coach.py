@@ -274,11 +274,7 @@ class Coach:
         """Whether the rule behind `code` looks at a deal in this phase and stage (its phases and stages): a finding
         gone after a move to where its rule does not look was left behind, not cleared."""
         rule = self.rule(code)
-        if rule is None:
-            return True
-        if phase and phase not in {p.value for p in rule.phases}:
-            return False
-        return rule.stages is None or stage_id in rule.stages
+        return rule is None or rule.looks_at(phase, stage_id)
 
     def brief(self, deal: DealLike, attendees: list[str], meeting_date: dt.date, purpose: str) -> Brief:
         """The pre-meeting brief for a meeting with `attendees` (contact ids) on `meeting_date`.

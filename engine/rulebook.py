@@ -174,6 +174,18 @@ class FindingRule:
     def key(self) -> str:
         return self.code
 
+    def looks_at(self, phase: str, stage_id: str) -> bool:
+        """Whether the rule looks at a deal in this phase and stage: a finding gone after a move to where its rule
+        does not look was left behind, not cleared (history, changes, outcomes)."""
+        return looks_at(self.phases, self.stages, phase, stage_id)
+
+
+def looks_at(phases: frozenset[str] | None, stages: frozenset[str] | None, phase: str, stage_id: str) -> bool:
+    """A rule with these phases and stages looks at a deal in `phase` and `stage_id` (an unknown phase passes)."""
+    if phases is not None and phase and phase not in phases:
+        return False
+    return stages is None or stage_id in stages
+
 
 Rule = Derivation | FindingRule
 

@@ -52,6 +52,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..engine.model import Date
+from ..engine.rulebook import looks_at
 from ..engine.errors import DealInputError, InputProblem
 from .records import RESULTS, Decision, Outcome
 
@@ -258,9 +259,7 @@ class RuleFacts:
     stages: frozenset[str] | None = None
 
     def applies(self, phase: str, stage: str) -> bool:
-        if self.phases is not None and phase and phase not in self.phases:
-            return False
-        return self.stages is None or stage in self.stages
+        return looks_at(self.phases, self.stages, phase, stage)
 
 
 class _Recording:
