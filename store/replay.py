@@ -14,12 +14,9 @@ from .history import Risk as Shown  # a finding as compared across rule sets: co
 from .records import Decision
 
 
-def _shown(report: Report) -> dict[tuple[str, str | None], Shown]:
-    return {(f.code, f.subject): Shown(code=f.code, subject=f.subject, severity=f.severity) for f in report.findings}
-
-
-def _logged(decision: Decision) -> dict[tuple[str, str | None], Shown]:
-    return {(f.code, f.subject): Shown(code=f.code, subject=f.subject, severity=f.severity) for f in decision.findings}
+def _shown(findings: Iterable) -> dict[tuple[str, str | None], Shown]:
+    """Findings (a report's, or a logged decision's) by code and subject."""
+    return {(f.code, f.subject): Shown(code=f.code, subject=f.subject, severity=f.severity) for f in findings}
 
 
 class Replay(Frozen):
@@ -46,7 +43,7 @@ def replay(coach: Coach, decision: Decision) -> Replay:
     deal = coach.deal(decision.deal, label=f"decision {decision.id}")
     result: Report | GateResult = coach.gate(deal, decision.to_stage) if decision.kind == "gate" and decision.to_stage else coach.review(deal)
     report = result.report if isinstance(result, GateResult) else result
-    then, now = _logged(decision), _shown(report)
+    then, now = _shown(decision.findings), _shown(report.findings)
     changed = [{"code": key[0], "subject": key[1], "then": then[key].severity, "now": now[key].severity}
                for key in then.keys() & now.keys() if then[key].severity != now[key].severity]
     appeared = [now[key] for key in now.keys() - then.keys()]
@@ -108,7 +105,7 @@ def diff_rules(current: Coach, new: Coach, decisions: Iterable[Decision]) -> Rul
             failed.append({"deal_id": decision.deal_id, "message": str(error)})
             continue
         versions = (before.ruleset_version, after.ruleset_version)
-        then, now = _shown(before), _shown(after)
+        then, now = _shown(before.findings), _shown(after.findings)
         line = {"deal_id": before.deal_id, "deal_name": before.deal_name, "owner": before.owner}
         touched = False
         for key in now.keys() - then.keys():
