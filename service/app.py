@@ -232,19 +232,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     not_ready = warm_up(coach, settings.warm_up_deal)
     decision_log = store_for(settings.store) if settings.store else None  # opened and migrated now: a bad location fails at start
 
+    def log_decisions(judged: list[tuple[str, Report | GateResult, Deal]], caller: str) -> None:
+        """(decision id, result, deal as evaluated) into the decision log, in one transaction and in this order."""
+        if decision_log is None or not judged:
+            return
+        digest, now = coach.playbook.version_tag, dt.datetime.now(dt.timezone.utc)
+        decision_log.record_many(
+            decision_of(result, deal, decision_id=decision_id, caller=caller, playbook_digest=digest,
+                        logged_at=now + dt.timedelta(microseconds=order))
+            for order, (decision_id, result, deal) in enumerate(judged)
+        )
+
     def logged(answer: dict, result: Report | GateResult, deal: Deal, request: Request) -> dict:
         """The answer, once its decision is in the decision log (when the service has one)."""
-        if decision_log is not None:
-            decision_log.record(decision_of(result, deal, decision_id=answer["decision_id"], caller=caller_of(request),
-                                            playbook_digest=coach.playbook.version_tag))
+        log_decisions([(answer["decision_id"], result, deal)], caller_of(request))
         return answer
 
     def logged_batch(answer: dict, reviewed: list[tuple[int, Report, Deal]], request: Request) -> dict:
         """A batch answer, once each reviewed item is in the decision log as `<decision id>/<item index>` (one transaction)."""
-        if decision_log is not None and reviewed:
-            caller, digest = caller_of(request), coach.playbook.version_tag
-            decision_log.record_many(decision_of(report, deal, decision_id=f"{answer['decision_id']}/{index}", caller=caller,
-                                                 playbook_digest=digest) for index, report, deal in reviewed)
+        log_decisions([(f"{answer['decision_id']}/{index}", report, deal) for index, report, deal in reviewed], caller_of(request))
         return answer
 
     def localise(result, lang: str | None):
@@ -467,16 +473,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """A record a CRM webhook had reviewed (and gated), in the decision log, with the CRM as the caller."""
         if decision_log is None:
             return
-        digest, now = coach.playbook.version_tag, dt.datetime.now(dt.timezone.utc)
         judged = []
         if synced.gate is not None:  # judged as the move from the stage before (the deal as it stood there), so logged before the review
-            judged.append((synced.gate, coach.deal({**document, "stage": synced.gate.from_stage.id})))
-        judged.append((synced.report, coach.deal(document)))
-        decision_log.record_many(
-            decision_of(result, deal, decision_id=str(uuid.uuid4()), caller=f"webhook:{crm}", playbook_digest=digest,
-                        logged_at=now + dt.timedelta(microseconds=order))
-            for order, (result, deal) in enumerate(judged)
-        )
+            judged.append((str(uuid.uuid4()), synced.gate, coach.deal({**document, "stage": synced.gate.from_stage.id})))
+        judged.append((str(uuid.uuid4()), synced.report, coach.deal(document)))
+        log_decisions(judged, f"webhook:{crm}")
 
     def log_webhook_closed(crm: str, data: Any) -> None:
         """The outcome of a record the CRM shows won or lost, in the decision log."""
