@@ -9,7 +9,12 @@ that every evaluation is:
 - serialised: one process-wide lock, because the C code is not thread-safe;
 - self-cleaning: each evaluation has its own session id, always deleted after
   every pending action has run (deleting with actions pending corrupts memory,
-  and at most 1024 live sessions exist per ruleset);
+  and at most 1024 live sessions exist per ruleset), and after at least one
+  action has run: the engine leaves a new session's action context unset until
+  an action runs, and deleting a session in which none did frees whatever the
+  memory held (seen: "free(): invalid pointer" on the first review in a process
+  whose rules all missed). A session in which nothing fired asserts one fact for
+  a rule of the adapter's own before it is deleted;
 - loud: an exception in an action is re-raised as RuleError once the session
   is drained, never swallowed.
 
@@ -49,13 +54,18 @@ _compiled: dict[str, CompiledRuleset] = {}
 _session_ids = itertools.count(1)
 
 
+CLOSING_RULE = "dealcoach.closing"  # the adapter's own rule: an action that runs before a session is deleted
+_CLOSING_FACT = "dealcoach.closing"
+
+
 class CompiledRuleset:
-    """A ruleset registered once per process under a unique name."""
+    """A ruleset registered once per process under a unique name (with the adapter's closing rule added)."""
 
     def __init__(self, name: str, definition: dict[str, dict]):
         self.name = name
         self.definition = definition
-        self._handle = _engine.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
+        closing = {CLOSING_RULE: {"all": [{"m": {"t": _CLOSING_FACT}}]}}
+        self._handle = _engine.create_ruleset(name, json.dumps({**definition, **closing}, ensure_ascii=False))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -77,6 +87,7 @@ class Session:
         self._state_handle: int | None = None
         self._error: BaseException | None = None
         self._failed_rule = ""
+        self._acted = False
 
     def _assert(self, facts: list[dict]) -> None:
         if not facts:
@@ -108,6 +119,7 @@ class Session:
             return
         result = _engine.start_action_for_state(self._handle, self._state_handle)
         while result:
+            self._acted = True
             fired = json.loads(result[1])
             if self._error is None:
                 for rule_name, matched in fired.items():
@@ -121,9 +133,11 @@ class Session:
             raise RuleError(f"rule {self._failed_rule} failed: {type(self._error).__name__}: {self._error}") from self._error
 
     def close(self) -> None:
-        """Drain anything still pending, then delete the session's state."""
+        """Drain anything still pending, run one action if none ran, then delete the session's state."""
         if self._state_handle is None:
             return
+        if not self._acted:
+            self._assert([{"t": _CLOSING_FACT, "id": _CLOSING_FACT}])
         pending = _engine.start_action_for_state(self._handle, self._state_handle)
         while pending:
             pending = _engine.complete_and_start_action(self._handle, self._state_handle)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -235,3 +237,22 @@ def test_adapter_refuses_exponent_floats() -> None:
     with ruleset.session() as session:
         with pytest.raises(RuleError, match="a number the engine cannot read"):
             session.run([{"t": "thing", "id": "1", "v": 1e-7}], lambda name, match: [])
+
+
+_NOTHING_FIRES = """
+from dealcoach.engine import durable_adapter
+ruleset = durable_adapter.compiled_ruleset("nothing-fires", lambda: {
+    "pair": {"all": [{"a": {"t": "a"}}, {"b": {"t": "b"}}]},
+})
+with ruleset.session() as session:
+    session.run([{"t": "b", "id": "b1"}], lambda name, matched: ())
+print("deleted")
+"""
+
+
+def test_a_session_in_which_nothing_fired_is_deleted_safely_in_a_fresh_process() -> None:
+    """The engine leaves a new session's action context unset until an action runs; deleting one in which none ran
+    freed garbage (a segmentation fault on the first review in a process whose engine rules all missed)."""
+    for _ in range(3):
+        run = subprocess.run([sys.executable, "-c", _NOTHING_FIRES], capture_output=True, text=True, timeout=60, check=False)
+        assert (run.returncode, run.stdout.strip()) == (0, "deleted"), run.stderr[-500:]
