@@ -34,6 +34,7 @@ from dealcoach.engine import durable_adapter, pipeline  # noqa: E402
 from dealcoach.engine.evaluation import compiled  # noqa: E402
 from dealcoach.engine.facts import build_facts, locate  # noqa: E402
 from dealcoach.engine.rendering import Renderer  # noqa: E402
+from dealcoach.engine.rulebook import Rulebook  # noqa: E402
 from dealcoach.rules import catalog  # noqa: E402
 
 EXAMPLE = HERE.parent / "examples" / "example-deal.zh.yaml"
@@ -56,12 +57,17 @@ def throughput(raw: list[dict], repeat: int) -> None:
     renderer = Renderer(book)
     plan = compiled(catalog(), book.thresholds)
     fact_sets = [build_facts(d, locate(d, book.stage_models[d.stage_model])) for d in deals]
-    ledger = plan.slim([{"t": "ledger", "id": "ledger", **dict.fromkeys(plan.ledger_fields, 0)}])
-    baseline = durable_adapter.compiled_ruleset("bench-baseline", lambda: plan.ruleset.definition)
+    baseline = durable_adapter.compiled_ruleset("bench-baseline", lambda: plan.definition)
+    every_field = Rulebook.fields_read(plan.definition)
+
+    def slim(facts: list[dict]) -> list[dict]:
+        return [{k: v for k, v in f.items() if k in every_field[f["t"]]} for f in facts if f["t"] in every_field]
+
+    ledger = slim([{"t": "ledger", "id": "ledger", **dict.fromkeys(plan.ledger_fields, 0)}])
 
     def bare(facts) -> None:
         with baseline.session() as session:
-            session.run(plan.slim(facts.facts), lambda name, match: ())
+            session.run(slim(facts.facts), lambda name, match: ())
             session.run([dict(f) for f in ledger], lambda name, match: ())
 
     contacts = [len(d.contacts) for d in deals]

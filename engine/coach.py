@@ -24,7 +24,7 @@ from .loading import check_deal, deal_document, read_document, validate_deal
 from .model import Deal
 from .playbook import PURPOSES, Playbook
 from .rendering import Renderer
-from .report import Changes, Finding, GateResult, Person, Report, StagePosition, UnmetMilestone, WhatIfResult
+from .report import Changes, Finding, GateResult, Person, Report, StagePosition, UnmetMilestone, WhatIfResult, assembled
 from .phases import Phase
 from .rulebook import FindingRule, Kind, Mark, Rulebook
 from .version import VERSION
@@ -82,10 +82,10 @@ def build_report(
         if derived.name in SUPPORTER_KINDS:
             qualified.setdefault(derived.subject, []).append(derived.name)
     people = [
-        Person.model_construct(
-            id=c.id, name=c.name, title=c.title, roles=[r.value for r in c.roles],
-            qualified=[k for k in SUPPORTER_KINDS if k in qualified.get(c.id, ())], stance=c.stance.value, active=c.active,
-        )
+        assembled(Person, {
+            "id": c.id, "name": c.name, "title": c.title, "roles": [r.value for r in c.roles],
+            "qualified": [k for k in SUPPORTER_KINDS if k in qualified.get(c.id, ())], "stance": c.stance.value, "active": c.active,
+        })
         for c in deal.contacts
     ]
     grade = grades[0] if grades else None

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 from .phases import Phase
 from .playbook import Playbook, Priority, StageModel
-from .report import Card, Finding, Suppressed
+from .report import Card, Finding, Suppressed, assembled, updated
 from .rulebook import FindingRule, Mark, Rulebook, Severity, Subject
 
 
@@ -93,7 +93,7 @@ def select(
     kept, suppressed = [], []
 
     def set_aside(finding: Finding, reason: str, detail: str) -> None:
-        suppressed.append(Suppressed.model_construct(code=finding.code, subject=finding.subject, reason=reason, detail=detail))
+        suppressed.append(assembled(Suppressed, {"code": finding.code, "subject": finding.subject, "reason": reason, "detail": detail}))
 
     for finding in findings:
         if rules[finding.code].subject == Subject.MILESTONE and finding.subject in implied:
@@ -174,7 +174,7 @@ def coach(
         shapes.append((position, key, group, folded))
     placed.extend((f, None, False) for f in kept if rules[f.code].mark == Mark.NEXT_MILESTONE)
     ranked = [
-        f.model_copy(update={"score": scored[id(f)], "card": key, "folded": folded, "rank": rank})
+        updated(f, score=scored[id(f)], card=key, folded=folded, rank=rank)
         for rank, (f, key, folded) in enumerate(placed, 1)
     ]
     final = {id(original): copy for (original, _, _), copy in zip(placed, ranked, strict=True)}
@@ -182,12 +182,12 @@ def coach(
     for position, key, group, folded in shapes:
         kind = "person" if key.startswith("person:") else ("rule" if len(group) > 1 else "single")
         cards.append(
-            Card.model_construct(
-                key=key, kind=kind, rank=position + 1, score=card_score(group),
-                severity=min((f.severity for f in group), key=lambda s: s.rank),
-                subject=key.split(":", 1)[1] if kind == "person" else None, folded=folded,
-                findings=[final[id(f)] for f in group], text=None,
-            )
+            assembled(Card, {
+                "key": key, "kind": kind, "rank": position + 1, "score": card_score(group),
+                "severity": min((f.severity for f in group), key=lambda s: s.rank),
+                "subject": key.split(":", 1)[1] if kind == "person" else None, "folded": folded,
+                "findings": [final[id(f)] for f in group], "text": None,
+            })
         )
     return ranked, cards, suppressed
 

@@ -6,7 +6,10 @@ asserts the ledger (explicit counts of every pass-1 derivation); rules that
 judge absence ("no coach") fire then. The findings are sorted at the end, so
 the same deal gives the same findings whatever the order of its facts.
 
-Only the fields some rule reads reach durable-rules (less JSON both ways);
+Rules that test only base facts (or the ledger) are evaluated in Python,
+compiled from their durable-rules definition (engine.base_fact_rules); their
+derived facts are asserted for the engine's rules like any other. Only the
+fields some engine rule reads reach durable-rules (less JSON both ways);
 actions see the full facts, looked up here by id.
 """
 
@@ -18,10 +21,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import durable_adapter
+from .errors import RuleError
 from .facts import FactSet
+from .base_fact_rules import Split, split
 from .playbook import Thresholds
-from .report import ChainStep, DerivedFact, Finding
-from .rulebook import LEDGER, AliasInfo, Derivation, FindingRule, Match, Rulebook, rule_key
+from .report import ChainStep, DerivedFact, Finding, assembled
+from .rulebook import BASE_FACTS, LEDGER, AliasInfo, Derivation, FindingRule, Match, Rulebook, rule_key
+
+IN_PYTHON = frozenset({*BASE_FACTS, LEDGER})  # rules reading only these facts are evaluated in Python
 
 
 @dataclass
@@ -35,10 +42,15 @@ class _Derived:
 
 @dataclass(frozen=True)
 class Compiled:
-    ruleset: durable_adapter.CompiledRuleset
+    """A rulebook for one set of thresholds: the rules left to the engine, those evaluated in Python by fact type."""
+
+    definition: dict[str, dict]
+    ruleset: durable_adapter.CompiledRuleset | None
+    in_python: Split
     aliases: dict[str, dict[str, AliasInfo]]
     ledger_fields: tuple[str, ...]
     fields_read: dict[str, frozenset[str]]
+    marks: dict[str, str | None]  # per finding rule, its mark's value
 
     def slim(self, facts: list[dict]) -> list[dict]:
         """The facts as the engine needs them: only fields a rule reads, only types a rule matches."""
@@ -51,16 +63,25 @@ class Compiled:
 
 
 @lru_cache(maxsize=32)
-def compiled(rulebook: Rulebook, thresholds: Thresholds) -> Compiled:
-    """The rulebook compiled for one set of thresholds, registered once per process."""
+def compiled(rulebook: Rulebook, thresholds: Thresholds, *, engine_only: bool = False) -> Compiled:
+    """The rulebook compiled for one set of thresholds, registered once per process. `engine_only` leaves every
+    rule to durable-rules (the reference the Python evaluation is tested against)."""
     definition = rulebook.definition(thresholds)
-    # named by content: the same rules share one engine ruleset, different ones never do
-    name = hashlib.sha256(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    in_python = split({} if engine_only else definition, IN_PYTHON, after=LEDGER)
+    for_engine = definition if engine_only else in_python.for_engine
+    ruleset = None
+    if for_engine:
+        # named by content: the same rules share one engine ruleset, different ones never do
+        name = hashlib.sha256(json.dumps(for_engine, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+        ruleset = durable_adapter.compiled_ruleset(name, lambda: for_engine)
     return Compiled(
-        durable_adapter.compiled_ruleset(name, lambda: definition),
+        definition,
+        ruleset,
+        in_python,
         rulebook.aliases(definition),
         rulebook.ledger_fields(definition),
-        rulebook.fields_read(definition),
+        rulebook.fields_read(for_engine),
+        {code: rule.mark.value if rule.mark else None for code, rule in rulebook.findings.items()},
     )
 
 
@@ -97,8 +118,9 @@ class _Evaluation:
         """The input paths and reasoning steps behind one rule activation."""
         evidence: set[str] = set()
         chain: list[ChainStep] = []
+        aliases = self.compiled.aliases[rule_key]
         for alias, fact in matched.items():
-            info = self.compiled.aliases[rule_key][alias]
+            info = aliases[alias]
             if info.fact_type == LEDGER:
                 for name in info.fields:
                     counted = self.counted[name]
@@ -112,25 +134,55 @@ class _Evaluation:
                 evidence |= record.evidence
                 chain.extend(step for step in record.chain if step not in chain)
             else:
-                sources = self.facts.provenance[fact["id"]]
-                for name in info.fields:
-                    evidence.update(sources.get(name))
+                evidence.update(self.facts.provenance[fact["id"]].paths(info.fields))
         return evidence, chain
 
+    def in_python(self, facts: list[dict], by_type: dict[str, list[dict]]) -> list[dict]:
+        """Run the rules compiled to Python over `facts` (the base facts in pass 1, the ledger in pass 2): the
+        single-fact rules, then the joins that read them (`by_type`: every fact so far, by type). The derived facts
+        for the engine (slim). A failing action raises RuleError naming its rule, as in the engine."""
+        derived: list[dict] = []
+        rules = self.compiled.in_python
+        name = ""
+        try:
+            for fact in facts:
+                tests = rules.tests.get(fact["t"])
+                if tests is not None:
+                    for rule in tests.matches(fact):
+                        name = rule.name
+                        derived.extend(self.act(name, {rule.alias: fact}, (fact["id"],)))
+            for join in rules.joins_after_ledger if LEDGER in by_type else rules.joins:
+                name = join.name
+                for combination in join.combinations(by_type):
+                    matched = dict(zip(join.aliases, combination))
+                    derived.extend(self.act(name, matched, tuple(sorted(fact["id"] for fact in combination))))
+        except RuleError:
+            raise
+        except Exception as error:  # noqa: BLE001 - re-raised as RuleError, as the engine's actions are
+            raise RuleError(f"rule {name} failed: {type(error).__name__}: {error}") from error
+        return derived
+
     def on_match(self, durable_name: str, matched: dict[str, dict]) -> list[dict]:
+        """What durable-rules' action for one activation does (the engine's matched facts carry only their id and the
+        fields rules read: the action sees the full facts)."""
+        ids = tuple(sorted(fact["id"] for fact in matched.values()))
+        return self.act(durable_name, {alias: self._full(fact["id"]) for alias, fact in matched.items()}, ids)
+
+    def act(self, durable_name: str, matched: dict[str, dict], ids: tuple[str, ...]) -> list[dict]:
+        """Run the rule behind one activation over the full facts it matched (`ids`: theirs, sorted): record its finding
+        or derived fact; the derived fact as the engine needs it (slim), if any."""
         # durable-rules splits a condition with `|` into one rule per branch, and a company rule's
         # alternatives are rules of their own (CODE~n), so facts meeting two branches fire twice:
         # act once per rule and fact set.
         key = rule_key(durable_name)
-        ids = sorted(fact["id"] for fact in matched.values())
         if key != durable_name:  # alternatives match different facts of the deal: once per person (or per deal) counts
-            ids = [fact_id for fact_id in ids if ":" in fact_id]  # the deal's single facts have plain ids (deal, budget...)
+            ids = tuple(fact_id for fact_id in ids if ":" in fact_id)  # the deal's single facts have plain ids (deal, budget...)
         activation = (key, *ids)
         if activation in self.activations:
             return []
         self.activations.add(activation)
         rule = self.rulebook.rules[key]
-        emitted = rule.then(Match({alias: self._full(fact["id"]) for alias, fact in matched.items()}))
+        emitted = rule.then(Match(matched))
         evidence, chain = self._grounds(durable_name, matched)
         if isinstance(rule, Derivation):
             subject = emitted.subject or next(iter(matched.values()))["id"]
@@ -142,22 +194,26 @@ class _Evaluation:
             self.derived[fact_id] = _Derived(rule.name, subject, fact, evidence, chain)
             return self.compiled.slim([fact])
         assert isinstance(rule, FindingRule)
-        fired = ChainStep(step="fired", rule=f"{rule.code} {rule.symbol}", fact=None, count=None)
+        chain.append(ChainStep(step="fired", rule=f"{rule.code} {rule.symbol}", fact=None, count=None))
         self.findings.append(
-            Finding.model_construct(
-                code=rule.code,
-                symbol=rule.symbol,
-                kind=rule.kind,
-                severity=rule.severity,
-                section=rule.section,
-                subject=emitted.subject,
-                params=emitted.params,
-                evidence=sorted(evidence),
-                chain=[*chain, fired],
-                clears_fields=list(rule.clears_fields),
-                mark=rule.mark.value if rule.mark else None,
-                text=None,
-            )
+            assembled(Finding, {
+                "code": rule.code,
+                "symbol": rule.symbol,
+                "kind": rule.kind,
+                "severity": rule.severity,
+                "section": rule.section,
+                "subject": emitted.subject,
+                "params": emitted.params,
+                "evidence": sorted(evidence),
+                "chain": chain,
+                "clears_fields": list(rule.clears_fields),
+                "mark": self.compiled.marks[rule.code],
+                "text": None,
+                "rank": None,
+                "score": None,
+                "card": None,
+                "folded": False,
+            })
         )
         return []
 
@@ -170,21 +226,31 @@ class Outcome:
     derived: list[DerivedFact]
 
 
-def evaluate(rulebook: Rulebook, thresholds: Thresholds, facts: FactSet) -> Outcome:
+def evaluate(rulebook: Rulebook, thresholds: Thresholds, facts: FactSet, *, engine_only: bool = False) -> Outcome:
     """All findings and derived facts for one set of facts, deterministically ordered."""
-    plan = compiled(rulebook, thresholds)
+    plan = compiled(rulebook, thresholds, engine_only=engine_only)
     evaluation = _Evaluation(rulebook, plan, facts)
-    with plan.ruleset.session() as session:
-        session.run(plan.slim(facts.facts), evaluation.on_match)
-        session.run(plan.slim([evaluation.ledger()]), evaluation.on_match)
+    by_type: dict[str, list[dict]] = {}
+    for fact in facts.facts:
+        by_type.setdefault(fact["t"], []).append(fact)
+    found_first = evaluation.in_python(facts.facts, by_type)
+    if plan.ruleset is None:
+        ledger = evaluation.ledger()
+        evaluation.in_python([ledger], {**by_type, LEDGER: [ledger]})
+    else:
+        with plan.ruleset.session() as session:
+            session.run([*plan.slim(facts.facts), *found_first], evaluation.on_match)
+            ledger = evaluation.ledger()
+            found_from_ledger = evaluation.in_python([ledger], {**by_type, LEDGER: [ledger]})
+            session.run([*plan.slim([ledger]), *found_from_ledger], evaluation.on_match)
     derived = sorted(
         (
-            DerivedFact.model_construct(
-                name=r.name,
-                subject=r.subject,
-                params={k: v for k, v in r.fact.items() if k not in ("t", "id", "about")},
-                evidence=sorted(r.evidence),
-            )
+            assembled(DerivedFact, {
+                "name": r.name,
+                "subject": r.subject,
+                "params": {k: v for k, v in r.fact.items() if k not in ("t", "id", "about")},
+                "evidence": sorted(r.evidence),
+            })
             for r in evaluation.derived.values()
         ),
         key=lambda d: (d.name, d.subject),

@@ -9,7 +9,7 @@ of canonical enum values. Nothing here reads the clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .model import Contact, Deal
@@ -40,15 +40,43 @@ def tri_state(value: bool | None) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
 
 
+class SourceTable:
+    """Where each field of one kind of fact comes from: input paths; those starting with "." are relative to the
+    fact's own path ("." alone is that path). The paths of each group of fields a rule reads are worked out once."""
+
+    def __init__(self, table: Mapping[str, Iterable[str]]):
+        self.table = {name: tuple(paths) for name, paths in table.items()}
+        self._groups: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+    def group(self, field_names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(absolute paths, relative suffixes) of the fields, each once."""
+        found = self._groups.get(field_names)
+        if found is None:
+            paths = dict.fromkeys(path for name in field_names for path in self.table.get(name, ()))
+            found = self._groups[field_names] = (
+                tuple(path for path in paths if not path.startswith(".")),
+                tuple("" if path == "." else path for path in paths if path.startswith(".")),
+            )
+        return found
+
+
 @dataclass(frozen=True)
 class Sources:
-    """Where each field of one fact came from: input paths, those starting with "." relative to `prefix`."""
+    """Where each field of one fact came from: its kind's table, the relative paths under `prefix`."""
 
-    table: Mapping[str, tuple[str, ...]]
+    table: SourceTable
     prefix: str = ""
 
     def get(self, field_name: str) -> list[str]:
-        return [self.prefix + path if path.startswith(".") else path for path in self.table.get(field_name, ())]
+        return self.paths((field_name,))
+
+    def paths(self, field_names: tuple[str, ...]) -> list[str]:
+        """The input paths of several fields."""
+        absolute, relative = self.table.group(field_names)
+        if not relative:
+            return list(absolute)
+        prefix = self.prefix
+        return [*absolute, *(prefix + suffix for suffix in relative)]
 
 
 @dataclass
@@ -63,7 +91,7 @@ class FactSet:
         self.facts.append(fact)
         self.by_id[fact["id"]] = fact
         if not isinstance(sources, Sources):
-            sources = Sources({name: tuple(paths) for name, paths in sources.items()})
+            sources = Sources(SourceTable(sources))
         self.provenance[fact["id"]] = sources
 
 
@@ -95,7 +123,7 @@ CAVEATS = tuple(caveat.value for caveat in CoachCaveat)
 COACH_CONDITIONS = ("trusts_our_capability", "trusted_by_organisation", "wants_us_to_win")
 
 # Where each contact-fact field comes from, relative to the contact's path.
-CONTACT_SOURCES: dict[str, tuple[str, ...]] = {
+CONTACT_SOURCES = SourceTable({
     **{name: (f".{name}",) for name in (
         "name", "title", "roles", "power", "stance", "supporter", "caveats", "shares_information",
         "avoids_conflict", "personal_interest_engaged", "active",
@@ -113,7 +141,110 @@ CONTACT_SOURCES: dict[str, tuple[str, ...]] = {
     "days_since_contact": (".last_contact", "as_of"),
     "on_committee": ("decision.committee",),
     "customer_state_owned": ("customer.state_owned",),
-}
+})
+
+
+DEAL_SOURCES = SourceTable({
+    "amount": ["amount"],
+    "stage_id": ["stage"],
+    "phase": ["stage", "milestones"],
+    "phase_rank": ["stage", "milestones"],
+    "currency": ["currency"],
+    "step_id": ["buying_step"],
+    "stage_index": ["stage"],
+    "step_index": ["buying_step"],
+    "stage_lead": ["stage", "buying_step"],
+    "days_in_stage": ["stage_entered", "as_of"],
+    "has_stall_limit": ["stage", "stage_model"],
+    "stall_days": ["stage", "stage_model"],
+    "days_over_stall": ["stage_entered", "as_of", "stage_model"],
+    **{f"step_tag.{tag}": ["buying_step", "stage_model"] for tag in STAGE_TAGS},
+    "has_entry_step": ["entry_step"],
+    **{f"entry_tag.{tag}": ["entry_step", "stage_model"] for tag in STAGE_TAGS},
+    "solution": ["solution"],
+    "state_owned": ["customer.state_owned"],
+    "credit": ["customer.credit"],
+    "relationship": ["customer.relationship"],
+    "customer_state": ["customer_state"],
+    "state_grade_rank": ["customer_state"],
+    "has_close_date": ["expected_close"],
+    "days_to_close": ["expected_close", "as_of"],
+    "organisational_value_agreed": ["organisational_value_agreed"],
+    "domestic": ["currency"],
+    "competitors": ["competitors"],
+    "incumbent_rival": ["competitors"],
+    "has_differentiation": ["differentiation"],
+    "relationship_level": ["customer.relationship_level"],
+    "share_of_our_sales": ["customer.share_of_our_sales"],
+    "payment_agreed": ["payment_terms.agreed"],
+    "deposit_percent": ["payment_terms.deposit_percent"],
+    "acceptance_criteria_agreed": ["payment_terms.acceptance_criteria_agreed"],
+    "payment_signer_known": ["payment_terms.payment_signer_known"],
+    "tender_public": ["tender.public"],
+    "tender_published": ["tender.published"],
+    "bid_decision": ["tender.bid_decision"],
+    "accompanying_suspected": ["tender.accompanying_suspected"],
+    "acceptance": ["implementation.acceptance"],
+    "accepted": ["implementation.acceptance", "milestones"],
+    "reference_agreed": ["implementation.reference_agreed"],
+    "next_purchase_identified": ["implementation.next_purchase_identified"],
+})
+
+BUDGET_SOURCES = SourceTable({
+    "has_amount": ["budget.amount"],
+    "evidence": ["budget.evidence"],
+    "plan_approved": ["budget.plan_approved"],
+    "funds_in_place": ["budget.funds_in_place"],
+})
+
+OBJECTIVE_SOURCES = SourceTable({
+    "has_who": ["objective.who"],
+    "has_what": ["objective.what"],
+    "has_how_much": ["objective.how_much"],
+    "has_when": ["objective.when"],
+    "confirmed_by_customer": ["objective.confirmed_by_customer"],
+    "shaped_by": ["objective.shaped_by"],
+    "meaning_agreed": ["objective.meaning_agreed"],
+    "how_much_known": ["objective.how_much", "amount"],
+    "when_known": ["objective.when", "expected_close"],
+})
+
+PRESSURE_SOURCES = SourceTable({
+    "ultimatums": ["price_pressure.ultimatums"],
+    "verified": ["price_pressure.verified"],
+    "concession_requested": ["price_pressure.concession_requested"],
+    "has_quote": ["negotiation.our_quote"],
+    "has_walk_away": ["negotiation.walk_away"],
+    "chosen_us": ["negotiation.chosen_us", "milestones"],
+    "concessions": ["negotiation.concessions"],
+    "concessions_unreciprocated": ["negotiation.concessions"],
+    "conceded_total": ["negotiation.concessions"],
+    "budget_covers_quote": ["budget.amount", "negotiation.our_quote", "amount"],
+    "scope_may_change": ["negotiation.scope_may_change"],
+})
+
+COMPETITOR_SOURCES = SourceTable({
+    "rid": (".",),
+    "name": (".name",),
+    "incumbent": (".incumbent",),
+    "shaped_specs": (".shaped_specs",),
+    "entered_late": (".entered_step", "stage_model"),
+})
+RECEIVABLE_SOURCES = SourceTable({
+    "rid": (".",),
+    "outstanding": (".amount", ".paid"),
+    "partly_paid": (".paid",),
+    "days_overdue": (".due", "as_of"),
+})
+MILESTONE_SOURCES = SourceTable({"mid": ("milestones",), "stage_index": ("stage_model",), "reached": ("milestones",)})
+GATE_SOURCES = SourceTable({"to_index": ("to",), "to_id": ("to",), "to_lead": ("to", "buying_step")})
+DECISION_SOURCES = SourceTable({
+    "mode": ["decision.mode"],
+    "rule": ["decision.rule"],
+    "committee_size": ["decision.committee_size"],
+    "majority_needed": ["decision.committee_size"],
+    "last_purchase_known": ["decision.last_purchase_known"],
+})
 
 
 def _contact_fact(contact: Contact, deal: Deal) -> dict:
@@ -227,51 +358,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "reference_agreed": tri_state(deal.implementation.reference_agreed),
             "next_purchase_identified": tri_state(deal.implementation.next_purchase_identified),
         },
-        {
-            "amount": ["amount"],
-            "stage_id": ["stage"],
-            "phase": ["stage", "milestones"],
-            "phase_rank": ["stage", "milestones"],
-            "currency": ["currency"],
-            "step_id": ["buying_step"],
-            "stage_index": ["stage"],
-            "step_index": ["buying_step"],
-            "stage_lead": ["stage", "buying_step"],
-            "days_in_stage": ["stage_entered", "as_of"],
-            "has_stall_limit": ["stage", "stage_model"],
-            "stall_days": ["stage", "stage_model"],
-            "days_over_stall": ["stage_entered", "as_of", "stage_model"],
-            **{f"step_tag.{tag}": ["buying_step", "stage_model"] for tag in STAGE_TAGS},
-            "has_entry_step": ["entry_step"],
-            **{f"entry_tag.{tag}": ["entry_step", "stage_model"] for tag in STAGE_TAGS},
-            "solution": ["solution"],
-            "state_owned": ["customer.state_owned"],
-            "credit": ["customer.credit"],
-            "relationship": ["customer.relationship"],
-            "customer_state": ["customer_state"],
-            "state_grade_rank": ["customer_state"],
-            "has_close_date": ["expected_close"],
-            "days_to_close": ["expected_close", "as_of"],
-            "organisational_value_agreed": ["organisational_value_agreed"],
-            "domestic": ["currency"],
-            "competitors": ["competitors"],
-            "incumbent_rival": ["competitors"],
-            "has_differentiation": ["differentiation"],
-            "relationship_level": ["customer.relationship_level"],
-            "share_of_our_sales": ["customer.share_of_our_sales"],
-            "payment_agreed": ["payment_terms.agreed"],
-            "deposit_percent": ["payment_terms.deposit_percent"],
-            "acceptance_criteria_agreed": ["payment_terms.acceptance_criteria_agreed"],
-            "payment_signer_known": ["payment_terms.payment_signer_known"],
-            "tender_public": ["tender.public"],
-            "tender_published": ["tender.published"],
-            "bid_decision": ["tender.bid_decision"],
-            "accompanying_suspected": ["tender.accompanying_suspected"],
-            "acceptance": ["implementation.acceptance"],
-            "accepted": ["implementation.acceptance", "milestones"],
-            "reference_agreed": ["implementation.reference_agreed"],
-            "next_purchase_identified": ["implementation.next_purchase_identified"],
-        },
+        Sources(DEAL_SOURCES),
     )
     budget = deal.budget
     facts.add(
@@ -283,12 +370,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "plan_approved": tri_state(budget.plan_approved),
             "funds_in_place": tri_state(budget.funds_in_place),
         },
-        {
-            "has_amount": ["budget.amount"],
-            "evidence": ["budget.evidence"],
-            "plan_approved": ["budget.plan_approved"],
-            "funds_in_place": ["budget.funds_in_place"],
-        },
+        Sources(BUDGET_SOURCES),
     )
     objective = deal.objective
     facts.add(
@@ -306,17 +388,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "how_much_known": objective.how_much is not None or deal.amount > 0,
             "when_known": objective.when is not None or deal.expected_close is not None,
         },
-        {
-            "has_who": ["objective.who"],
-            "has_what": ["objective.what"],
-            "has_how_much": ["objective.how_much"],
-            "has_when": ["objective.when"],
-            "confirmed_by_customer": ["objective.confirmed_by_customer"],
-            "shaped_by": ["objective.shaped_by"],
-            "meaning_agreed": ["objective.meaning_agreed"],
-            "how_much_known": ["objective.how_much", "amount"],
-            "when_known": ["objective.when", "expected_close"],
-        },
+        Sources(OBJECTIVE_SOURCES),
     )
     pressure = deal.price_pressure
     negotiation = deal.negotiation
@@ -340,19 +412,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "budget_covers_quote": tri_state(None if budget.amount is None else budget.amount >= quote),
             "scope_may_change": tri_state(negotiation.scope_may_change),
         },
-        {
-            "ultimatums": ["price_pressure.ultimatums"],
-            "verified": ["price_pressure.verified"],
-            "concession_requested": ["price_pressure.concession_requested"],
-            "has_quote": ["negotiation.our_quote"],
-            "has_walk_away": ["negotiation.walk_away"],
-            "chosen_us": ["negotiation.chosen_us", "milestones"],
-            "concessions": ["negotiation.concessions"],
-            "concessions_unreciprocated": ["negotiation.concessions"],
-            "conceded_total": ["negotiation.concessions"],
-            "budget_covers_quote": ["budget.amount", "negotiation.our_quote", "amount"],
-            "scope_may_change": ["negotiation.scope_may_change"],
-        },
+        Sources(PRESSURE_SOURCES),
     )
     for index, competitor in enumerate(deal.competitors):
         path = f"competitors[{index}]"
@@ -368,13 +428,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
                 # entered once the requirements were fixed (a late rival, M2.1); unknown when not recorded
                 "entered_late": tri_state(None if entered is None else "specs_fixed" in model.stages[entered].tags),
             },
-            {
-                "rid": [path],
-                "name": [f"{path}.name"],
-                "incumbent": [f"{path}.incumbent"],
-                "shaped_specs": [f"{path}.shaped_specs"],
-                "entered_late": [f"{path}.entered_step", "stage_model"],
-            },
+            Sources(COMPETITOR_SOURCES, path),
         )
     for index, receivable in enumerate(deal.receivables):
         path = f"receivables[{index}]"
@@ -387,12 +441,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
                 "partly_paid": 0 < receivable.paid < receivable.amount,
                 "days_overdue": (deal.as_of - receivable.due).days,
             },
-            {
-                "rid": [path],
-                "outstanding": [f"{path}.amount", f"{path}.paid"],
-                "partly_paid": [f"{path}.paid"],
-                "days_overdue": [f"{path}.due", "as_of"],
-            },
+            Sources(RECEIVABLE_SOURCES, path),
         )
     for index, contact in enumerate(deal.contacts):
         facts.add(_contact_fact(contact, deal), Sources(CONTACT_SOURCES, f"contacts[{index}]"))
@@ -408,13 +457,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             "majority_needed": size // 2 + 1 if size else 0,
             "last_purchase_known": decision.last_purchase_known,
         },
-        {
-            "mode": ["decision.mode"],
-            "rule": ["decision.rule"],
-            "committee_size": ["decision.committee_size"],
-            "majority_needed": ["decision.committee_size"],
-            "last_purchase_known": ["decision.last_purchase_known"],
-        },
+        Sources(DECISION_SOURCES),
     )
     for stage_index, stage in enumerate(model.stages):
         for milestone in stage.milestones:
@@ -426,7 +469,7 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
                     "stage_index": stage_index,
                     "reached": milestone.id in reached_ids,
                 },
-                {"mid": ["milestones"], "stage_index": ["stage_model"], "reached": ["milestones"]},
+                Sources(MILESTONE_SOURCES),
             )
     if gate_to is not None:
         facts.add(
@@ -437,6 +480,6 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
                 "to_id": model.stages[gate_to].id,
                 "to_lead": gate_to - position.step_index,
             },
-            {"to_index": ["to"], "to_id": ["to"], "to_lead": ["to", "buying_step"]},
+            Sources(GATE_SOURCES),
         )
     return facts

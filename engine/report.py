@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from typing_extensions import TypedDict
 
@@ -14,6 +14,34 @@ from .rulebook import Kind, Severity
 
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+Built = TypeVar("Built", bound=BaseModel)
+_set = object.__setattr__
+_FIELDS: dict[type, list[str]] = {}
+
+
+def assembled(model: type[Built], values: dict[str, Any]) -> Built:
+    """A result model from the value of every one of its fields in their declared order, already valid: what
+    `model_construct` makes, without its per-field default lookups (a review builds dozens; this takes a fifth of
+    the time). `values` becomes the instance's own: pass a fresh dict. TypeError when a field is missing, unknown
+    or out of order (JSON keeps the order)."""
+    names = _FIELDS.get(model)
+    if names is None:
+        names = _FIELDS[model] = list(model.model_fields)
+    if list(values) != names:
+        raise TypeError(f"{model.__name__} needs every field in the order {names}, not {list(values)}")
+    instance = model.__new__(model)
+    _set(instance, "__dict__", values)
+    _set(instance, "__pydantic_fields_set__", set(values))
+    _set(instance, "__pydantic_extra__", None)
+    _set(instance, "__pydantic_private__", None)
+    return instance
+
+
+def updated(instance: Built, **changes: Any) -> Built:
+    """`instance.model_copy(update=changes)` for changes already valid, through `assembled`."""
+    return assembled(type(instance), {**instance.__dict__, **changes})
 
 
 class ChainStep(TypedDict):

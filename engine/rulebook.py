@@ -44,7 +44,10 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
-        return ("block", "warn", "info").index(self.value)
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.BLOCK: 0, Severity.WARN: 1, Severity.INFO: 2}
 
 
 ALL_PHASES: frozenset[Phase] = frozenset(Phase)
