@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,11 +24,13 @@ from .engine.errors import DealcoachError, DealInputError, InputProblem
 from .engine.coach import Coach, as_it_stood
 from .engine.loading import open_for_reading, read_document
 from .engine.model import Deal
-from .engine.owner_digest import OwnerDigests
 from .engine.report import reports_in
 from .engine.playbook import LANGUAGES, PURPOSES
 from .engine.rendering import FORMATS
 from .engine.wording import aligned, language_of, printable
+
+if TYPE_CHECKING:
+    from .engine.owner_digest import OwnerDigests
 
 EXIT_CODES = {
     0: "success; for `gate`, the deal may advance; for `pipeline`, every deal was reviewed",
@@ -602,6 +605,8 @@ def pipeline(
         figure()  # matplotlib is there (else: how to install it), before any deal is reviewed
     coach = api.coach(playbook)
     channels = _channels(send_to, channels_path)
+    if channels:
+        from .engine.owner_digest import OwnerDigests
     digests = OwnerDigests() if channels else None
     jobs = jobs or pipeline_run.default_jobs()
     if resume and not output:

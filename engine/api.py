@@ -11,14 +11,16 @@ import datetime as dt
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .brief import Brief
 from .coach import Coach, DealLike, UnknownStageError, UsageError
 from .model import Deal
 from .playbook import Playbook
 from .playbook import load_playbook as _load_playbook
 from .report import Changes, GateResult, Report, WhatIfResult
+
+if TYPE_CHECKING:  # the brief's modules load when a brief is asked for
+    from .brief import Brief
 
 PlaybookLike = Playbook | str | Path | None
 

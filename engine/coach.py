@@ -11,12 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..rules import catalog, documentation
 from . import coaching
-from .brief import Brief, build_brief, resolve_purpose
-from .brief_rendering import BriefRenderer
 from .errors import DealcoachError
 from .evaluation import evaluate
 from .facts import Position, build_facts, locate, reached_milestones
@@ -30,6 +28,9 @@ from .rulebook import FindingRule, Kind, Mark, Rulebook
 from .version import VERSION
 from .vocabulary import STATE_GRADE_RANK, SupporterKind
 from .whatif import merge_patch
+
+if TYPE_CHECKING:  # the brief's modules load when a brief is asked for (a gate or a review never does)
+    from .brief import Brief
 
 SUPPORTER_KINDS = tuple(kind.value for kind in SupporterKind)
 DealLike = Deal | Mapping[str, Any] | str | Path
@@ -280,6 +281,8 @@ class Coach:
         """The pre-meeting brief for a meeting with `attendees` (contact ids) on `meeting_date`.
         `purpose` is one of PURPOSES, its Chinese name (商务谈判, 技术交流 ...) or free text; the review behind
         the brief ranks first what serves the purpose it names (free text naming none: no purpose)."""
+        from .brief import build_brief, resolve_purpose
+
         checked = self.deal(deal)
         if meeting_date < checked.as_of:
             raise UsageError(f"the meeting date {meeting_date} is before the deal's as_of {checked.as_of}: a brief prepares a coming "
@@ -300,6 +303,8 @@ class Coach:
 
     def render_brief(self, brief: Brief, *, lang: str = "zh", fmt: str = "markdown") -> str:
         """A brief as HTML (one A4 page), markdown (one chat message) or JSON."""
+        from .brief_rendering import BriefRenderer
+
         return BriefRenderer(self.renderer).render(brief, lang=lang, fmt=fmt)
 
     def localise(self, result, lang: str):

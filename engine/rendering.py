@@ -13,8 +13,10 @@ import datetime as dt
 import difflib
 import json
 import re
+import sys
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import jinja2
 import jinja2.meta
@@ -23,10 +25,18 @@ from . import template_sandbox
 from .errors import PlaybookError
 from .playbook import DEFAULT_DIR, LANGUAGES, Playbook
 from .report import Card, CardText, ChainStep, Changes, Finding, FindingText, GateResult, Report, WhatIfResult, reports_in
-from .rollup import LIST_LIMIT, AgendaItem, Reason, Rollup
 from .rulebook import Mark, Severity
 from .term_format import fill_term
 from .wording import aligned, plural_category, printable
+
+if TYPE_CHECKING:  # the roll-up's module loads with the pipeline, never for one deal
+    from .rollup import AgendaItem, Reason, Rollup
+
+
+def _is_rollup(result: object) -> bool:
+    """Whether `result` is a roll-up (there is none unless its module was loaded)."""
+    rollup = sys.modules.get(f"{__package__}.rollup")
+    return rollup is not None and isinstance(result, rollup.Rollup)
 
 FORMATS = ("text", "markdown", "json")
 ROW_WORK = 1_000  # template work a roll-up's layout may spend per row it lists, beyond template_sandbox.MAX_WORK
@@ -42,7 +52,7 @@ FINDING_WORK = 20_000  # template work each finding's texts may spend: a deal wi
 
 def _rows(result: object) -> int:
     """The rows a roll-up lists (by stage, grade, risk, owner): its layout may work in proportion to them."""
-    if not isinstance(result, Rollup):
+    if not _is_rollup(result):
         return 0
     return (len(result.by_stage) + len(result.by_grade) + len(result.top_risks) + len(result.owners) + len(result.funnel_by_owner)
             + len(result.agenda) + len(result.habits))
@@ -315,11 +325,11 @@ class Renderer:
     ) -> str:
         if fmt not in FORMATS:
             raise PlaybookError(f"format {fmt!r} is not supported; allowed: {', '.join(FORMATS)}")
-        localised = result if isinstance(result, Rollup) else self.localise_result(result, lang)
+        localised = result if _is_rollup(result) else self.localise_result(result, lang)
         if fmt == "json":
             return json.dumps(localised.model_dump(mode="json"), ensure_ascii=False, indent=2)
         markdown = fmt == "markdown"
-        if isinstance(localised, Rollup):
+        if _is_rollup(localised):
             return self._rollup_document(localised, lang, markdown=markdown)
         if isinstance(localised, Changes):
             return self._changes_document(localised, lang, markdown=markdown, explain=explain)
@@ -526,6 +536,8 @@ class Renderer:
     def rollup_view(self, rollup: Rollup, lang: str, markdown: bool = False) -> dict:
         """The roll-up as words in `lang`, ready for a layout: the text and markdown one (`report/rollup.j2`) and
         the HTML page (engine.rollup_page)."""
+        from .rollup import LIST_LIMIT
+
         t = lambda key: self.term(lang, key)  # noqa: E731
         fill = lambda key, **values: self.fill(lang, key, **values)  # noqa: E731
         several_models = len({b.key.split("/")[0] for b in rollup.by_stage}) > 1

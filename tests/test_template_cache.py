@@ -1,0 +1,88 @@
+"""Compiled templates kept on disk (engine.template_cache): used when nothing changed, never otherwise.
+
+Each run is a fresh `dealcoach` process with its own cache folder, as a user's commands are.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from dealcoach.engine.playbook import DEFAULT_DIR
+from dealcoach.engine.template_cache import CACHE_VARIABLE, CompiledTemplates, _cache_at, compiled_templates
+
+from helpers import EXAMPLE_ZH
+
+DEALCOACH = str(Path(sys.executable).with_name("dealcoach"))
+TEMPLATE = "{% block title %}BODY{% endblock %}{% block why %}x{% endblock %}{% block action %}x{% endblock %}{% block clears %}x{% endblock %}"
+
+
+def _run(cache: Path | str, *arguments: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, CACHE_VARIABLE: str(cache)}
+    return subprocess.run([DEALCOACH, *arguments], capture_output=True, text=True, env=environment, timeout=120, check=False)
+
+
+def _compiled(cache: Path) -> dict[str, int]:
+    folder = cache / "templates"
+    return {path.name: path.stat().st_mtime_ns for path in folder.glob("*.code")} if folder.is_dir() else {}
+
+
+def test_a_second_run_renders_from_the_compiled_templates_and_says_the_same(tmp_path) -> None:
+    cache = tmp_path / "cache"
+    first = _run(cache, "gate", str(EXAMPLE_ZH), "--to", "bidding")
+    written = _compiled(cache)
+    second = _run(cache, "gate", str(EXAMPLE_ZH), "--to", "bidding")
+    assert (first.returncode, first.stdout) == (second.returncode, second.stdout) and first.stdout
+    assert len(written) >= 10 and _compiled(cache) == written  # the second run compiled nothing again
+    assert (cache / "templates").stat().st_mode & 0o077 == 0  # private to its user
+    uncached = _run("off", "gate", str(EXAMPLE_ZH), "--to", "bidding")
+    assert uncached.stdout == first.stdout
+
+
+def test_a_template_edited_between_runs_is_compiled_again(tmp_path) -> None:
+    playbook = tmp_path / "acme"
+    shutil.copytree(DEFAULT_DIR, playbook)
+    template = playbook / "templates" / "findings" / "zh" / "DC102.j2"
+    cache = tmp_path / "cache"
+    template.write_text(TEMPLATE.replace("BODY", "第一版标题"), encoding="utf-8")
+    assert "第一版标题" in _run(cache, "review", str(EXAMPLE_ZH), "--playbook", str(playbook)).stdout
+    template.write_text(TEMPLATE.replace("BODY", "第二版标题"), encoding="utf-8")
+    again = _run(cache, "review", str(EXAMPLE_ZH), "--playbook", str(playbook)).stdout
+    assert "第二版标题" in again and "第一版标题" not in again
+
+
+def test_a_template_read_from_the_cache_is_still_bounded(tmp_path) -> None:
+    """The sandbox bounds a template's work by rewriting it before it is compiled: the compiled code kept on disk
+    carries the bounds, so a template bomb fails the same way the second time."""
+    playbook = tmp_path / "acme"
+    shutil.copytree(DEFAULT_DIR, playbook)
+    bomb = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    (playbook / "templates" / "findings" / "zh" / "DC102.j2").write_text(TEMPLATE.replace("BODY", bomb), encoding="utf-8")
+    cache = tmp_path / "cache"
+    runs = [_run(cache, "review", str(EXAMPLE_ZH), "--playbook", str(playbook)) for _ in range(2)]
+    assert [run.returncode for run in runs] == [4, 4]
+    assert "steps of work" in runs[1].stderr and runs[0].stderr == runs[1].stderr
+    assert _compiled(cache)  # the first run did keep compiled templates (the bomb among them)
+
+
+def test_code_compiled_by_another_version_or_sandbox_is_not_used(tmp_path) -> None:
+    source = "{{ x }}"
+    ours, other = CompiledTemplates(str(tmp_path), "1.0:sandbox-a"), CompiledTemplates(str(tmp_path), "1.0:sandbox-b")
+    assert ours.get_source_checksum(source) != other.get_source_checksum(source)
+    assert ours.get_source_checksum(source) == CompiledTemplates(str(tmp_path), "1.0:sandbox-a").get_source_checksum(source)
+
+
+def test_a_folder_others_can_write_to_is_not_used_and_off_uses_none(tmp_path, monkeypatch) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    assert _cache_at(str(shared)) is None
+    private = tmp_path / "private"
+    assert _cache_at(str(private)) is not None and private.stat().st_mode & 0o777 == 0o700
+    monkeypatch.setenv(CACHE_VARIABLE, "off")
+    assert compiled_templates() is None
+    monkeypatch.setenv(CACHE_VARIABLE, str(private))
+    assert compiled_templates() is not None
