@@ -195,7 +195,7 @@ class FactTests:
 
     def matches(self, fact: dict) -> list[SingleFactRule]:
         """The rules whose test `fact` meets."""
-        return [rule for rule, met in zip(self.rules, self.answers(fact)) if met]
+        return [rule for rule, met in zip(self.rules, self.answers(fact), strict=True) if met]
 
 
 class JoinRule:

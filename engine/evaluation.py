@@ -154,7 +154,7 @@ class _Evaluation:
             for join in rules.joins_after_ledger if LEDGER in by_type else rules.joins:
                 name = join.name
                 for combination in join.combinations(by_type):
-                    matched = dict(zip(join.aliases, combination))
+                    matched = dict(zip(join.aliases, combination, strict=True))
                     derived.extend(self.act(name, matched, tuple(sorted(fact["id"] for fact in combination))))
         except RuleError:
             raise
