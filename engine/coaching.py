@@ -18,11 +18,11 @@ model, never from rule codes:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .phases import Phase
 from .playbook import Playbook, Priority, StageModel
-from .report import Card, Finding, Suppressed, assembled, updated
+from .report import Card, ChainStep, Finding, Suppressed, assembled, updated
 from .rulebook import FindingRule, Mark, Rulebook, Severity, Subject
 
 
@@ -139,8 +139,10 @@ def coach(
     purpose: str | None = None,
     implied: dict[str, str] | None = None,
     stage: str | None = None,
+    grounds: Callable[[Finding], tuple[list[str], list[ChainStep]]] | None = None,
 ) -> tuple[list[Finding], list[Card], list[Suppressed]]:
-    """Findings in priority order (ranked, carded, folded), their cards, and what was set aside."""
+    """Findings in priority order (ranked, carded, folded), their cards, and what was set aside. `grounds` gives
+    a finding's evidence and chain (engine.evaluation.Outcome.grounds), asked only for the findings kept."""
     rules = rulebook.findings
     priority = playbook.priority
     kept, suppressed = select(rulebook, findings, phase, implied, stage)
@@ -173,10 +175,14 @@ def coach(
         placed.extend((f, key, folded) for f in group)
         shapes.append((position, key, group, folded))
     placed.extend((f, None, False) for f in kept if rules[f.code].mark == Mark.NEXT_MILESTONE)
-    ranked = [
-        updated(f, score=scored[id(f)], card=key, folded=folded, rank=rank)
-        for rank, (f, key, folded) in enumerate(placed, 1)
-    ]
+
+    def final(finding: Finding, rank: int, key: str | None, folded: bool) -> Finding:
+        found = {}
+        if grounds is not None:
+            found["evidence"], found["chain"] = grounds(finding)
+        return updated(finding, **found, score=scored[id(finding)], card=key, folded=folded, rank=rank)
+
+    ranked = [final(f, rank, key, folded) for rank, (f, key, folded) in enumerate(placed, 1)]
     final = {id(original): copy for (original, _, _), copy in zip(placed, ranked, strict=True)}
     cards = []
     for position, key, group, folded in shapes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -25,7 +26,7 @@ from .errors import RuleError
 from .facts import FactSet
 from .base_fact_rules import Split, split
 from .playbook import Thresholds
-from .report import ChainStep, DerivedFact, Finding, assembled
+from .report import ChainStep, DerivedFact, Finding, assembled, updated
 from .rulebook import BASE_FACTS, LEDGER, AliasInfo, Derivation, FindingRule, Match, Rulebook, rule_key
 
 IN_PYTHON = frozenset({*BASE_FACTS, LEDGER})  # rules reading only these facts are evaluated in Python
@@ -97,6 +98,7 @@ class _Evaluation:
     activations: set[tuple] = field(default_factory=set)
     ledger_fact: dict = field(default_factory=dict)
     counted: dict[str, list[_Derived]] = field(default_factory=dict)
+    activated: dict[int, tuple[str, dict[str, dict]]] = field(default_factory=dict)  # per finding: its rule and facts
 
     def ledger(self) -> dict:
         counted: dict[str, list[_Derived]] = {name: [] for name in self.compiled.ledger_fields}
@@ -183,8 +185,8 @@ class _Evaluation:
         self.activations.add(activation)
         rule = self.rulebook.rules[key]
         emitted = rule.then(Match(matched))
-        evidence, chain = self._grounds(durable_name, matched)
         if isinstance(rule, Derivation):
+            evidence, chain = self._grounds(durable_name, matched)
             subject = emitted.subject or next(iter(matched.values()))["id"]
             fact_id = f"{rule.name}:{subject}"
             if fact_id in self.derived:
@@ -194,36 +196,51 @@ class _Evaluation:
             self.derived[fact_id] = _Derived(rule.name, subject, fact, evidence, chain)
             return self.compiled.slim([fact])
         assert isinstance(rule, FindingRule)
-        chain.append(ChainStep(step="fired", rule=f"{rule.code} {rule.symbol}", fact=None, count=None))
-        self.findings.append(
-            assembled(Finding, {
-                "code": rule.code,
-                "symbol": rule.symbol,
-                "kind": rule.kind,
-                "severity": rule.severity,
-                "section": rule.section,
-                "subject": emitted.subject,
-                "params": emitted.params,
-                "evidence": sorted(evidence),
-                "chain": chain,
-                "clears_fields": list(rule.clears_fields),
-                "mark": self.compiled.marks[rule.code],
-                "text": None,
-                "rank": None,
-                "score": None,
-                "card": None,
-                "folded": False,
-            })
-        )
+        finding = assembled(Finding, {
+            "code": rule.code,
+            "symbol": rule.symbol,
+            "kind": rule.kind,
+            "severity": rule.severity,
+            "section": rule.section,
+            "subject": emitted.subject,
+            "params": emitted.params,
+            "evidence": [],
+            "chain": [],
+            "clears_fields": list(rule.clears_fields),
+            "mark": self.compiled.marks[rule.code],
+            "text": None,
+            "rank": None,
+            "score": None,
+            "card": None,
+            "folded": False,
+        })
+        self.findings.append(finding)
+        self.activated[id(finding)] = (durable_name, matched)
         return []
+
+    def grounds(self, finding: Finding) -> tuple[list[str], list[ChainStep]]:
+        """A finding's evidence and chain, worked out when asked for: only the findings a review shows need them
+        (the facts they rest on do not change once the evaluation is over)."""
+        durable_name, matched = self.activated[id(finding)]
+        evidence, chain = self._grounds(durable_name, matched)
+        rule = self.rulebook.findings[finding.code]
+        chain.append(ChainStep(step="fired", rule=f"{rule.code} {rule.symbol}", fact=None, count=None))
+        return sorted(evidence), chain
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one evaluation produced: the findings, and every fact the rules derived."""
+    """What one evaluation produced: the findings (their evidence and chain left empty: `grounds` gives them), and
+    every fact the rules derived."""
 
     findings: list[Finding]
     derived: list[DerivedFact]
+    grounds: Callable[[Finding], tuple[list[str], list[ChainStep]]]
+
+    def grounded(self, finding: Finding) -> Finding:
+        """The finding with its evidence and chain."""
+        evidence, chain = self.grounds(finding)
+        return updated(finding, evidence=evidence, chain=chain)
 
 
 def evaluate(rulebook: Rulebook, thresholds: Thresholds, facts: FactSet, *, engine_only: bool = False) -> Outcome:
@@ -255,4 +272,4 @@ def evaluate(rulebook: Rulebook, thresholds: Thresholds, facts: FactSet, *, engi
         ),
         key=lambda d: (d.name, d.subject),
     )
-    return Outcome(sorted(evaluation.findings, key=rulebook.standing), derived)
+    return Outcome(sorted(evaluation.findings, key=rulebook.standing), derived, evaluation.grounds)

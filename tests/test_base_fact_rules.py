@@ -127,7 +127,7 @@ def test_a_rule_reading_a_derived_fact_stays_with_the_engine() -> None:
 def _outcome(deal, book, gate_to, engine_only: bool):
     position = locate(deal, book.stage_models[deal.stage_model])
     result = evaluation.evaluate(catalog(), book.thresholds, build_facts(deal, position, gate_to=gate_to), engine_only=engine_only)
-    return [f.model_dump(mode="json") for f in result.findings], [d.model_dump(mode="json") for d in result.derived]
+    return [result.grounded(f).model_dump(mode="json") for f in result.findings], [d.model_dump(mode="json") for d in result.derived]
 
 
 @pytest.mark.exhaustive
