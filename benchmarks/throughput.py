@@ -78,7 +78,8 @@ if extra:
 
     found["bare"] = best(bare, fact_sets)
     found["floor"] = best(floor, deals)
-    found["rules_in_python"] = sum(len(t.rules) for t in plan.in_python.tests.values()) + len(plan.in_python.joins) + len(plan.in_python.joins_after_ledger)
+    split = plan.in_python
+    found["rules_in_python"] = sum(len(t.rules) for t in split.tests.values()) + len(split.joins) + len(split.joins_after_ledger)
     found["rules_in_engine"] = len(plan.ruleset.definition) if plan.ruleset else 0
 print(json.dumps(found))
 """
@@ -139,7 +140,8 @@ def main() -> None:
     ]
     for label, rate in rows:
         print(f"  {label:<62} {rate:8.0f} deals/s   {bare / rate:5.2f}x the bare baseline's time")
-    print(f"  speed-up now vs before: {now / before:.2f}x; now vs bare: {bare / now:.2f}x the time; now vs the Python floor: {floor / now:.2f}x the time")
+    print(f"  speed-up now vs before: {now / before:.2f}x; now vs bare: {bare / now:.2f}x the time; "
+          f"now vs the Python floor: {floor / now:.2f}x the time")
 
 
 if __name__ == "__main__":

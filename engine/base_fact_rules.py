@@ -34,6 +34,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .code_cache import compiled_code
 from .errors import RuleError
 
 _OPERATORS = {"$eq": "==", "$neq": "!=", "$lt": "<", "$lte": "<=", "$gt": ">", "$gte": ">="}
@@ -168,7 +169,7 @@ def _join(reads: _Reads, position: int, operator_name: str, path: str, reference
 
 def _define(source: str, name: str, label: str) -> Callable:
     scope = dict(_SCOPE)
-    exec(compile(source, label, "exec"), scope)  # noqa: S102 - our own source: every constant and name written with repr
+    exec(compiled_code(source, label), scope)  # noqa: S102 - our own source: every constant and name written with repr
     return scope[name]
 
 

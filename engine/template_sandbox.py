@@ -36,7 +36,7 @@ from markupsafe import EscapeFormatter, Markup
 from pydantic import BaseModel
 
 from .errors import DealcoachError, PlaybookError
-from .template_cache import compiled_templates
+from .code_cache import compiled_templates
 from .playbook import MAX_TEMPLATE_BYTES, read_playbook_file
 
 MAX_WORK = 2_000_000  # units per rendering: a loop iteration, a call or a filter is 1, a character built is 1

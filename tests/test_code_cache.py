@@ -1,4 +1,4 @@
-"""Compiled templates kept on disk (engine.template_cache): used when nothing changed, never otherwise.
+"""Compiled templates kept on disk (engine.code_cache): used when nothing changed, never otherwise.
 
 Each run is a fresh `dealcoach` process with its own cache folder, as a user's commands are.
 """
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from dealcoach.engine.playbook import DEFAULT_DIR
-from dealcoach.engine.template_cache import CACHE_VARIABLE, CompiledTemplates, _cache_at, compiled_templates
+from dealcoach.engine.code_cache import CACHE_VARIABLE, CompiledTemplates, _cache_at, compiled_templates
 
 from helpers import EXAMPLE_ZH
 
@@ -25,8 +25,8 @@ def _run(cache: Path | str, *arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run([DEALCOACH, *arguments], capture_output=True, text=True, env=environment, timeout=120, check=False)
 
 
-def _compiled(cache: Path) -> dict[str, int]:
-    folder = cache / "templates"
+def _compiled(cache: Path, kind: str = "templates") -> dict[str, int]:
+    folder = cache / kind
     return {path.name: path.stat().st_mtime_ns for path in folder.glob("*.code")} if folder.is_dir() else {}
 
 
@@ -86,3 +86,17 @@ def test_a_folder_others_can_write_to_is_not_used_and_off_uses_none(tmp_path, mo
     assert compiled_templates() is None
     monkeypatch.setenv(CACHE_VARIABLE, str(private))
     assert compiled_templates() is not None
+
+
+def test_the_rule_tests_are_compiled_once_and_a_damaged_copy_is_compiled_again(tmp_path) -> None:
+    cache = tmp_path / "cache"
+    first = _run(cache, "review", str(EXAMPLE_ZH), "--format", "json")
+    kept = _compiled(cache, "rules")
+    assert len(kept) >= 10  # one per fact type's tests and one per join
+    second = _run(cache, "review", str(EXAMPLE_ZH), "--format", "json")
+    assert second.stdout == first.stdout and _compiled(cache, "rules") == kept
+    for path in (cache / "rules").glob("*.code"):
+        path.write_bytes(b"not marshalled code")
+    damaged = _run(cache, "review", str(EXAMPLE_ZH), "--format", "json")
+    assert (damaged.returncode, damaged.stdout) == (first.returncode, first.stdout)
+    assert set(_compiled(cache, "rules")) == set(kept) and _compiled(cache, "rules") != kept  # written again

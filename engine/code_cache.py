@@ -1,0 +1,115 @@
+"""Compiled code kept on disk, so a command does not compile again what the last one did.
+
+A one-deal command (`dealcoach gate`) compiles a dozen templates and the Python
+tests of the rules over base facts, uses them once and exits; compiling was
+most of its run. Two kinds of code are kept:
+- templates, with jinja2's own FileSystemBytecodeCache (`templates/`), keyed by
+  the template's file and a checksum of its source salted with dealcoach's
+  version and the sandbox's code (engine.template_sandbox rewrites every
+  template's syntax tree to bound its work: code compiled by another version is
+  never used);
+- the generated rule tests (engine.base_fact_rules) as marshalled code objects
+  (`rules/`), named by a digest of their source, dealcoach's version and
+  Python's bytecode version.
+The folder is `$DEALCOACH_CACHE_DIR`, else `$XDG_CACHE_HOME/dealcoach`, else
+`~/.cache/dealcoach`, private to its user; it is not used when it cannot be made
+so, or when DEALCOACH_CACHE_DIR is `off`. Files are written whole, then renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import marshal
+import os
+import stat
+import tempfile
+import types
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from .version import VERSION
+
+CACHE_VARIABLE = "DEALCOACH_CACHE_DIR"
+_SANDBOX = Path(__file__).with_name("template_sandbox.py")
+
+
+class CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """jinja2's on-disk bytecode cache, with the source checksum salted by what compiles it."""
+
+    def __init__(self, directory: str, salt: str):
+        super().__init__(directory, "%s.code")
+        self.salt = salt
+
+    def get_source_checksum(self, source: str) -> str:
+        return hashlib.sha256(f"{self.salt}\0{source}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def cache_root() -> Path | None:
+    """The folder for dealcoach's caches, or None when switched off."""
+    configured = os.environ.get(CACHE_VARIABLE)
+    if configured is not None:
+        return None if configured.strip().lower() in ("", "off") else Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dealcoach"
+
+
+def _private(directory: Path) -> bool:
+    """Make `directory` (and its parents) if needed; whether it is ours and writable by us alone."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        found = directory.stat()
+    except OSError:
+        return False
+    owned = not hasattr(os, "getuid") or found.st_uid == os.getuid()
+    return owned and stat.S_ISDIR(found.st_mode) and not found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+@lru_cache(maxsize=4)
+def _cache_at(directory: str) -> CompiledTemplates | None:
+    path = Path(directory)
+    if not _private(path):
+        return None
+    try:
+        sandbox = hashlib.sha256(_SANDBOX.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None
+    return CompiledTemplates(directory, f"{VERSION}:{sandbox}:{jinja2.__version__}")
+
+
+def compiled_templates() -> CompiledTemplates | None:
+    """The bytecode cache to give a template environment, or None (compile every time)."""
+    root = cache_root()
+    return None if root is None else _cache_at(str(root / "templates"))
+
+
+@lru_cache(maxsize=4)
+def _code_folder(directory: str) -> Path | None:
+    path = Path(directory)
+    return path if _private(path) else None
+
+
+def compiled_code(source: str, label: str) -> types.CodeType:
+    """`compile(source, label, "exec")`, read from the cache when this very source was compiled before."""
+    root = cache_root()
+    folder = None if root is None else _code_folder(str(root / "rules"))
+    if folder is None:
+        return compile(source, label, "exec")
+    digest = hashlib.sha256(importlib.util.MAGIC_NUMBER + f"{VERSION}\0{label}\0{source}".encode("utf-8", "surrogatepass"))
+    path = folder / f"{digest.hexdigest()}.code"
+    try:
+        code = marshal.loads(path.read_bytes())
+        if isinstance(code, types.CodeType):
+            return code
+    except (OSError, ValueError, EOFError, TypeError):
+        pass  # not there yet, or unreadable: compile it again
+    code = compile(source, label, "exec")
+    try:
+        with tempfile.NamedTemporaryFile("wb", dir=folder, prefix=path.name, suffix=".tmp", delete=False) as handle:
+            handle.write(marshal.dumps(code))
+        os.replace(handle.name, path)
+    except OSError:
+        pass  # a full disk or a read-only folder costs the next run a compile, nothing more
+    return code
