@@ -1,5 +1,5 @@
-"""Language mechanics of rendered text: plural forms (CLDR, via Babel) and column widths of text in a
-terminal, where a Chinese character takes two columns (Unicode East Asian Width, via wcwidth)."""
+"""Language mechanics of rendered text: plural forms (CLDR) and column widths of text in a terminal, where a
+Chinese character takes two columns (Unicode East Asian Width, via wcwidth)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,36 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from babel import Locale
-from wcwidth import wcswidth
+from collections.abc import Callable
+
+# The CLDR plural rules of the languages dealcoach writes, as Babel's locale data states them; tests/test_wording.py
+# checks they are still Babel's and that the functions below answer as Babel does. Importing Babel and reading a
+# locale's data took most of a one-deal command's run; any other language is asked of Babel.
+PLURAL_RULES: dict[str, dict[str, str]] = {"zh": {}, "en": {"one": "i in 1 and v in 0"}}
+_PLURALS: dict[str, Callable[[float], str]] = {
+    "zh": lambda count: "other",
+    "en": lambda count: "one" if count == 1 else "other",  # i = 1 and v = 0: 1 (and 1.0, as Babel reads a float)
+}
 
 
 @lru_cache(maxsize=8)
-def _locale(lang: str) -> Locale:
-    return Locale.parse(lang)
+def _plural_rule(lang: str) -> Callable[[float], str]:
+    if lang in _PLURALS:
+        return _PLURALS[lang]
+    from babel import Locale
+
+    return Locale.parse(lang).plural_form
 
 
 def plural_category(lang: str, count: float) -> str:
     """The CLDR plural category of `count` in `lang`: "one" or "other" in English, always "other" in Chinese."""
-    return _locale(lang).plural_form(abs(count))
+    return _plural_rule(lang)(abs(count))
 
 
 def display_width(text: str) -> int:
     """Columns `text` takes in a terminal (a CJK character two, a combining mark none)."""
+    from wcwidth import wcswidth  # its tables load only when a table is laid out
+
     width = wcswidth(text)
     return width if width >= 0 else len(text)  # a control character: count it as one column
 
