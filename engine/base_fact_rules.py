@@ -25,7 +25,9 @@ value against it (tests/test_base_fact_rules.py):
   test every branch needs (not inside `|`), against an earlier fact of the
   rule; numbers, or strings with `==` and `!=`, compare, except that the
   engine finds a join's equal values by a hash of their kind and bytes (1 is
-  not equal to true, nor to 1.0); any other pair of values raises RuleError.
+  not equal to true, nor to 1.0); a missing field joins nothing; any other
+  pair of values (null, a list, a text ordered or set against a number) raises
+  RuleError: the engine compares them in ways no rule means, or fails.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ def mixed(path: str, value: object, constant: object) -> bool:
 
 def joined(symbol: str, value: object, other: object, path: str) -> bool:
     """A field compared with another fact's field, where the engine's meaning is reproduced; RuleError elsewhere."""
+    if value is MISSING or other is MISSING:
+        return False  # as the engine: a fact without the field does not join
     kind, other_kind = value.__class__, other.__class__
     if kind in NUMBERS and other_kind in NUMBERS:
         if symbol == "==" and kind is not other_kind:
@@ -175,11 +179,13 @@ def _define(source: str, name: str, label: str) -> Callable:
 
 @dataclass(frozen=True)
 class SingleFactRule:
-    """One durable-rules rule (or alternative) over one fact: its name, alias and fact type."""
+    """One durable-rules rule (or alternative) over one fact: its name, alias, fact type and place in the definition
+    (the engine runs the actions pending at once in that order)."""
 
     name: str
     alias: str
     fact_type: str
+    place: int = 0
 
 
 class FactTests:
@@ -202,8 +208,9 @@ class FactTests:
 class JoinRule:
     """One durable-rules rule (or alternative) over several base facts, as nested loops over the facts by type."""
 
-    def __init__(self, name: str, conditions: list[tuple[str, str, dict]]):
+    def __init__(self, name: str, conditions: list[tuple[str, str, dict]], place: int = 0):
         self.name = name
+        self.place = place  # in the definition: the engine runs the actions pending at once in that order
         self.aliases = tuple(alias for alias, _, _ in conditions)
         self.fact_types = tuple(fact_type for _, fact_type, _ in conditions)
         reads = _Reads()
@@ -279,17 +286,17 @@ def split(definition: dict[str, dict], fact_types: frozenset[str], after: str) -
     single: dict[str, tuple[list[SingleFactRule], list[dict]]] = {}
     joins: list[JoinRule] = []
     rest: dict[str, dict] = {}
-    for name, rule_definition in definition.items():
+    for place, (name, rule_definition) in enumerate(definition.items()):
         conditions = _conditions(rule_definition, fact_types)
         if conditions is None:
             rest[name] = rule_definition
         elif len(conditions) == 1:
             (alias, fact_type, expression), = conditions
             rules, tests = single.setdefault(fact_type, ([], []))
-            rules.append(SingleFactRule(name, alias, fact_type))
+            rules.append(SingleFactRule(name, alias, fact_type, place))
             tests.append(expression)
         else:
-            joins.append(JoinRule(name, conditions))
+            joins.append(JoinRule(name, conditions, place))
     return Split(
         {fact_type: FactTests(fact_type, *found) for fact_type, found in single.items()},
         tuple(join for join in joins if after not in join.fact_types),

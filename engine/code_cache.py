@@ -18,6 +18,7 @@ so, or when DEALCOACH_CACHE_DIR is `off`. Files are written whole, then renamed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import marshal
@@ -29,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import jinja2.bccache
 
 from .version import VERSION
 
@@ -37,7 +39,8 @@ _SANDBOX = Path(__file__).with_name("template_sandbox.py")
 
 
 class CompiledTemplates(jinja2.FileSystemBytecodeCache):
-    """jinja2's on-disk bytecode cache, with the source checksum salted by what compiles it."""
+    """jinja2's on-disk bytecode cache, with the source checksum salted by what compiles it. A folder that cannot be
+    read or written (a full disk, removed while a service runs) costs a compile, never a render."""
 
     def __init__(self, directory: str, salt: str):
         super().__init__(directory, "%s.code")
@@ -46,13 +49,30 @@ class CompiledTemplates(jinja2.FileSystemBytecodeCache):
     def get_source_checksum(self, source: str) -> str:
         return hashlib.sha256(f"{self.salt}\0{source}".encode("utf-8", "surrogatepass")).hexdigest()
 
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
 
 def cache_root() -> Path | None:
     """The folder for dealcoach's caches, or None when switched off."""
     configured = os.environ.get(CACHE_VARIABLE)
     if configured is not None:
         return None if configured.strip().lower() in ("", "off") else Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError, OSError):  # no home directory (a container's unnamed user): no cache
+            return None
     return Path(base) / "dealcoach"
 
 
@@ -68,7 +88,7 @@ def _private(directory: Path) -> bool:
 
 
 @lru_cache(maxsize=4)
-def _cache_at(directory: str) -> CompiledTemplates | None:
+def _cache_at(directory: str, html: bool = False) -> CompiledTemplates | None:
     path = Path(directory)
     if not _private(path):
         return None
@@ -76,13 +96,14 @@ def _cache_at(directory: str) -> CompiledTemplates | None:
         sandbox = hashlib.sha256(_SANDBOX.read_bytes()).hexdigest()[:16]
     except OSError:
         return None
-    return CompiledTemplates(directory, f"{VERSION}:{sandbox}:{jinja2.__version__}")
+    # jinja2 writes escaping into the compiled code: an HTML environment never reads what a text one compiled
+    return CompiledTemplates(directory, f"{VERSION}:{sandbox}:{jinja2.__version__}:{'html' if html else 'text'}")
 
 
-def compiled_templates() -> CompiledTemplates | None:
-    """The bytecode cache to give a template environment, or None (compile every time)."""
+def compiled_templates(html: bool = False) -> CompiledTemplates | None:
+    """The bytecode cache to give a template environment (`html`: one that escapes), or None (compile every time)."""
     root = cache_root()
-    return None if root is None else _cache_at(str(root / "templates"))
+    return None if root is None else _cache_at(str(root / "templates"), html)
 
 
 @lru_cache(maxsize=4)
@@ -106,10 +127,14 @@ def compiled_code(source: str, label: str) -> types.CodeType:
     except (OSError, ValueError, EOFError, TypeError):
         pass  # not there yet, or unreadable: compile it again
     code = compile(source, label, "exec")
+    written = None
     try:
         with tempfile.NamedTemporaryFile("wb", dir=folder, prefix=path.name, suffix=".tmp", delete=False) as handle:
+            written = handle.name
             handle.write(marshal.dumps(code))
-        os.replace(handle.name, path)
-    except OSError:
-        pass  # a full disk or a read-only folder costs the next run a compile, nothing more
+        os.replace(written, path)
+    except OSError:  # a full disk or a read-only folder costs the next run a compile, nothing more
+        if written is not None:
+            with contextlib.suppress(OSError):
+                os.remove(written)
     return code

@@ -141,23 +141,27 @@ class _Evaluation:
 
     def in_python(self, facts: list[dict], by_type: dict[str, list[dict]]) -> list[dict]:
         """Run the rules compiled to Python over `facts` (the base facts in pass 1, the ledger in pass 2): the
-        single-fact rules, then the joins that read them (`by_type`: every fact so far, by type). The derived facts
-        for the engine (slim). A failing action raises RuleError naming its rule, as in the engine."""
-        derived: list[dict] = []
+        single-fact rules and the joins that read them (`by_type`: every fact so far, by type), acting in the order
+        the engine would, by each rule's place in the definition (which alternative of a rule, which variant of a
+        derivation comes first). The derived facts for the engine (slim). A failing action raises RuleError naming
+        its rule, as in the engine."""
         rules = self.compiled.in_python
+        matches: list[tuple[int, int, str, dict[str, dict], tuple[str, ...]]] = []
+        for fact in facts:
+            tests = rules.tests.get(fact["t"])
+            if tests is not None:
+                for rule in tests.matches(fact):
+                    matches.append((rule.place, len(matches), rule.name, {rule.alias: fact}, (fact["id"],)))
+        for join in rules.joins_after_ledger if LEDGER in by_type else rules.joins:
+            for combination in join.combinations(by_type):
+                matched = dict(zip(join.aliases, combination, strict=True))
+                matches.append((join.place, len(matches), join.name, matched, tuple(sorted(fact["id"] for fact in combination))))
+        matches.sort()
+        derived: list[dict] = []
         name = ""
         try:
-            for fact in facts:
-                tests = rules.tests.get(fact["t"])
-                if tests is not None:
-                    for rule in tests.matches(fact):
-                        name = rule.name
-                        derived.extend(self.act(name, {rule.alias: fact}, (fact["id"],)))
-            for join in rules.joins_after_ledger if LEDGER in by_type else rules.joins:
-                name = join.name
-                for combination in join.combinations(by_type):
-                    matched = dict(zip(join.aliases, combination, strict=True))
-                    derived.extend(self.act(name, matched, tuple(sorted(fact["id"] for fact in combination))))
+            for _, _, name, matched, ids in matches:
+                derived.extend(self.act(name, matched, ids))
         except RuleError:
             raise
         except Exception as error:  # noqa: BLE001 - re-raised as RuleError, as the engine's actions are

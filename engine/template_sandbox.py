@@ -364,7 +364,7 @@ class PlaybookSandbox(ImmutableSandboxedEnvironment):
             lstrip_blocks=True,
             keep_trailing_newline=False,
             finalize=self._finalize,
-            bytecode_cache=compiled_templates(),
+            bytecode_cache=compiled_templates(html),
         )
         del self.globals["lipsum"]  # placeholder text has no place in coaching, and costs what its argument asks
         self.globals["range"] = budget_range

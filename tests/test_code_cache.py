@@ -100,3 +100,38 @@ def test_the_rule_tests_are_compiled_once_and_a_damaged_copy_is_compiled_again(t
     damaged = _run(cache, "review", str(EXAMPLE_ZH), "--format", "json")
     assert (damaged.returncode, damaged.stdout) == (first.returncode, first.stdout)
     assert set(_compiled(cache, "rules")) == set(kept) and _compiled(cache, "rules") != kept  # written again
+
+
+def _sandbox(tmp_path, monkeypatch, html: bool):
+    from dealcoach.engine.template_sandbox import PlaybookSandbox
+
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path / "cache"))
+    folder = tmp_path / "templates"
+    folder.mkdir(exist_ok=True)
+    (folder / "part.j2").write_text("<p>{{ name }}</p>", encoding="utf-8")
+    return PlaybookSandbox([folder], html=html)
+
+
+def test_an_html_template_never_reads_code_a_text_environment_compiled(tmp_path, monkeypatch) -> None:
+    """jinja2 writes escaping into the compiled code: the same file compiled for text first must still escape in HTML."""
+    assert _sandbox(tmp_path, monkeypatch, html=False).get_template("part.j2").render(name="<script>") == "<p><script></p>"
+    assert _sandbox(tmp_path, monkeypatch, html=True).get_template("part.j2").render(name="<script>") == "<p>&lt;script&gt;</p>"
+
+
+def test_a_cache_folder_that_disappears_costs_a_compile_not_a_render(tmp_path, monkeypatch) -> None:
+    environment = _sandbox(tmp_path, monkeypatch, html=False)
+    shutil.rmtree(tmp_path / "cache")
+    assert environment.get_template("part.j2").render(name="陈国华") == "<p>陈国华</p>"
+
+
+def test_without_a_home_directory_there_is_no_cache_and_no_failure(monkeypatch) -> None:
+    from dealcoach.engine import code_cache
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv(CACHE_VARIABLE, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(code_cache.Path, "home", staticmethod(no_home))
+    assert code_cache.cache_root() is None and compiled_templates() is None
+    assert code_cache.compiled_code("x = 1", "<test>").co_filename == "<test>"
