@@ -1,0 +1,136 @@
+"""dealcoach.spark on one and two cores, against `dealcoach pipeline` (engine.pipeline.review_all) in the same run.
+
+    python benchmarks/spark_scaling.py                 # 20,000 deals
+    python benchmarks/spark_scaling.py --deals 100000
+
+The deals (benchmarks/generate.py) are written as a JSON-Lines file, the CRM export Spark reads with
+spark.read.text (--partitions splits of it). Each Spark run is a fresh Python process with its own JVM, so
+its JVM start is measured apart from the job: review every deal and write the results as Parquet. The
+local[2] run then builds the roll-up on the driver from that Parquet (dealcoach.spark.rollup). The baseline
+reviews the same lines with review_all, jobs=1 and jobs=2, in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+
+
+def spark_run(master: str, path: str, output: str, partitions: int, with_rollup: bool) -> dict:
+    """In a fresh process: JVM start, then the review job (results written as Parquet), then maybe the roll-up."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    started = time.perf_counter()
+    from pyspark.sql import SparkSession
+
+    size = os.path.getsize(path)
+    session = (
+        SparkSession.builder.master(master).appName("dealcoach-spark-scaling")
+        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.files.maxPartitionBytes", str(-(-size // partitions)))  # the file in `partitions` splits
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    jvm = time.perf_counter() - started
+
+    from dealcoach import spark as dealcoach_spark
+
+    started = time.perf_counter()
+    export = session.read.text(path).withColumnRenamed("value", "deal_json")
+    dealcoach_spark.review(export, column="deal_json", source="deals.jsonl").write.mode("overwrite").parquet(output)
+    job = time.perf_counter() - started
+    figures = {"jvm": jvm, "job": job, "partitions": export.rdd.getNumPartitions()}
+    if with_rollup:
+        started = time.perf_counter()
+        built = dealcoach_spark.rollup(session.read.parquet(output))
+        figures.update(rollup=time.perf_counter() - started, rolled_up=built.deals_reviewed + built.failed_count)
+    session.stop()
+    return figures
+
+
+def baseline(lines: list[str], jobs: int) -> float:
+    """Seconds for review_all over the lines, worker processes' start included."""
+    from dealcoach.engine import pipeline
+
+    items = [pipeline.Item(f"deals.jsonl:{i}", line=line) for i, line in enumerate(lines, 1)]
+    started = time.perf_counter()
+    count = sum(1 for _ in pipeline.review_all(items, jobs=jobs))
+    assert count == len(lines)
+    return time.perf_counter() - started
+
+
+def parquet_bytes(directory: str) -> int:
+    return sum(p.stat().st_size for p in Path(directory).glob("*.parquet"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=20_000, help="how many deals (default 20,000)")
+    parser.add_argument("--partitions", type=int, default=8, help="splits of the input file (default 8)")
+    parser.add_argument("--child", nargs=4, metavar=("MASTER", "INPUT", "OUTPUT", "ROLLUP"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        master, path, output, rollup = args.child
+        print(json.dumps(spark_run(master, path, output, args.partitions, rollup == "yes")))
+        return 0
+
+    lines = [json.dumps(d, ensure_ascii=False) for d in generate.deals(args.deals)]
+    with tempfile.TemporaryDirectory(prefix="dealcoach-spark-") as tmp:
+        path = os.path.join(tmp, "deals.jsonl")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        deal_bytes = os.path.getsize(path) / len(lines)
+        runs, written = {}, {}
+        for cores in (1, 2):
+            output = os.path.join(tmp, f"results-{cores}")
+            child = [sys.executable, __file__, "--partitions", str(args.partitions), "--child", f"local[{cores}]", path, output,
+                     "yes" if cores == 2 else "no"]
+            done = subprocess.run(child, check=True, capture_output=True, text=True)
+            runs[cores] = json.loads(done.stdout.strip().splitlines()[-1])
+            written[cores] = parquet_bytes(output)
+        from dealcoach import spark as dealcoach_spark  # noqa: F401 - the same import check as the Spark runs
+        from dealcoach.engine import pipeline
+
+        pipeline._init_worker(None, None)
+        sample = lines[: min(len(lines), 2000)]
+        result_bytes = sum(len(pipeline.review_to_result(pipeline.Item(f"deals.jsonl:{i}", line=line)).line.encode()) + 1
+                           for i, line in enumerate(sample, 1)) / len(sample)
+        base = {jobs: baseline(lines, jobs) for jobs in (1, 2)}
+
+    n = len(lines)
+    print(f"deals: {n} (benchmarks/generate.py), {deal_bytes:.0f} bytes of JSON each; cores: {os.cpu_count()}; "
+          f"input split in {runs[1]['partitions']} partitions")
+    print(f"result line (JSON Lines, the `result` column): {result_bytes:.0f} bytes per deal; "
+          f"as Parquet (snappy, all columns): {written[2] / n:.0f} bytes per deal")
+    print()
+    print(f"  {'run':<28} {'JVM start':>10} {'job':>9} {'deals/s':>9} {'speed-up':>9}")
+    for cores in (1, 2):
+        run = runs[cores]
+        rate = n / run["job"]
+        speed = f"{runs[1]['job'] / run['job']:.2f}x" if cores == 2 else ""
+        print(f"  {f'spark local[{cores}]':<28} {run['jvm']:>9.1f}s {run['job']:>8.1f}s {rate:>9.0f} {speed:>9}")
+    for jobs in (1, 2):
+        speed = f"{base[1] / base[jobs]:.2f}x" if jobs == 2 else ""
+        print(f"  {f'review_all jobs={jobs}':<28} {'-':>10} {base[jobs]:>8.1f}s {n / base[jobs]:>9.0f} {speed:>9}")
+    print()
+    print(f"  Spark against the pipeline: local[1] {base[1] / runs[1]['job']:.2f}x the speed of jobs=1, "
+          f"local[2] {base[2] / runs[2]['job']:.2f}x the speed of jobs=2")
+    rolled = runs[2]
+    print(f"  roll-up on the driver from the Parquet results: {rolled['rolled_up']} rows in {rolled['rollup']:.1f}s = "
+          f"{rolled['rolled_up'] / rolled['rollup']:.0f} rows/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
