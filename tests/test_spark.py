@@ -187,7 +187,7 @@ def test_the_same_lines_and_roll_up_as_the_pipeline(spark, batch):
 def assert_row_ids(sources: list[str], label: str, partitions: int) -> None:
     """The labels are `label:<monotonically_increasing_id()>`: partition index * 2**33 + position in the partition, in order."""
     ids = [int(s.removeprefix(f"{label}:")) for s in sources]
-    assert all(s == f"{label}:{i}" for s, i in zip(sources, ids))
+    assert all(s == f"{label}:{i}" for s, i in zip(sources, ids, strict=True))
     parts = [i >> 33 for i in ids]
     assert parts == sorted(parts) and set(parts) <= set(range(partitions))
     for part in set(parts):
