@@ -70,8 +70,8 @@ def build_report(
     phase = coaching.deal_phase(position.model, position.stage_index, [*reached, *implied])
     days_to_close = (deal.expected_close - deal.as_of).days if deal.expected_close else None
     findings, cards, suppressed = coaching.coach(
-        rulebook, book, outcome.findings, phase=phase, days_to_close=days_to_close, purpose=purpose, implied=implied,
-        stage=position.model.stages[position.stage_index].id, grounds=outcome.grounds,
+        rulebook, book, outcome.findings, phase=phase, days_to_close=days_to_close, make=outcome.finding, purpose=purpose,
+        implied=implied, stage=position.model.stages[position.stage_index].id,
     )
     milestone_order = [m.id for stage in position.model.stages for m in stage.milestones]
     next_milestones = sorted(

@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from .phases import Phase
 from .playbook import Playbook, Priority, StageModel
-from .report import Card, ChainStep, Finding, Suppressed, assembled, updated
+from .report import Card, Finding, Suppressed, assembled
 from .rulebook import FindingRule, Mark, Rulebook, Severity, Subject
+
+if TYPE_CHECKING:
+    from .evaluation import Found
 
 
 def deal_phase(model: StageModel, stage_index: int, reached: Iterable[str]) -> Phase:
@@ -45,8 +49,8 @@ def implied_milestones(model: StageModel, derived_names: set[str], reached: set[
 
 
 def select(
-    rulebook: Rulebook, findings: list[Finding], phase: Phase, implied: dict[str, str] | None = None, stage: str | None = None
-) -> tuple[list[Finding], list[Suppressed]]:
+    rulebook: Rulebook, findings: list[Found], phase: Phase, implied: dict[str, str] | None = None, stage: str | None = None
+) -> tuple[list[Found], list[Suppressed]]:
     """The findings right for `phase` (and, for a rule the playbook scoped to stages, for `stage`) that yield to
     nothing shown; and the ones set aside, with why.
 
@@ -56,16 +60,16 @@ def select(
     """
     rules = rulebook.findings
 
-    def out_of_stage(finding: Finding) -> bool:
-        scope = rules[finding.code].stages
+    def out_of_stage(finding: Found) -> bool:
+        scope = finding.rule.stages
         return scope is not None and stage is not None and stage not in scope
 
     in_phase = [
         f for f in findings
-        if phase in rules[f.code].phases and not out_of_stage(f)
-        and not (rules[f.code].subject == Subject.MILESTONE and f.subject in (implied or {}))
+        if phase in f.rule.phases and not out_of_stage(f)
+        and not (f.rule.subject == Subject.MILESTONE and f.subject in (implied or {}))
     ]
-    by_code: dict[str, list[Finding]] = {}
+    by_code: dict[str, list[Found]] = {}
     for finding in in_phase:
         by_code.setdefault(finding.code, []).append(finding)
     decided: dict[tuple[str, str | None], str | None] = {}  # (code, subject) -> the code it yields to, or None
@@ -73,12 +77,12 @@ def select(
     def per_person(code: str, target: str) -> bool:
         return rules[code].subject == Subject.CONTACT and rules[target].subject == Subject.CONTACT
 
-    def yields(finding: Finding) -> str | None:
+    def yields(finding: Found) -> str | None:
         key = (finding.code, finding.subject)
         if key not in decided:
             decided[key] = next(
                 (
-                    target for target in rules[finding.code].yields_to
+                    target for target in finding.rule.yields_to
                     if any(
                         yields(other) is None
                         for other in by_code.get(target, [])
@@ -92,13 +96,13 @@ def select(
     implied = implied or {}
     kept, suppressed = [], []
 
-    def set_aside(finding: Finding, reason: str, detail: str) -> None:
+    def set_aside(finding: Found, reason: str, detail: str) -> None:
         suppressed.append(assembled(Suppressed, {"code": finding.code, "subject": finding.subject, "reason": reason, "detail": detail}))
 
     for finding in findings:
-        if rules[finding.code].subject == Subject.MILESTONE and finding.subject in implied:
+        if finding.rule.subject == Subject.MILESTONE and finding.subject in implied:
             set_aside(finding, "implied", implied[finding.subject])
-        elif phase not in rules[finding.code].phases:
+        elif phase not in finding.rule.phases:
             set_aside(finding, "phase", phase.value)
         elif out_of_stage(finding):
             set_aside(finding, "stage", stage or "")
@@ -123,7 +127,7 @@ def score(rule: FindingRule, priority: Priority, phase: Phase, days_to_close: in
     return total
 
 
-def _card_key(finding: Finding, rule: FindingRule, people_with_several: set[str]) -> str:
+def _card_key(finding: Found, rule: FindingRule, people_with_several: set[str]) -> str:
     if rule.subject == Subject.CONTACT and finding.subject in people_with_several:
         return f"person:{finding.subject}"
     return f"rule:{finding.code}"
@@ -132,57 +136,51 @@ def _card_key(finding: Finding, rule: FindingRule, people_with_several: set[str]
 def coach(
     rulebook: Rulebook,
     playbook: Playbook,
-    findings: list[Finding],
+    findings: list[Found],
     *,
     phase: Phase,
     days_to_close: int | None,
+    make: Callable[..., Finding],
     purpose: str | None = None,
     implied: dict[str, str] | None = None,
     stage: str | None = None,
-    grounds: Callable[[Finding], tuple[list[str], list[ChainStep]]] | None = None,
 ) -> tuple[list[Finding], list[Card], list[Suppressed]]:
-    """Findings in priority order (ranked, carded, folded), their cards, and what was set aside. `grounds` gives
-    a finding's evidence and chain (engine.evaluation.Outcome.grounds), asked only for the findings kept."""
-    rules = rulebook.findings
+    """Findings in priority order (ranked, carded, folded), their cards, and what was set aside. `make` turns a
+    finding found into the report's Finding with its rank, score, card and folding (engine.evaluation.Outcome.finding,
+    which works out its evidence and chain): only the findings kept are made."""
     priority = playbook.priority
     kept, suppressed = select(rulebook, findings, phase, implied, stage)
-    scored = {id(f): score(rules[f.code], priority, phase, days_to_close, purpose) for f in kept}
+    scored = {id(f): score(f.rule, priority, phase, days_to_close, purpose) for f in kept}
     kept.sort(key=lambda f: (-scored[id(f)], *rulebook.standing(f)))
 
     per_person: dict[str, int] = {}
     for finding in kept:
-        if rules[finding.code].subject == Subject.CONTACT and finding.subject:
+        if finding.rule.subject == Subject.CONTACT and finding.subject:
             per_person[finding.subject] = per_person.get(finding.subject, 0) + 1
     several = {person for person, count in per_person.items() if count > 1}
 
-    members: dict[str, list[Finding]] = {}
+    members: dict[str, list[Found]] = {}
     for finding in kept:
-        if rules[finding.code].mark == Mark.NEXT_MILESTONE:
+        if finding.rule.mark == Mark.NEXT_MILESTONE:
             continue  # the review's purpose, stated in its header, not a card
-        members.setdefault(_card_key(finding, rules[finding.code], several), []).append(finding)
+        members.setdefault(_card_key(finding, finding.rule, several), []).append(finding)
 
-    def card_score(group: list[Finding]) -> int:
+    def card_score(group: list[Found]) -> int:
         return scored[id(group[0])] + priority.per_extra_finding * min(len(group) - 1, 3)
 
     position_of = {id(f): index for index, f in enumerate(kept)}
     order = sorted(members.items(), key=lambda item: (-card_score(item[1]), position_of[id(item[1][0])]))
     blocking = sum(1 for _, group in order if group[0].severity == Severity.BLOCK)
     visible = max(priority.shown, blocking)
-    placed: list[tuple[Finding, str | None, bool]] = []  # finding, card key, folded: in rank order
+    placed: list[tuple[Found, str | None, bool]] = []  # finding, card key, folded: in rank order
     shapes = []
     for position, (key, group) in enumerate(order):
         folded = position >= visible and group[0].severity != Severity.BLOCK
         placed.extend((f, key, folded) for f in group)
         shapes.append((position, key, group, folded))
-    placed.extend((f, None, False) for f in kept if rules[f.code].mark == Mark.NEXT_MILESTONE)
+    placed.extend((f, None, False) for f in kept if f.rule.mark == Mark.NEXT_MILESTONE)
 
-    def final(finding: Finding, rank: int, key: str | None, folded: bool) -> Finding:
-        found = {}
-        if grounds is not None:
-            found["evidence"], found["chain"] = grounds(finding)
-        return updated(finding, **found, score=scored[id(finding)], card=key, folded=folded, rank=rank)
-
-    ranked = [final(f, rank, key, folded) for rank, (f, key, folded) in enumerate(placed, 1)]
+    ranked = [make(f, rank=rank, score=scored[id(f)], card=key, folded=folded) for rank, (f, key, folded) in enumerate(placed, 1)]
     final = {id(original): copy for (original, _, _), copy in zip(placed, ranked, strict=True)}
     cards = []
     for position, key, group, folded in shapes:

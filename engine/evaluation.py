@@ -20,16 +20,39 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from . import durable_adapter
 from .errors import RuleError
 from .facts import FactSet
 from .base_fact_rules import Split, split
 from .playbook import Thresholds
-from .report import ChainStep, DerivedFact, Finding, assembled, updated
+from .report import ChainStep, DerivedFact, Finding, assembled
 from .rulebook import BASE_FACTS, LEDGER, AliasInfo, Derivation, FindingRule, Match, Rulebook, rule_key
 
 IN_PYTHON = frozenset({*BASE_FACTS, LEDGER})  # rules reading only these facts are evaluated in Python
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One finding as the rules found it: its rule, subject and parameters. A report's Finding is made only of the
+    ones a review keeps (about half are set aside), with their rank, card, evidence and chain (Outcome.finding)."""
+
+    rule: FindingRule
+    subject: str | None
+    params: dict[str, Any]
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    @property
+    def severity(self):
+        return self.rule.severity
+
+    @property
+    def kind(self):
+        return self.rule.kind
 
 
 @dataclass
@@ -94,7 +117,7 @@ class _Evaluation:
     compiled: Compiled
     facts: FactSet
     derived: dict[str, _Derived] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Found] = field(default_factory=list)
     activations: set[tuple] = field(default_factory=set)
     ledger_fact: dict = field(default_factory=dict)
     counted: dict[str, list[_Derived]] = field(default_factory=dict)
@@ -200,51 +223,54 @@ class _Evaluation:
             self.derived[fact_id] = _Derived(rule.name, subject, fact, evidence, chain)
             return self.compiled.slim([fact])
         assert isinstance(rule, FindingRule)
-        finding = assembled(Finding, {
-            "code": rule.code,
-            "symbol": rule.symbol,
-            "kind": rule.kind,
-            "severity": rule.severity,
-            "section": rule.section,
-            "subject": emitted.subject,
-            "params": emitted.params,
-            "evidence": [],
-            "chain": [],
-            "clears_fields": list(rule.clears_fields),
-            "mark": self.compiled.marks[rule.code],
-            "text": None,
-            "rank": None,
-            "score": None,
-            "card": None,
-            "folded": False,
-        })
-        self.findings.append(finding)
-        self.activated[id(finding)] = (durable_name, matched)
+        found = Found(rule, emitted.subject, emitted.params)
+        self.findings.append(found)
+        self.activated[id(found)] = (durable_name, matched)
         return []
 
-    def grounds(self, finding: Finding) -> tuple[list[str], list[ChainStep]]:
+    def grounds(self, found: Found) -> tuple[list[str], list[ChainStep]]:
         """A finding's evidence and chain, worked out when asked for: only the findings a review shows need them
         (the facts they rest on do not change once the evaluation is over)."""
-        durable_name, matched = self.activated[id(finding)]
+        durable_name, matched = self.activated[id(found)]
         evidence, chain = self._grounds(durable_name, matched)
-        rule = self.rulebook.findings[finding.code]
+        rule = found.rule
         chain.append(ChainStep(step="fired", rule=f"{rule.code} {rule.symbol}", fact=None, count=None))
         return sorted(evidence), chain
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one evaluation produced: the findings (their evidence and chain left empty: `grounds` gives them), and
-    every fact the rules derived."""
+    """What one evaluation produced: the findings as found, and every fact the rules derived. `finding` makes a
+    report Finding of one, with its evidence and chain."""
 
-    findings: list[Finding]
+    findings: list[Found]
     derived: list[DerivedFact]
-    grounds: Callable[[Finding], tuple[list[str], list[ChainStep]]]
+    grounds: Callable[[Found], tuple[list[str], list[ChainStep]]]
+    marks: dict[str, str | None]
 
-    def grounded(self, finding: Finding) -> Finding:
-        """The finding with its evidence and chain."""
-        evidence, chain = self.grounds(finding)
-        return updated(finding, evidence=evidence, chain=chain)
+    def finding(self, found: Found, *, rank: int | None = None, score: int | None = None, card: str | None = None,
+                folded: bool = False) -> Finding:
+        """The report's Finding for one finding found, with its evidence and chain."""
+        rule = found.rule
+        evidence, chain = self.grounds(found)
+        return assembled(Finding, {
+            "code": rule.code,
+            "symbol": rule.symbol,
+            "kind": rule.kind,
+            "severity": rule.severity,
+            "section": rule.section,
+            "subject": found.subject,
+            "params": found.params,
+            "evidence": evidence,
+            "chain": chain,
+            "clears_fields": list(rule.clears_fields),
+            "mark": self.marks[rule.code],
+            "text": None,
+            "rank": rank,
+            "score": score,
+            "card": card,
+            "folded": folded,
+        })
 
 
 def evaluate(rulebook: Rulebook, thresholds: Thresholds, facts: FactSet, *, engine_only: bool = False) -> Outcome:
@@ -276,4 +302,4 @@ def evaluate(rulebook: Rulebook, thresholds: Thresholds, facts: FactSet, *, engi
         ),
         key=lambda d: (d.name, d.subject),
     )
-    return Outcome(sorted(evaluation.findings, key=rulebook.standing), derived, evaluation.grounds)
+    return Outcome(sorted(evaluation.findings, key=rulebook.standing), derived, evaluation.grounds, plan.marks)

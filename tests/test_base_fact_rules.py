@@ -139,7 +139,7 @@ def _outcome(deal, book, gate_to, engine_only: bool, rulebook=None):
     position = locate(deal, book.stage_models[deal.stage_model])
     result = evaluation.evaluate(rulebook or catalog(), book.thresholds, build_facts(deal, position, gate_to=gate_to),
                                  engine_only=engine_only)
-    return [result.grounded(f).model_dump(mode="json") for f in result.findings], [d.model_dump(mode="json") for d in result.derived]
+    return [result.finding(f).model_dump(mode="json") for f in result.findings], [d.model_dump(mode="json") for d in result.derived]
 
 
 @pytest.mark.exhaustive

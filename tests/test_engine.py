@@ -26,7 +26,7 @@ def _signature(findings) -> list[tuple]:
 
 
 def _outcome_signature(outcome) -> tuple:
-    return _signature(outcome.findings), [repr(d) for d in outcome.derived]
+    return _signature([outcome.finding(f) for f in outcome.findings]), [repr(d) for d in outcome.derived]
 
 
 def _all_deals() -> list[dict]:
