@@ -28,7 +28,7 @@ from .facts import FactSet
 from .base_fact_rules import Split, split
 from .playbook import Thresholds
 from .report import ChainStep, DerivedFact, Finding, assembled
-from .rulebook import BASE_FACTS, LEDGER, AliasInfo, Derivation, FindingRule, Match, Rulebook, rule_key
+from .rulebook import BASE_FACTS, LEDGER, AliasInfo, Derivation, FindingRule, Match, Rule, Rulebook, rule_key
 
 IN_PYTHON = frozenset({*BASE_FACTS, LEDGER})  # rules reading only these facts are evaluated in Python
 
@@ -75,6 +75,7 @@ class Compiled:
     ledger_fields: tuple[str, ...]
     fields_read: dict[str, frozenset[str]]
     marks: dict[str, str | None]  # per finding rule, its mark's value
+    acting: dict[str, tuple[str, Rule, bool]]  # per durable rule name: its rule's key, the rule, whether an alternative
 
     def slim(self, facts: list[dict]) -> list[dict]:
         """The facts as the engine needs them: only fields a rule reads, only types a rule matches."""
@@ -106,6 +107,7 @@ def compiled(rulebook: Rulebook, thresholds: Thresholds, *, engine_only: bool = 
         rulebook.ledger_fields(definition),
         rulebook.fields_read(for_engine),
         {code: rule.mark.value if rule.mark else None for code, rule in rulebook.findings.items()},
+        {name: (rule_key(name), rulebook.rules[rule_key(name)], rule_key(name) != name) for name in definition},
     )
 
 
@@ -203,14 +205,13 @@ class _Evaluation:
         # durable-rules splits a condition with `|` into one rule per branch, and a company rule's
         # alternatives are rules of their own (CODE~n), so facts meeting two branches fire twice:
         # act once per rule and fact set.
-        key = rule_key(durable_name)
-        if key != durable_name:  # alternatives match different facts of the deal: once per person (or per deal) counts
+        key, rule, alternative = self.compiled.acting[durable_name]
+        if alternative:  # alternatives match different facts of the deal: once per person (or per deal) counts
             ids = tuple(fact_id for fact_id in ids if ":" in fact_id)  # the deal's single facts have plain ids (deal, budget...)
         activation = (key, *ids)
         if activation in self.activations:
             return []
         self.activations.add(activation)
-        rule = self.rulebook.rules[key]
         emitted = rule.then(Match(matched))
         if isinstance(rule, Derivation):
             evidence, chain = self._grounds(durable_name, matched)

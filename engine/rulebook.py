@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import StrEnum
 from typing import Any
 
@@ -173,6 +174,11 @@ class FindingRule:
         """What breaks ties between findings of equal weight: the code, or the code whose place the rule took."""
         return self.place or self.code
 
+    @cached_property
+    def standing(self) -> tuple[int, int, str]:
+        """Its findings' order among equals, before their subject: blocking first, risks before actions, then `order`."""
+        return (self.severity.rank, 0 if self.kind == Kind.RISK else 1, self.order)
+
     @property
     def key(self) -> str:
         return self.code
@@ -294,8 +300,7 @@ class Rulebook:
     def standing(self, finding) -> tuple:
         """How findings of equal score are ordered: blocking first, risks before actions, then by the rule's code (or
         the code whose place a replacing rule took) and subject — the same order whatever the facts' order."""
-        rule = self.findings[finding.code]
-        return (finding.severity.rank, 0 if finding.kind == Kind.RISK else 1, rule.order, finding.subject or "")
+        return (*self.findings[finding.code].standing, finding.subject or "")
 
     def marked(self, mark: Mark) -> frozenset[str]:
         """Codes of the finding rules that carry `mark`."""
