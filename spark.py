@@ -8,7 +8,7 @@
 Each executor's Python process loads the playbook and compiles the rule set once, on its first batch, and
 reviews every later batch with it (`engine.pipeline._init_worker`). A deal that cannot be reviewed (not JSON,
 fails validation) is an error row, never a failed job: the row's `result` is the error record `dealcoach
-pipeline` writes for it.
+pipeline` writes for it. The roll-up is counted per partition on the executors and merged on the driver.
 
 Needs pyspark with pandas and pyarrow on the driver, and dealcoach in the executors' Python (PYSPARK_PYTHON):
 `pip install 'dealcoach[spark]'`.
@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterator
+import pickle
+import zlib
+from collections.abc import Iterable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame
 
-    from .engine.rollup import Rollup
+    from .engine.rollup import Rollup, RollupBuilder
 
 __all__ = ["RESULT_SCHEMA", "review", "rollup"]
 
@@ -58,6 +60,7 @@ result      the exact JSON line `dealcoach pipeline` writes for the deal (the re
 
 _ROW, _DEAL = "row", "deal"  # the two columns handed to the Python workers
 _OUT_ROWS = 512  # rows per output batch: a result line is ~15 kB, so a batch stays a few MB whatever Spark hands in
+_FAN_IN = 16  # partial roll-ups merged by one task, level by level on the executors, until the driver has this many at most
 
 
 # -- on the executors -------------------------------------------------------------
@@ -142,6 +145,66 @@ def _arrow_schema() -> pa.Schema:
     return _SCHEMA
 
 
+def _count_partition(part: int, rows: Iterator, *, top: int) -> Iterator[tuple[int, bytes]]:
+    """The function `rollup` maps over the partitions of the `result` column: its rows in, one at a time (as Spark
+    streams them to Python, in small batches), and one pair out, the partition's index and its roll-up, packed."""
+    yield part, _pack(_partial_rollup((row[0] for row in rows), part, top))
+
+
+def _partial_rollup(lines: Iterable[str | None], part: int, top: int) -> RollupBuilder | str:
+    """The roll-up of one partition's result lines, as `dealcoach pipeline` counts them; or, for a line that is not
+    a record dealcoach wrote, the message saying which (the driver raises it)."""
+    from pydantic import ValidationError
+
+    from .engine import pipeline
+    from .engine.rollup import RollupBuilder
+
+    builder = RollupBuilder(top=top)
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+            summary = pipeline.digest(record)
+        except (TypeError, KeyError, ValueError, ValidationError) as error:  # ValidationError and JSONDecodeError are ValueErrors
+            return (f"row {number} of partition {part} of `results`: its `result` is not a record dealcoach wrote "
+                    f"({type(error).__name__}: {error})")
+        builder.add(summary, line if record["ok"] else None)
+    return builder
+
+
+def _pack(state: RollupBuilder | str) -> bytes:
+    """A partial roll-up as bytes: pickled (the result lines of its first-screen candidates are most of it), compressed."""
+    return zlib.compress(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def _merge_in_order(states: Iterable[tuple[int, bytes]], into: RollupBuilder) -> RollupBuilder | str:
+    """The partial roll-ups merged into `into` in partition order; the first unreadable line's message, if any."""
+    for _, packed in sorted(states, key=lambda state: state[0]):
+        state = pickle.loads(zlib.decompress(packed))
+        if isinstance(state, str):
+            return state
+        into.merge(state)
+    return into
+
+
+def _grouped(state: tuple[int, bytes], *, fan_in: int) -> tuple[int, tuple[int, bytes]]:
+    """A partial roll-up keyed by its group at the next merge level: `fan_in` consecutive ones a group."""
+    return state[0] // fan_in, state
+
+
+def _identity(group: int) -> int:
+    """The partition a group goes to at the next merge level: its own."""
+    return group
+
+
+def _merge_group(states: Iterator[tuple[int, tuple[int, bytes]]], *, top: int) -> Iterator[tuple[int, bytes]]:
+    """One task of a merge level: the consecutive partial roll-ups of one group (its index, (part, state)) merged into one."""
+    from .engine.rollup import RollupBuilder
+
+    keyed = list(states)
+    if keyed:
+        yield keyed[0][0], _pack(_merge_in_order([member for _, member in keyed], RollupBuilder(top=top)))
+
+
 # -- on the driver ----------------------------------------------------------------
 
 
@@ -188,32 +251,36 @@ def review(deals: DataFrame, *, column: str | None = None, playbook: str | None 
 
 
 def rollup(results: DataFrame, *, playbook: str | None = None, top: int = 10) -> Rollup:
-    """The manager's roll-up of `results` (what `review` gave, or a copy of it read back), built as `dealcoach
-    pipeline` builds it: the `result` column is streamed to the driver one partition at a time (toLocalIterator),
-    and the builder keeps totals and bounded lists only. Render it with `engine.api.coach(playbook).render(rollup, lang=..., fmt=...)`.
+    """The manager's roll-up of `results` (what `review` gave, or a copy of it read back): the one `dealcoach pipeline`
+    builds over the same result lines. Render it with `engine.api.coach(playbook).render(rollup, lang=..., fmt=...)`.
 
-    Rows arrive in the DataFrame's order, which decides only which failed deals the roll-up names (the first
-    LIST_LIMIT): read back from files, Spark may order partitions differently.
+    Counted where the results are: each partition's `result` lines become one partial roll-up on an executor
+    (engine.rollup.RollupBuilder: totals and bounded lists, pickled and compressed, tens of kB), and the driver
+    receives those, not the rows. With more than _FAN_IN partitions they are first merged in groups of _FAN_IN
+    consecutive partitions on the executors, level by level. The driver merges what is left in partition order
+    (RollupBuilder.merge) and words the first screen's questions. The partitions' order decides only which failed
+    deals the roll-up names (the first LIST_LIMIT): read back from files, Spark may order partitions differently.
+
+    A `result` that is not a record dealcoach wrote is a ValueError naming its partition and row.
     """
-    from pydantic import ValidationError
-
     from .engine import api, pipeline
     from .engine.rollup import RollupBuilder
 
-    if not hasattr(results, "toLocalIterator") or not hasattr(results, "schema"):
+    if not hasattr(results, "rdd") or not hasattr(results, "schema"):
         raise TypeError(f"`results` must be a Spark DataFrame, not {type(results).__name__}")
     _column(results.schema.fields, "result", what="`results` has no column 'result': give the DataFrame dealcoach.spark.review returned")
     coach = api.coach(str(Path(playbook).resolve()) if playbook is not None else None)
-    builder = RollupBuilder(top=top, ask=pipeline.question_maker(coach.renderer))
-    for number, row in enumerate(results.select("result").toLocalIterator(), 1):
-        line = row[0]
-        try:
-            record = json.loads(line)
-            summary = pipeline.digest(record)
-        except (TypeError, KeyError, ValueError, ValidationError) as error:  # ValidationError and JSONDecodeError are ValueErrors
-            raise ValueError(f"row {number} of `results`: its `result` is not a record dealcoach wrote ({type(error).__name__}: {error})") from None
-        builder.add(summary, line if record["ok"] else None)
-    return builder.build()
+    states = results.select("result").rdd.mapPartitionsWithIndex(partial(_count_partition, top=top))
+    count = states.getNumPartitions()
+    while count > _FAN_IN:
+        count = -(-count // _FAN_IN)
+        states = (states.map(partial(_grouped, fan_in=_FAN_IN)).partitionBy(count, _identity)
+                  .mapPartitions(partial(_merge_group, top=top), preservesPartitioning=True))
+    collected = states.collect()
+    merged = _merge_in_order(collected, RollupBuilder(top=top, ask=pipeline.question_maker(coach.renderer)))
+    if isinstance(merged, str):
+        raise ValueError(merged)
+    return merged.build()
 
 
 def _quoted(name: str) -> str:

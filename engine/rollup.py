@@ -4,13 +4,19 @@ then where the deals are, what threatens them, who needs help.
 Built incrementally from result records (engine.pipeline), so a run of any size needs memory for the totals
 and for a bounded number of named deals only (each list keeps its LIST_LIMIT most telling deals, the first
 screen its candidates per currency), never for every deal or report.
+
+Parts of a run can be counted apart (one RollupBuilder each, in other processes or on other machines: a builder
+pickles) and merged in the parts' order (RollupBuilder.merge): the roll-up is the one a single builder gives over
+the whole run. Nothing kept depends on the order deals arrive in but what is meant to (the failed deals named are
+the first ones; a stage's name is the first deal's word for it, a risk's symbol and severity the last deal's; each
+total lists its currencies in the order first seen): equal keys in a list are ordered by the deal itself, amounts
+are summed exactly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
-import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -31,7 +37,8 @@ LIST_LIMIT = 20  # deals a list of the roll-up names (the most telling ones); th
 
 # The manager's first screen (METHODOLOGY M1: the manager steps in where a deal is at stake).
 AGENDA_SIZE = 5  # deals to talk about in this week's pipeline review
-MAX_CURRENCIES = 32  # currencies whose deals compete for the first screen (each keeps AGENDA_SIZE candidates)
+MAX_CURRENCIES = 32  # currencies whose deals compete for the first screen (each keeps AGENDA_SIZE candidates): beyond it,
+# the ones whose codes sort first, a choice that does not depend on the order deals arrive in
 HABIT_MIN_DEALS = 2  # a risk is an owner's habit when it recurs on at least this many of their deals ...
 HABIT_MIN_SHARE = 1 / 3  # ... and on at least this share of them
 
@@ -235,8 +242,48 @@ class Rollup(_Out):
     changes: RollupChanges | None = None
 
 
-def _add(amounts: dict[str, float], currency: str, amount: float) -> None:
-    amounts[currency] = amounts.get(currency, 0.0) + amount
+Amounts = dict[str, list[float]]  # currency -> its exact sum so far, as non-overlapping partials (see _add_exact)
+
+
+def _add(amounts: Amounts, currency: str, amount: float) -> None:
+    partials = amounts.get(currency)
+    if partials is None:
+        amounts[currency] = [amount]
+    else:
+        _add_exact(partials, amount)
+
+
+def _add_exact(partials: list[float], x: float) -> None:
+    """Add `x` to the exact sum that `partials` hold (Shewchuk's non-overlapping partials, the algorithm of math.fsum):
+    the total is the same to the last bit whatever order the amounts are added or merged in."""
+    i = 0
+    for y in partials:
+        if abs(x) < abs(y):
+            x, y = y, x
+        high = x + y
+        low = y - (high - x)
+        if low:
+            partials[i] = low
+            i += 1
+        x = high
+    partials[i:] = [x]
+
+
+def _merge_exact(into: list[float], partials: list[float]) -> None:
+    """Add the exact sum `partials` hold to the one `into` holds."""
+    for part in partials:
+        _add_exact(into, part)
+
+
+def _merge_amounts(into: Amounts, other: Amounts) -> None:
+    """Add `other`'s sums to `into`'s: currencies new to `into` come after its own, in `other`'s order."""
+    for currency, partials in other.items():
+        _merge_exact(into.setdefault(currency, []), partials)
+
+
+def _totals(amounts: Amounts) -> dict[str, float]:
+    """The sums as floats: each the exact sum, rounded once."""
+    return {currency: math.fsum(partials) for currency, partials in amounts.items()}
 
 
 @total_ordering
@@ -259,32 +306,75 @@ class _Earlier:
         return hash(self.value)
 
 
+def _stable_text(item: Any) -> str:
+    """A text of a kept item that orders items with equal keys (the same deal offered twice): its whole content."""
+    if isinstance(item, _Candidate):
+        return f"{item.item.model_dump_json()}\n{item.points!r}\n{item.line or ''}"
+    if isinstance(item, BaseModel):
+        return item.model_dump_json()
+    return repr(item)
+
+
+class _Kept:
+    """An item a TopList keeps, ranked by its key, then (equal keys) by its content, the smaller text ranking higher:
+    a total order, so the items kept and their order never depend on the order they were offered in."""
+
+    __slots__ = ("_content", "item", "key")
+
+    def __init__(self, key: Any, item: Any):
+        self.key, self.item, self._content = key, item, None
+
+    def content(self) -> str:
+        if self._content is None:
+            self._content = _stable_text(self.item)
+        return self._content
+
+    def __lt__(self, other: _Kept) -> bool:
+        """Ranks below `other`."""
+        if self.key != other.key:
+            return self.key < other.key
+        return self.content() > other.content()
+
+
 class TopList:
     """The `size` items with the greatest keys among all offered, and how many were offered: memory for `size`
-    items however many are offered. `make` builds an item only when it is kept."""
+    items however many are offered. `make` builds an item only when it is kept. Two TopLists merge into the one
+    that would have been offered both's items."""
 
     def __init__(self, size: int):
         self.size = size
         self.count = 0
-        self._heap: list[tuple[Any, int, Any]] = []
-        self._order = itertools.count()
+        self._heap: list[_Kept] = []
 
     def offer(self, key: Any, make: Callable[[], Any]) -> None:
         self.count += 1
-        if len(self._heap) < self.size:
-            heapq.heappush(self._heap, (key, next(self._order), make()))
-        elif self.size and key > self._heap[0][0]:
-            heapq.heapreplace(self._heap, (key, next(self._order), make()))
+        if self.would_keep(key):
+            self._keep(_Kept(key, make()))
 
     def would_keep(self, key: Any) -> bool:
-        return len(self._heap) < self.size or (self.size > 0 and key > self._heap[0][0])
+        """Whether an item of this key may be kept (an equal key: it depends on the item)."""
+        return len(self._heap) < self.size or (self.size > 0 and key >= self._heap[0].key)
+
+    def _keep(self, entry: _Kept) -> None:
+        if len(self._heap) < self.size:
+            heapq.heappush(self._heap, entry)
+        elif self.size and self._heap[0] < entry:
+            heapq.heapreplace(self._heap, entry)
+
+    def merge(self, other: TopList) -> None:
+        """Count and keep what `other` did, as if its items had been offered here."""
+        if other.size != self.size:
+            raise ValueError(f"cannot merge a list of the top {other.size} into one of the top {self.size}")
+        self.count += other.count
+        for entry in other._heap:
+            self._keep(entry)
 
     def __len__(self) -> int:
         return len(self._heap)
 
     def ranked(self) -> list:
-        """The kept items, greatest key first (equal keys: first offered first)."""
-        return [item for _, _, item in sorted(self._heap, key=lambda entry: (entry[0], -entry[1]), reverse=True)]
+        """The kept items, greatest key first (equal keys: by content, whatever order they were offered in)."""
+        return [entry.item for entry in sorted(self._heap, reverse=True)]
 
 
 def focus_finding(digest: Digest) -> DigestFinding | None:
@@ -353,8 +443,17 @@ Ask = Callable[[str, str, "str | None"], dict[str, str]]  # (result line, findin
 PreviousFor = Callable[[dt.date | None], "tuple[dict[str, Digest], ComparedWith] | None"]
 
 
+class _LeftOut(dict):
+    """The previous run's digests in a pickled builder: left out. The copy merges; it cannot compare more deals."""
+
+    def __contains__(self, deal_id: object) -> bool:
+        raise RuntimeError("this roll-up was pickled without the previous run's digests: merge it into a builder that has them, "
+                           "and add deals to that one")
+
+
 class RollupBuilder:
-    """Accumulates result records; `build()` gives the Rollup."""
+    """Accumulates result records; `build()` gives the Rollup. Builders over consecutive parts of a run merge
+    (`merge`) into the builder of the whole run; a builder pickles, for merging (see __getstate__)."""
 
     def __init__(self, top: int = 10, previous: dict[str, Digest] | None = None, *, compared_with: ComparedWith | None = None,
                  ask: Ask | None = None, agenda_size: int = AGENDA_SIZE, previous_for: PreviousFor | None = None):
@@ -374,21 +473,22 @@ class RollupBuilder:
         self.moved = TopList(LIST_LIMIT)
         self.slipped = TopList(LIST_LIMIT)
         self.reviewed = 0
+        self.first_as_of: dt.date | None = None  # the first reviewed deal's evaluation date (what previous_for is asked with)
         self.as_of: dt.date | None = None
         self.failed: list[FailedDeal] = []
         self.failed_count = 0
-        self.stages: dict[tuple[str, int, str], tuple[dict, int, dict]] = {}
-        self.grades: dict[str, list] = {}
-        self.funnel = [0, {}]
-        self.small = [0, {}]
+        self.stages: dict[tuple[str, int, str], tuple[dict, int, Amounts]] = {}  # (model, index, id) -> name, deals, amounts
+        self.grades: dict[str, list] = {}  # grade -> deals, amounts
+        self.funnel: list = [0, {}]  # deals, amounts
+        self.small: list = [0, {}]
         self.risks: Counter = Counter()
-        self.risk_info: dict[str, tuple[str, str]] = {}
+        self.risk_info: dict[str, tuple[str, str]] = {}  # code -> symbol, severity (of the last deal that showed it)
         self.stuck = TopList(LIST_LIMIT)
         self.ahead = TopList(LIST_LIMIT)
-        self.owners: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.owners: dict[str, list[int]] = {}  # owner -> deals, blocking risks, deals blocked
         self.owner_risks: dict[str, Counter] = defaultdict(Counter)  # owner -> risk code -> their deals showing it
-        self.levels: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # owner -> leads, qualified, proposals, orders
-        self.currencies: dict[str, list[float]] = {}  # currency -> deals, amount
+        self.levels: dict[str, list[int]] = {}  # owner -> leads, qualified, proposals, orders
+        self.currencies: dict[str, list] = {}  # currency -> deals, amount (its exact partials)
         self.candidates: dict[str, TopList] = {}  # currency -> the deals with most at stake
 
     def add(self, item: Digest | FailedDeal, line: str | None = None) -> None:
@@ -399,6 +499,8 @@ class RollupBuilder:
                 self.failed.append(item)
             return
         self.reviewed += 1
+        if self.reviewed == 1:
+            self.first_as_of = item.as_of
         if self.previous_for is not None:
             found, self.previous_for = self.previous_for(item.as_of), None
             if found is not None:
@@ -413,9 +515,9 @@ class RollupBuilder:
         bucket = self.grades.setdefault(item.grade or "-", [0, {}])
         bucket[0] += 1
         _add(bucket[1], currency, amount)
-        totals = self.currencies.setdefault(currency, [0, 0.0])
+        totals = self.currencies.setdefault(currency, [0, []])
         totals[0] += 1
-        totals[1] += amount
+        _add_exact(totals[1], amount)
         marks = {f.mark for f in item.findings}
         target = self.small if BELOW_FUNNEL in marks else self.funnel
         target[0] += 1
@@ -441,14 +543,89 @@ class RollupBuilder:
         self._consider(item, movement, line)
         level = FUNNEL_LEVEL.get(item.phase)
         if level is not None:
-            counts = self.levels[item.owner or "-"]
+            counts = self.levels.setdefault(item.owner or "-", [0, 0, 0, 0])
             for reached in range(level + 1):
                 counts[reached] += 1
-        owner = self.owners[item.owner or "-"]
+        owner = self.owners.setdefault(item.owner or "-", [0, 0, 0])
         blocking = sum(1 for f in item.findings if f.severity == BLOCK)
         owner[0] += 1
         owner[1] += blocking
         owner[2] += 1 if blocking else 0
+
+    def merge(self, other: RollupBuilder) -> RollupBuilder:
+        """Count here what `other` counted, as if its deals had been added to this builder after its own: builders over
+        consecutive parts of a run, merged in the parts' order, give the roll-up of one builder over the whole run
+        (the failed deals named are the first ones of the run; all else is the same in any order). Both must compare
+        with the same previous run, if any (a part with `previous_for` finds it from its first deal; merged into a
+        builder that has seen no deal yet, `previous_for` is asked with `other`'s first). Returns this builder."""
+        if other.agenda_size != self.agenda_size:
+            raise ValueError(f"cannot merge a roll-up with {other.agenda_size} deals on its first screen into one with {self.agenda_size}")
+        if other.reviewed:
+            self._same_comparison(other)
+            if not self.reviewed:
+                self.first_as_of = other.first_as_of
+        self.reviewed += other.reviewed
+        if other.as_of is not None and (self.as_of is None or other.as_of > self.as_of):
+            self.as_of = other.as_of
+        self.failed.extend(other.failed[: LIST_LIMIT - len(self.failed)])
+        self.failed_count += other.failed_count
+        for key, (name, deals, amounts) in other.stages.items():
+            mine_name, mine_deals, mine_amounts = self.stages.get(key, (name, 0, {}))
+            _merge_amounts(mine_amounts, amounts)
+            self.stages[key] = (mine_name, mine_deals + deals, mine_amounts)
+        for grade, (deals, amounts) in other.grades.items():
+            mine = self.grades.setdefault(grade, [0, {}])
+            mine[0] += deals
+            _merge_amounts(mine[1], amounts)
+        for currency, (deals, partials) in other.currencies.items():
+            mine = self.currencies.setdefault(currency, [0, []])
+            mine[0] += deals
+            _merge_exact(mine[1], partials)
+        for mine, theirs in ((self.funnel, other.funnel), (self.small, other.small)):
+            mine[0] += theirs[0]
+            _merge_amounts(mine[1], theirs[1])
+        self.risks.update(other.risks)
+        self.risk_info.update(other.risk_info)  # the last deal's word, as `add` leaves it
+        for owner, codes in other.owner_risks.items():
+            self.owner_risks[owner].update(codes)
+        for counted, into in ((other.owners, self.owners), (other.levels, self.levels)):
+            for owner, counts in counted.items():
+                mine = into.setdefault(owner, [0] * len(counts))
+                for i, count in enumerate(counts):
+                    mine[i] += count
+        self.stuck.merge(other.stuck)
+        self.ahead.merge(other.ahead)
+        self.compared += other.compared
+        self.new_blocking += other.new_blocking
+        self.with_new_blocking.merge(other.with_new_blocking)
+        self.moved.merge(other.moved)
+        self.slipped.merge(other.slipped)
+        for currency, heap in other.candidates.items():
+            mine = self._candidates_for(currency)
+            if mine is not None:
+                mine.merge(heap)
+        if self.ask is None:
+            self.ask = other.ask
+        return self
+
+    def _same_comparison(self, other: RollupBuilder) -> None:
+        """Resolve this builder's `previous_for` as its first deal would have (`other`'s first), then check that
+        `other`'s deals were compared with the same run."""
+        if not self.reviewed and self.previous_for is not None:
+            found, self.previous_for = self.previous_for(other.first_as_of), None
+            if found is not None:
+                self.previous, self.compared_with = found
+        if (self.previous is None) != (other.previous is None) or (self.previous is not None and self.compared_with != other.compared_with):
+            mine = "no run" if self.previous is None else repr(self.compared_with.label if self.compared_with else "previous digests")
+            theirs = "no run" if other.previous is None else repr(other.compared_with.label if other.compared_with else "previous digests")
+            raise ValueError(f"cannot merge roll-ups that compare with different runs ({mine} here, {theirs} in the part merged)")
+
+    def __getstate__(self) -> dict:
+        """What a pickle keeps: every count and kept deal, for merging. Not the functions (`ask`, `previous_for`), often
+        not picklable, nor the previous run's digests (as many as the deals): the builder a copy is merged into has them."""
+        state = self.__dict__.copy()
+        state.update(ask=None, previous_for=None, previous=None if self.previous is None else _LeftOut())
+        return state
 
     def _compare(self, before: Digest, after: Digest, line: dict) -> Movement:
         self.compared += 1
@@ -480,11 +657,9 @@ class RollupBuilder:
         focus = focus_finding(digest)
         if focus is None:
             return  # no risk to talk about
-        heap = self.candidates.get(digest.currency)
+        heap = self._candidates_for(digest.currency)
         if heap is None:
-            if len(self.candidates) >= MAX_CURRENCIES:
-                return
-            heap = self.candidates[digest.currency] = TopList(self.agenda_size)
+            return
         points, reasons = stake_points(digest, movement)
         key = (points + amount_points(digest.amount, 1.0), _Earlier(digest.deal_id))
         if not heap.would_keep(key):
@@ -495,18 +670,31 @@ class RollupBuilder:
         )
         heap.offer(key, lambda: _Candidate(item, points, line))
 
+    def _candidates_for(self, currency: str) -> TopList | None:
+        """The currency's candidates for the first screen; None when MAX_CURRENCIES currencies whose codes sort before
+        it have theirs (a bound on memory: the same currencies whatever order the deals arrive in)."""
+        heap = self.candidates.get(currency)
+        if heap is None:
+            if len(self.candidates) >= MAX_CURRENCIES:
+                last = max(self.candidates)
+                if currency > last:
+                    return None
+                del self.candidates[last]  # it never comes back: every currency kept from now on sorts before it
+            heap = self.candidates[currency] = TopList(self.agenda_size)
+        return heap
+
     def _agenda(self) -> list[AgendaItem]:
         ranked = []
         for currency, heap in self.candidates.items():
-            deals, total = self.currencies[currency]
-            average = total / deals if deals else 0.0
+            deals, amount = self.currencies[currency]
+            average = math.fsum(amount) / deals if deals else 0.0
             for candidate in heap.ranked():
                 score = candidate.points + amount_points(candidate.item.amount, average)
                 times = candidate.item.amount / average if average > 0 else 0.0
                 amount = Reason(kind="amount", params={"amount": candidate.item.amount, "currency": currency,
                                                         "times": round(times, 1) if times >= BIG_DEAL else None})
                 ranked.append((score, candidate, amount))
-        ranked.sort(key=lambda entry: (-entry[0], entry[1].item.deal_id))
+        ranked.sort(key=lambda entry: (-entry[0], entry[1].item.deal_id, entry[1].item.currency))
         agenda = []
         for score, candidate, amount in ranked[: self.agenda_size]:
             item = candidate.item
@@ -545,11 +733,11 @@ class RollupBuilder:
 
     def build(self) -> Rollup:
         by_stage = [
-            Bucket(key=f"{model}/{stage_id}", name=name, deals=deals, amounts=amounts)
+            Bucket(key=f"{model}/{stage_id}", name=name, deals=deals, amounts=_totals(amounts))
             for (model, _, stage_id), (name, deals, amounts) in sorted(self.stages.items())
         ]
         by_grade = [
-            Bucket(key=grade, deals=self.grades[grade][0], amounts=self.grades[grade][1])
+            Bucket(key=grade, deals=self.grades[grade][0], amounts=_totals(self.grades[grade][1]))
             for grade in (*GRADES, "-")
             if grade in self.grades
         ]
@@ -564,8 +752,8 @@ class RollupBuilder:
             habits=self._habits(),
             by_stage=by_stage,
             by_grade=by_grade,
-            funnel=Bucket(key="funnel", deals=self.funnel[0], amounts=self.funnel[1]),
-            below_threshold=Bucket(key="below_threshold", deals=self.small[0], amounts=self.small[1]),
+            funnel=Bucket(key="funnel", deals=self.funnel[0], amounts=_totals(self.funnel[1])),
+            below_threshold=Bucket(key="below_threshold", deals=self.small[0], amounts=_totals(self.small[1])),
             top_risks=[
                 RiskCount(code=code, symbol=self.risk_info[code][0], severity=self.risk_info[code][1], deals=count)
                 for code, count in top

@@ -184,6 +184,29 @@ def test_the_same_lines_and_roll_up_as_the_pipeline(spark, batch):
         results.unpersist()
 
 
+def test_many_partitions_are_merged_level_by_level_in_their_order(spark, monkeypatch):
+    """More partitions than the driver takes at once (_FAN_IN, made 2 here): consecutive partial roll-ups are merged
+    on the executors, level by level, in partition order (the failed deals named are the first ones)."""
+    from dealcoach import spark as dealcoach_spark
+    from dealcoach.engine import api, pipeline
+    from dealcoach.engine.rollup import RollupBuilder
+
+    lines = [json.dumps(d, ensure_ascii=False) for d in deals(40, seed=5)] + ["not JSON"] * 25
+    lines = [lines[(i * 29) % len(lines)] for i in range(len(lines))]  # the failed deals spread among the others
+    results = [r.line for r in pipeline.review_all((pipeline.Item(f"d:{i}", line=line) for i, line in enumerate(lines)), jobs=1)]
+    builder = RollupBuilder(ask=pipeline.question_maker(api.coach().renderer))
+    for line in results:
+        record = json.loads(line)
+        builder.add(pipeline.digest(record), line if record["ok"] else None)
+    monkeypatch.setattr(dealcoach_spark, "_FAN_IN", 2)
+    frame = spark.sparkContext.parallelize([(line,) for line in results], 9).toDF("result string")  # some partitions hold 7, some 8
+    built = dealcoach_spark.rollup(frame)
+    assert built.failed_count == 25 and built.model_dump_json() == builder.build().model_dump_json()
+    broken = spark.sparkContext.parallelize([(line,) for line in [*results[:20], '{"ok": true}', *results[20:]]], 3).toDF("result string")
+    with pytest.raises(ValueError, match=r"row 21 of partition 0 of `results`: its `result` is not a record dealcoach wrote"):
+        dealcoach_spark.rollup(broken)
+
+
 def assert_row_ids(sources: list[str], label: str, partitions: int) -> None:
     """The labels are `label:<monotonically_increasing_id()>`: partition index * 2**33 + position in the partition, in order."""
     ids = [int(s.removeprefix(f"{label}:")) for s in sources]
