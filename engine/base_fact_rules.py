@@ -101,12 +101,23 @@ class _Reads:
         return self.locals.setdefault((position, path), f"f{position}_{len(self.locals)}")
 
     def statements(self, position: int, fact: str) -> list[str]:
-        """`local = <field of fact>` for every field read from the fact at `position`."""
+        """`local = <field of fact>` for every field read from the fact at `position`; a dotted path reads each
+        object on its way once (`role` once for all of `role.user`, `role.purchaser`...), as read_path would."""
         found = []
+        objects: dict[tuple[str, ...], str] = {}
+
+        def read(names: tuple[str, ...]) -> str:
+            if len(names) == 1:
+                return f"{fact}.get({names[0]!r}, MISSING)"
+            parent = objects.get(names[:-1])
+            if parent is None:
+                parent = objects[names[:-1]] = f"o{position}_{len(objects)}"
+                found.append(f"{parent} = {read(names[:-1])}")
+            return f"({parent}.get({names[-1]!r}, MISSING) if {parent}.__class__ is dict else MISSING)"
+
         for (at, path), local in self.locals.items():
             if at == position:
-                names = tuple(path.split("."))
-                found.append(f"{local} = {fact}.get({path!r}, MISSING)" if len(names) == 1 else f"{local} = read_path({fact}, {names!r})")
+                found.append(f"{local} = {read(tuple(path.split('.')))}")
         return found
 
 

@@ -165,11 +165,9 @@ def coach(
             continue  # the review's purpose, stated in its header, not a card
         members.setdefault(_card_key(finding, finding.rule, several), []).append(finding)
 
-    def card_score(group: list[Found]) -> int:
-        return scored[id(group[0])] + priority.per_extra_finding * min(len(group) - 1, 3)
-
+    card_score = {key: scored[id(group[0])] + priority.per_extra_finding * min(len(group) - 1, 3) for key, group in members.items()}
     position_of = {id(f): index for index, f in enumerate(kept)}
-    order = sorted(members.items(), key=lambda item: (-card_score(item[1]), position_of[id(item[1][0])]))
+    order = sorted(members.items(), key=lambda item: (-card_score[item[0]], position_of[id(item[1][0])]))
     blocking = sum(1 for _, group in order if group[0].severity == Severity.BLOCK)
     visible = max(priority.shown, blocking)
     placed: list[tuple[Found, str | None, bool]] = []  # finding, card key, folded: in rank order
@@ -187,8 +185,8 @@ def coach(
         kind = "person" if key.startswith("person:") else ("rule" if len(group) > 1 else "single")
         cards.append(
             assembled(Card, {
-                "key": key, "kind": kind, "rank": position + 1, "score": card_score(group),
-                "severity": min((f.severity for f in group), key=lambda s: s.rank),
+                "key": key, "kind": kind, "rank": position + 1, "score": card_score[key],
+                "severity": min(group, key=lambda f: f.rule.standing[0]).severity,
                 "subject": key.split(":", 1)[1] if kind == "person" else None, "folded": folded,
                 "findings": [final[id(f)] for f in group], "text": None,
             })

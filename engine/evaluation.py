@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from . import durable_adapter
@@ -28,7 +28,7 @@ from .facts import FactSet
 from .base_fact_rules import Split, split
 from .playbook import Thresholds
 from .report import ChainStep, DerivedFact, Finding, assembled
-from .rulebook import BASE_FACTS, LEDGER, AliasInfo, Derivation, FindingRule, Match, Rule, Rulebook, rule_key
+from .rulebook import BASE_FACTS, LEDGER, AliasInfo, Derivation, FindingRule, Rule, Rulebook, rule_key
 
 IN_PYTHON = frozenset({*BASE_FACTS, LEDGER})  # rules reading only these facts are evaluated in Python
 
@@ -81,10 +81,15 @@ class Compiled:
         """The facts as the engine needs them: only fields a rule reads, only types a rule matches."""
         slim = []
         for fact in facts:
-            keep = self.fields_read.get(fact["t"])
+            keep = self.kept_fields.get(fact["t"])
             if keep is not None:
-                slim.append({name: value for name, value in fact.items() if name in keep})
+                slim.append({name: fact[name] for name in keep if name in fact})
         return slim
+
+    @cached_property
+    def kept_fields(self) -> dict[str, tuple[str, ...]]:
+        """`fields_read` in a fixed order: the engine is sent the same JSON whatever the process."""
+        return {fact_type: tuple(sorted(names)) for fact_type, names in self.fields_read.items()}
 
 
 @lru_cache(maxsize=32)
@@ -212,7 +217,7 @@ class _Evaluation:
         if activation in self.activations:
             return []
         self.activations.add(activation)
-        emitted = rule.then(Match(matched))
+        emitted = rule.then(matched)
         if isinstance(rule, Derivation):
             evidence, chain = self._grounds(durable_name, matched)
             subject = emitted.subject or next(iter(matched.values()))["id"]

@@ -247,10 +247,13 @@ DECISION_SOURCES = SourceTable({
 })
 
 
-def _contact_fact(contact: Contact, deal: Deal) -> dict:
+_TRI_STATE = {None: "unknown", True: "yes", False: "no"}
+
+
+def _contact_fact(contact: Contact, deal: Deal, state_owned: str) -> dict:
     conditions = contact.coach_conditions
-    roles = {role.value for role in contact.roles}
-    kinds = {kind.value for kind in contact.supporter}
+    role_values = [role.value for role in contact.roles]
+    kind_values = [kind.value for kind in contact.supporter]
     caveats = [caveat.value for caveat in contact.caveats]
     return {
         "t": "contact",
@@ -258,32 +261,32 @@ def _contact_fact(contact: Contact, deal: Deal) -> dict:
         "cid": contact.id,
         "name": contact.name,
         "title": contact.title or "",
-        "roles": [role.value for role in contact.roles],
+        "roles": role_values,
         # One explicit true/false per vocabulary member: durable-rules' allItems
         # never matches an empty list, so list membership is not tested in rules.
-        "role": {role: role in roles for role in ROLES},
-        "has_role": bool(roles),
+        "role": {role: role in role_values for role in ROLES},
+        "has_role": bool(role_values),
         "power": contact.power.value,
         "power_rank": POWER_RANK[contact.power],
         "stance": contact.stance.value,
-        "supporter": [kind.value for kind in contact.supporter],
-        "marked": {kind: kind in kinds for kind in SUPPORTER_KINDS},
-        "trusts_our_capability": tri_state(conditions.trusts_our_capability),
-        "trusted_by_organisation": tri_state(conditions.trusted_by_organisation),
-        "wants_us_to_win": tri_state(conditions.wants_us_to_win),
+        "supporter": kind_values,
+        "marked": {kind: kind in kind_values for kind in SUPPORTER_KINDS},
+        "trusts_our_capability": _TRI_STATE[conditions.trusts_our_capability],
+        "trusted_by_organisation": _TRI_STATE[conditions.trusted_by_organisation],
+        "wants_us_to_win": _TRI_STATE[conditions.wants_us_to_win],
         "caveats": caveats,
         "caveat": {caveat: caveat in caveats for caveat in CAVEATS},
         "has_caveat": bool(caveats),
-        "shares_information": tri_state(contact.shares_information),
-        "avoids_conflict": tri_state(contact.avoids_conflict),
+        "shares_information": _TRI_STATE[contact.shares_information],
+        "avoids_conflict": _TRI_STATE[contact.avoids_conflict],
         "personal_interest_engaged": contact.personal_interest_engaged,
-        "met": tri_state(contact.contacted),
+        "met": _TRI_STATE[contact.contacted],
         "has_last_contact": contact.last_contact is not None,
         "days_since_contact": (deal.as_of - contact.last_contact).days if contact.last_contact else 0,
         "active": contact.active,
         "on_committee": contact.id in deal.decision.committee,
         # the customer's ownership on each contact: durable-rules cannot compare another fact's field with a constant
-        "customer_state_owned": tri_state(deal.customer.state_owned),
+        "customer_state_owned": state_owned,
     }
 
 
@@ -443,8 +446,9 @@ def build_facts(deal: Deal, position: Position, gate_to: int | None = None) -> F
             },
             Sources(RECEIVABLE_SOURCES, path),
         )
+    state_owned = tri_state(deal.customer.state_owned)
     for index, contact in enumerate(deal.contacts):
-        facts.add(_contact_fact(contact, deal), Sources(CONTACT_SOURCES, f"contacts[{index}]"))
+        facts.add(_contact_fact(contact, deal, state_owned), Sources(CONTACT_SOURCES, f"contacts[{index}]"))
     decision = deal.decision
     size = decision.committee_size or 0
     facts.add(

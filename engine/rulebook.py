@@ -16,7 +16,7 @@ such derivation explicitly (`coach: 0`), and rules judge those numbers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from enum import StrEnum
@@ -90,14 +90,8 @@ class Emit:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-class Match:
-    """The facts one rule activation matched, by alias."""
-
-    def __init__(self, facts: dict[str, dict]):
-        self.facts = facts
-
-    def __getitem__(self, alias: str) -> dict:
-        return self.facts[alias]
+Match = Mapping[str, dict]
+"""The facts one rule activation matched, by alias (`match["contact"]`): what an action reads."""
 
 
 def _no_params(match: Match) -> Emit:

@@ -81,6 +81,27 @@ def test_every_compiled_comparison_answers_as_the_engine_does_value_by_value() -
     assert compared + refused == len(compiled_tests) * len(facts) and compared > 600 and refused > 200
 
 
+def test_a_dotted_path_reads_as_in_the_engine() -> None:
+    """`a.b` and `a.c.d` compiled (each object on the way read once) against the engine: the object missing, null, a
+    list, a text, a number, without the field, or holding it; the field itself of every kind."""
+    definition, compiled_tests = {}, {}
+    for path, operator in itertools.product(("a.b", "a.c.d"), ("$eq", "$neq", "$lt", "$gte")):
+        test = {path: 1} if operator == "$eq" else {operator: {path: 1}}
+        expression = {"$and": [{"t": "f"}, test]}
+        name = f"{path} {operator}"
+        definition[name] = {"all": [{"m": expression}]}
+        compiled_tests[name] = FactTests("f", [SingleFactRule(name, "m", "f")], [expression])
+    holders = {"missing": MISSING, "null": None, "list": [1], "text": "b", "number": 1, "empty": {}}
+    inner = {"one": 1, "two": 2, "true": True, "zero point": 0.0, "null": None, "list": [1], "object": {"x": 1}}
+    facts = [{"t": "f", "id": f"a-{name}", **({} if value is MISSING else {"a": value})} for name, value in holders.items()]
+    facts += [{"t": "f", "id": f"b-{name}", "a": {"b": value, "c": {"d": value}}} for name, value in inner.items()]
+    facts += [{"t": "f", "id": f"c-{name}", "a": {"c": value}} for name, value in holders.items() if value is not MISSING]
+    fired = _engine_answers(definition, facts)
+    for (name, tests), fact in itertools.product(compiled_tests.items(), facts):
+        assert bool(tests.matches(fact)) == ((name, fact["id"]) in fired), f"{name} over {fact}"
+    assert any(name.startswith("a.c.d") for name, _ in fired) and any(name.startswith("a.b") for name, _ in fired)
+
+
 def constant_of(name: str) -> object:
     return CONSTANTS[name.split(" ", 1)[1]]
 
