@@ -78,12 +78,14 @@ def select(
         return rules[code].subject == Subject.CONTACT and rules[target].subject == Subject.CONTACT
 
     def yields(finding: Found) -> str | None:
+        if not finding.rule.yields_to:
+            return None
         key = (finding.code, finding.subject)
         if key not in decided:
             decided[key] = next(
                 (
                     target for target in finding.rule.yields_to
-                    if any(
+                    if target in by_code and any(
                         yields(other) is None
                         for other in by_code.get(target, [])
                         if not per_person(finding.code, target) or other.subject == finding.subject
@@ -115,7 +117,7 @@ def select(
 
 def score(rule: FindingRule, priority: Priority, phase: Phase, days_to_close: int | None, purpose: str | None) -> int:
     """One finding's score under the priority model (see Priority's docstring)."""
-    total = priority.severity[rule.severity.value]
+    total = priority.severity[rule.severity]  # a StrEnum member finds its value's entry
     focus = priority.phase_focus.get(phase, [])
     focused = bool(rule.topics & set(focus))
     if focused:

@@ -33,7 +33,7 @@ from .rulebook import BASE_FACTS, LEDGER, AliasInfo, Derivation, FindingRule, Ru
 IN_PYTHON = frozenset({*BASE_FACTS, LEDGER})  # rules reading only these facts are evaluated in Python
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Found:
     """One finding as the rules found it: its rule, subject and parameters. A report's Finding is made only of the
     ones a review keeps (about half are set aside), with their rank, card, evidence and chain (Outcome.finding)."""

@@ -60,7 +60,7 @@ class SourceTable:
         return found
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Sources:
     """Where each field of one fact came from: its kind's table, the relative paths under `prefix`."""
 
