@@ -10,7 +10,10 @@ most of its run. Two kinds of code are kept:
   never used);
 - the generated rule tests (engine.base_fact_rules) as marshalled code objects
   (`rules/`), named by a digest of their source, dealcoach's version and
-  Python's bytecode version.
+  Python's bytecode version;
+- the data of the playbook's YAML files (`playbooks/`), named by a digest of
+  the file's text, the YAML parser's version and dealcoach's: reading it back
+  is a tenth of parsing it, and a file changed by a byte is parsed again.
 The folder is `$DEALCOACH_CACHE_DIR`, else `$XDG_CACHE_HOME/dealcoach`, else
 `~/.cache/dealcoach`, private to its user; it is not used when it cannot be made
 so, or when DEALCOACH_CACHE_DIR is `off`. Files are written whole, then renamed.
@@ -26,6 +29,7 @@ import os
 import stat
 import tempfile
 import types
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -112,29 +116,60 @@ def _code_folder(directory: str) -> Path | None:
     return path if _private(path) else None
 
 
-def compiled_code(source: str, label: str) -> types.CodeType:
-    """`compile(source, label, "exec")`, read from the cache when this very source was compiled before."""
+def _kept(kind: str, key: str, make: Callable[[], object], keeps: Callable[[object], bool]) -> object:
+    """`make()`, read from `kind/` when a value was made for this very `key` before (marshalled: plain data and code
+    only); a value `keeps` refuses (or marshal cannot write) is made every time."""
     root = cache_root()
-    folder = None if root is None else _code_folder(str(root / "rules"))
+    folder = None if root is None else _code_folder(str(root / kind))
     if folder is None:
-        return compile(source, label, "exec")
-    digest = hashlib.sha256(importlib.util.MAGIC_NUMBER + f"{VERSION}\0{label}\0{source}".encode("utf-8", "surrogatepass"))
+        return make()
+    digest = hashlib.sha256(importlib.util.MAGIC_NUMBER + f"{VERSION}\0{key}".encode("utf-8", "surrogatepass"))
     path = folder / f"{digest.hexdigest()}.code"
     try:
-        code = marshal.loads(path.read_bytes())
-        if isinstance(code, types.CodeType):
-            return code
+        kept = marshal.loads(path.read_bytes())
+        if keeps(kept):
+            return kept
     except (OSError, ValueError, EOFError, TypeError):
-        pass  # not there yet, or unreadable: compile it again
-    code = compile(source, label, "exec")
+        pass  # not there yet, or unreadable: make it again
+    value = make()
+    if not keeps(value):
+        return value
     written = None
     try:
+        data = marshal.dumps(value)
         with tempfile.NamedTemporaryFile("wb", dir=folder, prefix=path.name, suffix=".tmp", delete=False) as handle:
             written = handle.name
-            handle.write(marshal.dumps(code))
+            handle.write(data)
         os.replace(written, path)
-    except OSError:  # a full disk or a read-only folder costs the next run a compile, nothing more
+    except (OSError, ValueError):  # a full disk, a read-only folder, a value marshal cannot write: made next time too
         if written is not None:
             with contextlib.suppress(OSError):
                 os.remove(written)
-    return code
+    return value
+
+
+def compiled_code(source: str, label: str) -> types.CodeType:
+    """`compile(source, label, "exec")`, read from the cache when this very source was compiled before."""
+    return _kept("rules", f"{label}\0{source}", lambda: compile(source, label, "exec"), lambda kept: isinstance(kept, types.CodeType))
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value: object, depth: int = 0) -> bool:
+    """Only mappings of text keys, lists and scalars, as a playbook file's YAML gives (not dates, not sets)."""
+    if type(value) in _PLAIN:
+        return True
+    if depth > 64:
+        return False
+    if type(value) is list:
+        return all(_plain(item, depth + 1) for item in value)
+    if type(value) is dict:
+        return all(type(key) is str and _plain(item, depth + 1) for key, item in value.items())
+    return False
+
+
+def parsed_data(text: str, parser: str, parse: Callable[[str], object]) -> object:
+    """`parse(text)` for a playbook file, read from the cache when this very text was parsed (by `parser`, which names
+    the parser and its version) before; only plain data is kept (a parse error is raised every time, never kept)."""
+    return _kept("playbooks", f"{parser}\0{text}", lambda: parse(text), _plain)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from .code_cache import parsed_data
 from .errors import PlaybookError
 from .phases import Phase, Topic
 from .term_format import TermFormatError, allowed_fields, term_fields
@@ -398,16 +399,24 @@ def _yaml_text(path: Path, root: Path) -> str:
         raise PlaybookError(f"{path}: cannot read playbook file: not UTF-8 text (byte {error.start})") from None
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PARSER = f"PyYAML {yaml.__version__} {_LOADER.__name__}, nesting at most {MAX_NESTING}"  # what a kept parse depends on
+
+
 def _parse_yaml(path: Path, text: str, unique_keys: bool = False) -> object:
     """`text`'s data; `unique_keys`: a key written twice in one mapping is an error (playbook.yaml, where a repeated
-    `company_rules:` would drop every rule above it)."""
-    try:
+    `company_rules:` would drop every rule above it). A text parsed before is read back from engine.code_cache."""
+
+    def parse(text: str) -> object:
         check_nesting(text, MAX_NESTING)
         repeated = repeated_key(text) if unique_keys else None
         if repeated is not None:
             raise PlaybookError(f"{path}, line {repeated[0]}: {repeated[1]!r} is written twice in the same place; YAML would keep "
                                 "only the last one, so write it once")
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        return yaml.load(text, Loader=_LOADER)  # noqa: S506
+
+    try:
+        return parsed_data(text, f"{_PARSER}\0unique keys {unique_keys}", parse)
     except TooDeep as error:
         raise PlaybookError(f"{path}, line {error.line}: nested deeper than {error.limit} levels, the most a playbook file may") from None
     except yaml.MarkedYAMLError as error:

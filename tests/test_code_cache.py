@@ -135,3 +135,46 @@ def test_without_a_home_directory_there_is_no_cache_and_no_failure(monkeypatch) 
     monkeypatch.setattr(code_cache.Path, "home", staticmethod(no_home))
     assert code_cache.cache_root() is None and compiled_templates() is None
     assert code_cache.compiled_code("x = 1", "<test>").co_filename == "<test>"
+
+
+def test_the_playbook_files_are_parsed_once_and_an_edited_or_damaged_one_is_parsed_again(tmp_path) -> None:
+    playbook = tmp_path / "acme"
+    shutil.copytree(DEFAULT_DIR, playbook)
+    cache = tmp_path / "cache"
+    first = _run(cache, "review", str(EXAMPLE_ZH), "--playbook", str(playbook), "--format", "json")
+    kept = _compiled(cache, "playbooks")
+    assert first.returncode == 0 and len(kept) >= 4  # playbook.yaml, the stage models, the term tables
+    second = _run(cache, "review", str(EXAMPLE_ZH), "--playbook", str(playbook), "--format", "json")
+    assert second.stdout == first.stdout and _compiled(cache, "playbooks") == kept  # read back, nothing parsed again
+    for path in (cache / "playbooks").glob("*.code"):
+        path.write_bytes(b"not marshalled data")
+    damaged = _run(cache, "review", str(EXAMPLE_ZH), "--playbook", str(playbook), "--format", "json")
+    assert damaged.stdout == first.stdout and set(_compiled(cache, "playbooks")) == set(kept)
+    terms = playbook / "terms" / "zh.yaml"
+    terms.write_text(terms.read_text(encoding="utf-8").replace("决策人", "拍板人"), encoding="utf-8")
+    edited = _run(cache, "review", str(EXAMPLE_ZH), "--playbook", str(playbook))
+    assert "拍板人" in edited.stdout and len(_compiled(cache, "playbooks")) == len(kept) + 1
+    broken = terms.read_text(encoding="utf-8") + "\nbroken: [\n"
+    terms.write_text(broken, encoding="utf-8")
+    for _ in range(2):  # a file that does not parse is never kept: it fails the same way every time
+        failed = _run(cache, "review", str(EXAMPLE_ZH), "--playbook", str(playbook))
+        assert failed.returncode != 0 and "zh.yaml" in failed.stderr and "not valid YAML" in failed.stderr
+
+
+def test_only_plain_data_is_kept(tmp_path, monkeypatch) -> None:
+    import datetime as dt
+
+    from dealcoach.engine.code_cache import parsed_data
+
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path / "cache"))
+    parsed = []
+
+    def parse(text: str) -> object:
+        parsed.append(text)
+        return {"when": dt.date(2026, 11, 24)} if text == "dated" else {"a": [1, 2.5, True, None, "文"]}
+
+    assert parsed_data("plain", "test", parse) == parsed_data("plain", "test", parse) == {"a": [1, 2.5, True, None, "文"]}
+    assert parsed == ["plain"]  # the second answer was read back
+    assert parsed_data("plain", "another parser", parse) and parsed == ["plain", "plain"]
+    assert parsed_data("dated", "test", parse) == parsed_data("dated", "test", parse) == {"when": dt.date(2026, 11, 24)}
+    assert parsed.count("dated") == 2  # a date is not plain data: parsed every time
