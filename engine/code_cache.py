@@ -156,17 +156,28 @@ def compiled_code(source: str, label: str) -> types.CodeType:
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def _plain(value: object, depth: int = 0) -> bool:
-    """Only mappings of text keys, lists and scalars, as a playbook file's YAML gives (not dates, not sets)."""
-    if type(value) in _PLAIN:
-        return True
-    if depth > 64:
-        return False
-    if type(value) is list:
-        return all(_plain(item, depth + 1) for item in value)
-    if type(value) is dict:
-        return all(type(key) is str and _plain(item, depth + 1) for key, item in value.items())
-    return False
+def _plain(value: object) -> bool:
+    """Only mappings of text keys, lists and scalars, as a playbook file's YAML gives (not dates, not sets). Each
+    list or mapping is looked at once, however many YAML aliases share it."""
+    seen: set[int] = set()
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind in _PLAIN:
+            continue
+        if kind is not list and kind is not dict:
+            return False
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if kind is dict:
+            if not all(type(key) is str for key in item):
+                return False
+            pending.extend(item.values())
+        else:
+            pending.extend(item)
+    return True
 
 
 def parsed_data(text: str, parser: str, parse: Callable[[str], object]) -> object:

@@ -27,6 +27,7 @@ from .errors import PlaybookError
 from .phases import Phase, Topic
 from .term_format import TermFormatError, allowed_fields, term_fields
 from .vocabulary import fold
+from . import yaml_limits
 from .yaml_limits import TooDeep, check_nesting, key_lines, line_of, repeated_key
 
 if TYPE_CHECKING:
@@ -400,7 +401,16 @@ def _yaml_text(path: Path, root: Path) -> str:
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_PARSER = f"PyYAML {yaml.__version__} {_LOADER.__name__}, nesting at most {MAX_NESTING}"  # what a kept parse depends on
+# What a kept parse depends on: the parser, and dealcoach's own checks of the text (this module's and yaml_limits'
+# code, hashed: a check changed by a later version is never skipped for a text kept by an earlier one).
+def _checks_digest() -> str:
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes() + Path(yaml_limits.__file__).read_bytes()).hexdigest()
+    except OSError:  # sources not readable: nothing kept by another process can be trusted to match
+        return os.urandom(16).hex()
+
+
+_PARSER = f"PyYAML {yaml.__version__} {_LOADER.__name__}\0{_checks_digest()}"
 
 
 def _parse_yaml(path: Path, text: str, unique_keys: bool = False) -> object:

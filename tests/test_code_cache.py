@@ -178,3 +178,20 @@ def test_only_plain_data_is_kept(tmp_path, monkeypatch) -> None:
     assert parsed_data("plain", "another parser", parse) and parsed == ["plain", "plain"]
     assert parsed_data("dated", "test", parse) == parsed_data("dated", "test", parse) == {"when": dt.date(2026, 11, 24)}
     assert parsed.count("dated") == 2  # a date is not plain data: parsed every time
+
+
+def test_data_shared_by_yaml_aliases_is_looked_at_once() -> None:
+    """A playbook file of a few hundred bytes can alias a list ten times per level: looked at path by path, twelve
+    levels are 10**12 visits; each list is looked at once."""
+    import threading
+
+    from dealcoach.engine.code_cache import _plain
+
+    shared: list = ["x"] * 10
+    for _ in range(12):
+        shared = [shared] * 10
+    answers: list[bool] = []
+    looking = threading.Thread(target=lambda: answers.append(_plain({"bomb": shared})), daemon=True)
+    looking.start()
+    looking.join(timeout=20)
+    assert answers == [True]
