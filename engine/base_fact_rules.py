@@ -59,16 +59,6 @@ class _Missing:
 MISSING = _Missing()
 
 
-def read_path(fact: dict, names: tuple[str, ...]) -> object:
-    """The value at a dotted field path (`role.decision_maker` as ("role", "decision_maker")), or MISSING."""
-    value: object = fact
-    for name in names:
-        if type(value) is not dict:
-            return MISSING
-        value = value.get(name, MISSING)
-    return value
-
-
 def mixed(path: str, value: object, constant: object) -> bool:
     """A text compared with a number or a boolean: the engine would compare them as text it formats; no rule means that."""
     raise RuleError(f"field {path} holds {value!r}, compared with {constant!r} of another kind")
@@ -88,7 +78,7 @@ def joined(symbol: str, value: object, other: object, path: str) -> bool:
     raise RuleError(f"field {path} holds {value!r}, compared ({symbol}) with another fact's {other!r}")
 
 
-_SCOPE = {"MISSING": MISSING, "NUMBERS": NUMBERS, "read_path": read_path, "mixed": mixed, "joined": joined}
+_SCOPE = {"MISSING": MISSING, "NUMBERS": NUMBERS, "mixed": mixed, "joined": joined}
 
 
 class _Reads:
@@ -101,8 +91,9 @@ class _Reads:
         return self.locals.setdefault((position, path), f"f{position}_{len(self.locals)}")
 
     def statements(self, position: int, fact: str) -> list[str]:
-        """`local = <field of fact>` for every field read from the fact at `position`; a dotted path reads each
-        object on its way once (`role` once for all of `role.user`, `role.purchaser`...), as read_path would."""
+        """`local = <field of fact>` for every field read from the fact at `position`, MISSING when absent. A dotted
+        path (`role.user`) reads each object on its way once (`role` once for all of `role.*`); a missing object, or
+        one that is not a mapping, gives MISSING."""
         found = []
         objects: dict[tuple[str, ...], str] = {}
 

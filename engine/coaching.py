@@ -87,7 +87,7 @@ def select(
                     target for target in finding.rule.yields_to
                     if target in by_code and any(
                         yields(other) is None
-                        for other in by_code.get(target, [])
+                        for other in by_code[target]
                         if not per_person(finding.code, target) or other.subject == finding.subject
                     )
                 ),

@@ -35,12 +35,15 @@ IN_PYTHON = frozenset({*BASE_FACTS, LEDGER})  # rules reading only these facts a
 
 @dataclass(slots=True)
 class Found:
-    """One finding as the rules found it: its rule, subject and parameters. A report's Finding is made only of the
-    ones a review keeps (about half are set aside), with their rank, card, evidence and chain (Outcome.finding)."""
+    """One finding as the rules found it: its rule, subject and parameters, and the activation behind it (the durable
+    rule name and the facts it matched, for its evidence and chain). A report's Finding is made only of the ones a
+    review keeps (about half are set aside), with their rank, card, evidence and chain (Outcome.finding)."""
 
     rule: FindingRule
     subject: str | None
     params: dict[str, Any]
+    durable_name: str
+    matched: dict[str, dict]
 
     @property
     def code(self) -> str:
@@ -49,10 +52,6 @@ class Found:
     @property
     def severity(self):
         return self.rule.severity
-
-    @property
-    def kind(self):
-        return self.rule.kind
 
 
 @dataclass
@@ -128,7 +127,6 @@ class _Evaluation:
     activations: set[tuple] = field(default_factory=set)
     ledger_fact: dict = field(default_factory=dict)
     counted: dict[str, list[_Derived]] = field(default_factory=dict)
-    activated: dict[int, tuple[str, dict[str, dict]]] = field(default_factory=dict)  # per finding: its rule and facts
 
     def ledger(self) -> dict:
         counted: dict[str, list[_Derived]] = {name: [] for name in self.compiled.ledger_fields}
@@ -229,16 +227,13 @@ class _Evaluation:
             self.derived[fact_id] = _Derived(rule.name, subject, fact, evidence, chain)
             return self.compiled.slim([fact])
         assert isinstance(rule, FindingRule)
-        found = Found(rule, emitted.subject, emitted.params)
-        self.findings.append(found)
-        self.activated[id(found)] = (durable_name, matched)
+        self.findings.append(Found(rule, emitted.subject, emitted.params, durable_name, matched))
         return []
 
     def grounds(self, found: Found) -> tuple[list[str], list[ChainStep]]:
         """A finding's evidence and chain, worked out when asked for: only the findings a review shows need them
         (the facts they rest on do not change once the evaluation is over)."""
-        durable_name, matched = self.activated[id(found)]
-        evidence, chain = self._grounds(durable_name, matched)
+        evidence, chain = self._grounds(found.durable_name, found.matched)
         rule = found.rule
         chain.append(ChainStep(step="fired", rule=f"{rule.code} {rule.symbol}", fact=None, count=None))
         return sorted(evidence), chain
