@@ -246,11 +246,7 @@ Amounts = dict[str, list[float]]  # currency -> its exact sum so far, as non-ove
 
 
 def _add(amounts: Amounts, currency: str, amount: float) -> None:
-    partials = amounts.get(currency)
-    if partials is None:
-        amounts[currency] = [amount]
-    else:
-        _add_exact(partials, amount)
+    _add_exact(amounts.setdefault(currency, []), amount)
 
 
 def _add_exact(partials: list[float], x: float) -> None:
